@@ -1,0 +1,155 @@
+// Package result defines what a racestress trial produces: its outcome, its
+// grade and the record written, one JSON line per trial, to a results file.
+// It is a leaf package: scenarios produce these values, the harness writes
+// them, and report reads them; none of them runs anything here.
+package result
+
+import (
+	"fmt"
+	"time"
+)
+
+// Outcome is how a trial ended. Every trial ends in exactly one outcome; when
+// a trial saw several failures, the most severe one is its outcome.
+type Outcome string
+
+// The outcome classes, from least to most severe.
+const (
+	OK         Outcome = "ok"          // no invariant was violated
+	Panic      Outcome = "panic"       // a recovered panic, e.g. registry changed size during iteration
+	Order      Outcome = "order"       // Run called back out of (priority, seq) order
+	DoubleCall Outcome = "double-call" // a finalizer was called more than once
+	Lost       Outcome = "lost"        // a finalizer was never called, or the registry was not empty at teardown
+	DataRace   Outcome = "data-race"   // the race detector reported a race
+	Fatal      Outcome = "fatal"       // a runtime fatal error killed the trial's process
+	Crash      Outcome = "crash"       // the trial's process was killed by a signal or ran out of memory
+	Hang       Outcome = "hang"        // the watchdog stopped a trial that did not finish
+	Error      Outcome = "error"       // a harness or set-up problem; never a pass
+)
+
+// Outcomes lists every outcome class from least to most severe.
+var Outcomes = []Outcome{OK, Panic, Order, DoubleCall, Lost, DataRace, Fatal, Crash, Hang, Error}
+
+// Severity ranks o among Outcomes; unknown outcomes rank above Error.
+func (o Outcome) Severity() int {
+	for i, x := range Outcomes {
+		if x == o {
+			return i
+		}
+	}
+	return len(Outcomes)
+}
+
+// Worse returns the more severe of a and b.
+func Worse(a, b Outcome) Outcome {
+	if b.Severity() > a.Severity() {
+		return b
+	}
+	return a
+}
+
+// Valid reports whether o is a known outcome class.
+func (o Outcome) Valid() bool { return o.Severity() < len(Outcomes) }
+
+// Grade is how a scenario judges an outcome, as in jcstress.
+type Grade string
+
+// The grades, from best to worst.
+const (
+	Acceptable  Grade = "acceptable"  // allowed
+	Interesting Grade = "interesting" // allowed, but worth a look
+	Forbidden   Grade = "forbidden"   // a bug, or for a control registry a detection
+)
+
+// Rank orders grades: Acceptable < Interesting < Forbidden.
+func (g Grade) Rank() int {
+	switch g {
+	case Acceptable:
+		return 0
+	case Interesting:
+		return 1
+	}
+	return 2
+}
+
+// Knobs are the settings a trial ran with; with the seed they are what a
+// replay needs.
+type Knobs struct {
+	Threads     int     `json:"threads"`
+	Makers      int     `json:"makers"`
+	Runners     int     `json:"runners"`
+	Seconds     float64 `json:"seconds"`
+	GOGC        int     `json:"gogc"`
+	SleepScale  float64 `json:"sleep_scale"`
+	Slots       int     `json:"slots"`
+	PerSlot     int     `json:"per_slot"`
+	MaxPriority int     `json:"max_priority"`
+	KeepGoing   bool    `json:"keep_going,omitempty"`
+}
+
+// Duration returns the trial length the knobs ask for.
+func (k Knobs) Duration() time.Duration { return time.Duration(k.Seconds * float64(time.Second)) }
+
+// Counts are what a trial did.
+type Counts struct {
+	Objects        uint64 `json:"objects"`         // objects created (and finalizers registered) by makers
+	Runs           uint64 `json:"runs"`            // Run calls made by runners
+	CalledByGC     uint64 `json:"called_by_gc"`    // callbacks called by GC cleanups
+	CalledByRun    uint64 `json:"called_by_run"`   // callbacks called by Run
+	CalledExplicit uint64 `json:"called_explicit"` // callbacks called explicitly
+	Skipped        uint64 `json:"skipped"`         // snapshot keys found already removed
+	Dropped        uint64 `json:"dropped"`         // finalizers cleared by Run without a call
+	Cancelled      uint64 `json:"cancelled"`       // finalizers cancelled
+	Cleanups       uint64 `json:"cleanups"`        // GC cleanups run
+	GCCycles       uint64 `json:"gc_cycles"`       // completed GC cycles during the trial
+}
+
+// Callbacks returns the callbacks called, by anyone.
+func (c Counts) Callbacks() uint64 { return c.CalledByGC + c.CalledByRun + c.CalledExplicit }
+
+// Record is one trial's result: one line of a results file.
+type Record struct {
+	Trial    int       `json:"trial"`
+	Scenario string    `json:"scenario"`
+	Registry string    `json:"registry"`
+	Clean    bool      `json:"clean"` // the registry is expected to show no forbidden outcome
+	Seed     int64     `json:"seed"`
+	Knobs    Knobs     `json:"knobs"`
+	Start    time.Time `json:"start"`
+
+	Outcome  Outcome         `json:"outcome"`
+	Grade    Grade           `json:"grade"`
+	Failures map[Outcome]int `json:"failures,omitempty"` // failures seen, by class (several with keep-going)
+
+	// Detected is set when the trial saw a forbidden outcome; TTFFNanos is
+	// then the time from the trial's start to the first one.
+	Detected   bool   `json:"detected"`
+	TTFFNanos  int64  `json:"ttff_ns,omitempty"`
+	DurationNs int64  `json:"duration_ns"` // how long the stress phase ran
+	FirstError string `json:"first_error,omitempty"`
+
+	// Mutations counts the registry mutations that changed-size panics saw,
+	// by kind ("removed", "inserted", "removed+inserted").
+	Mutations map[string]int `json:"mutations,omitempty"`
+	Counts    Counts         `json:"counts"`
+	Warnings  []string       `json:"warnings,omitempty"`
+}
+
+// TTFF returns the time to first failure.
+func (r Record) TTFF() time.Duration { return time.Duration(r.TTFFNanos) }
+
+// Duration returns how long the trial's stress phase ran.
+func (r Record) Duration() time.Duration { return time.Duration(r.DurationNs) }
+
+// Validate reports a record that cannot have come from a trial.
+func (r Record) Validate() error {
+	switch {
+	case r.Scenario == "" || r.Registry == "":
+		return fmt.Errorf("trial %d: missing scenario or registry", r.Trial)
+	case !r.Outcome.Valid():
+		return fmt.Errorf("trial %d: unknown outcome %q", r.Trial, r.Outcome)
+	case r.DurationNs < 0 || r.TTFFNanos < 0:
+		return fmt.Errorf("trial %d: negative duration", r.Trial)
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/racestress/racestress/finalizer"
+	"github.com/racestress/racestress/harness/result"
+)
+
+// registryOutcomes are the outcomes every registry scenario declares: only a
+// clean trial is acceptable.
+var registryOutcomes = map[result.Outcome]Expect{
+	result.OK:         {result.Acceptable, "no invariant violated"},
+	result.Panic:      {result.Forbidden, "Run panicked: the registry changed size during iteration"},
+	result.Order:      {result.Forbidden, "Run called back out of (priority, seq) order"},
+	result.DoubleCall: {result.Forbidden, "a finalizer was called twice"},
+	result.Lost:       {result.Forbidden, "a finalizer was never called, or the registry was not empty at teardown"},
+	result.DataRace:   {result.Forbidden, "the race detector reported a race on the registry"},
+	result.Fatal:      {result.Forbidden, "the Go runtime killed the process (concurrent map access)"},
+	result.Crash:      {result.Forbidden, "the trial's process was killed"},
+	result.Hang:       {result.Forbidden, "the trial deadlocked"},
+	result.Error:      {result.Forbidden, "the trial could not run; never a pass"},
+}
+
+// ThreadSafety is bpo-24484's test_thread_safety, ported: makers create
+// self-referencing objects that register finalizers with random exit
+// priorities, keeping them in a map of slots whose old sets become garbage;
+// runners sleep a random while, then call Run(); the GC runs aggressively,
+// so cleanups remove entries from the registry while Run walks it.
+var ThreadSafety = &Scenario{
+	Name:     "bpo24484",
+	Doc:      "test_thread_safety: makers register finalizers on self-cyclic objects while runners call Run() under an aggressive GC",
+	Outcomes: registryOutcomes,
+	Trial:    threadSafety,
+}
+
+// foo is the test's Foo: an object in a reference cycle with itself.
+type foo struct {
+	ref *foo
+	_   [8]byte
+}
+
+// drainWait bounds teardown's wait for cleanups.
+const drainWait = 10 * time.Second
+
+func threadSafety(ctx context.Context, env Env) Observation {
+	k := env.Knobs
+	if k.Makers < 1 || k.Runners < 1 || k.Slots < 1 || k.PerSlot < 1 || k.MaxPriority < 1 {
+		return Observation{Outcome: result.Error, Failures: map[result.Outcome]int{result.Error: 1},
+			FirstError: "error: knobs need at least one maker, runner, slot, object per slot and priority"}
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(k.GOGC))
+
+	ctx, cancel := context.WithTimeout(ctx, k.Duration())
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	var stop atomic.Bool
+	context.AfterFunc(gctx, func() { stop.Store(true) })
+
+	mon := newMonitor(env, cancel)
+	iv := newInvariants(mon)
+	opts := []finalizer.Option{finalizer.WithObserver(iv)}
+	if env.Hook != nil {
+		opts = append(opts, finalizer.WithHook(env.Hook))
+	}
+	reg := env.Registry.New(opts...)
+
+	var objects, runs atomic.Uint64
+	gc0 := gcCycles()
+	start := env.now()
+	errFailed := errors.New("forbidden outcome")
+
+	for i := range k.Makers {
+		rng := rand.New(rand.NewPCG(uint64(env.Seed), uint64(2*i)))
+		g.Go(func() error {
+			slots := make([][]*foo, k.Slots)
+			for !stop.Load() {
+				mon.guard(func() {
+					set := make([]*foo, k.PerSlot)
+					for j := range set {
+						f := &foo{}
+						f.ref = f // create reference cycle
+						p := &probe{iv: iv}
+						reg.Register(f, p.fire, finalizer.P(1+rng.IntN(k.MaxPriority)))
+						set[j] = f
+					}
+					// Old sets get gradually replaced and later collected.
+					slots[rng.IntN(k.Slots)] = set
+					objects.Add(uint64(k.PerSlot))
+				})
+			}
+			return nil
+		})
+	}
+	for i := range k.Runners {
+		rng := rand.New(rand.NewPCG(uint64(env.Seed), uint64(2*i+1)))
+		g.Go(func() error {
+			for !stop.Load() {
+				if k.SleepScale > 0 {
+					d := time.Duration(rng.Float64() * float64(100*time.Millisecond) * k.SleepScale)
+					t := time.NewTimer(d)
+					select {
+					case <-gctx.Done():
+						t.Stop()
+						return nil
+					case <-t.C:
+					}
+				}
+				runs.Add(1)
+				// A GC run will eventually happen during this, collecting
+				// stale foos and mutating the registry.
+				if mon.guard(func() { reg.Run(finalizer.NoPriority) }) && !k.KeepGoing {
+					return errFailed
+				}
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // failures are in the monitor
+	duration := env.now().Sub(start)
+
+	c := result.Counts{Objects: objects.Load(), Runs: runs.Load(), GCCycles: gcCycles() - gc0}
+	fillCounts(&c, reg)
+	teardown(mon, iv, reg, objects.Load(), objects.Load(), drainWait)
+	return mon.observation(duration, c)
+}

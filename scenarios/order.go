@@ -1,0 +1,125 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/racestress/racestress/finalizer"
+	"github.com/racestress/racestress/harness/result"
+)
+
+// FinalizeOrder is CPython's _test_finalize: a deterministic check of the
+// callback order a, b, d10, d03, d02, d01, e.
+var FinalizeOrder = &Scenario{
+	Name:     "finalize-order",
+	Doc:      "_test_finalize: collected, explicit, and exit-priority callbacks run in the order a, b, d10, d03, d02, d01, e",
+	Outcomes: registryOutcomes,
+	Trial:    finalizeOrder,
+}
+
+// OrderWant is the callback order _test_finalize expects.
+var OrderWant = []string{"a", "b", "d10", "d03", "d02", "d01", "e"}
+
+func finalizeOrder(ctx context.Context, env Env) Observation {
+	mon := newMonitor(env, nil)
+	iv := newInvariants(mon)
+	opts := []finalizer.Option{finalizer.WithObserver(iv)}
+	if env.Hook != nil {
+		opts = append(opts, finalizer.WithHook(env.Hook))
+	}
+	reg := env.Registry.New(opts...)
+	start := env.now()
+
+	var mu sync.Mutex
+	var got []string
+	send := func(name string) func() {
+		p := &probe{iv: iv, name: name}
+		return func() {
+			p.fire()
+			mu.Lock()
+			got = append(got, name)
+			mu.Unlock()
+		}
+	}
+	collected := make(chan struct{})
+	var registered uint64
+	register := func(obj any, name string, pr finalizer.Priority) finalizer.Handle {
+		registered++
+		cb := send(name)
+		if name == "a" {
+			inner := cb
+			cb = func() { inner(); close(collected) }
+		}
+		return reg.Register(obj, cb, pr)
+	}
+
+	var c, d10, d01, d02, d03 *foo
+	mon.guard(func() {
+		func() {
+			a := &foo{}
+			a.ref = a
+			register(a, "a", finalizer.NoPriority)
+		}() // del a: the GC collects it and calls back
+		if !waitCollected(ctx, collected, 10*time.Second) {
+			mon.fail(result.Error, "error: the GC did not collect object a within 10s")
+			return
+		}
+		b := &foo{}
+		closeB := register(b, "b", finalizer.NoPriority)
+		closeB.Call()
+		closeB.Call() // calling twice should do nothing
+		c, d10, d01, d02, d03 = &foo{}, &foo{}, &foo{}, &foo{}, &foo{}
+		register(c, "c", finalizer.NoPriority) // no priority: never called
+		register(d10, "d10", finalizer.P(1))
+		register(d01, "d01", finalizer.P(0))
+		register(d02, "d02", finalizer.P(0))
+		register(d03, "d03", finalizer.P(0))
+		register(nil, "e", finalizer.P(-10))
+		register(nil, "STOP", finalizer.P(-100))
+		// multiprocessing's _exit_function: _run_finalizers(0), then _run_finalizers().
+		reg.Run(finalizer.P(0))
+		reg.Run(finalizer.NoPriority)
+		runtime.KeepAlive([]*foo{b, c, d10, d01, d02, d03})
+	})
+	duration := env.now().Sub(start)
+	mu.Lock()
+	seen := slices.Clone(got)
+	mu.Unlock()
+	if !mon.failed() {
+		if n := len(seen); n == 0 || seen[n-1] != "STOP" {
+			mon.fail(result.Order, fmt.Sprintf("order: got %v, want %v then STOP", seen, OrderWant))
+		} else if !slices.Equal(seen[:n-1], OrderWant) {
+			mon.fail(result.Order, fmt.Sprintf("order: got %v, want %v", seen[:n-1], OrderWant))
+		}
+	}
+	counts := countsOf(reg)
+	teardown(mon, iv, reg, registered, 0, 0)
+	return mon.observation(duration, counts)
+}
+
+func countsOf(reg finalizer.Registry) result.Counts {
+	var c result.Counts
+	fillCounts(&c, reg)
+	return c
+}
+
+func waitCollected(ctx context.Context, done <-chan struct{}, wait time.Duration) bool {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		runtime.GC()
+		select {
+		case <-done:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return false
+		case <-time.After(time.Millisecond):
+		}
+	}
+}

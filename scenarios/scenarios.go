@@ -1,0 +1,123 @@
+// Package scenarios declares racestress's stress scenarios. A scenario is a
+// small declaration: a name, the outcomes it can produce and how each is
+// graded, and a Trial function that runs its goroutines once against a fresh
+// registry and reports what it observed. Running many trials, isolating them
+// and grading them is the harness's job, not the scenario's.
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/racestress/racestress/finalizer"
+	"github.com/racestress/racestress/harness/result"
+)
+
+// Expect is a scenario's declaration for one outcome.
+type Expect struct {
+	Grade result.Grade
+	Doc   string
+}
+
+// Scenario is a stress scenario.
+type Scenario struct {
+	Name string
+	Doc  string
+	// Outcomes declares how each outcome is graded; an outcome not declared
+	// here is forbidden.
+	Outcomes map[result.Outcome]Expect
+	// Trial runs the scenario once. It must return when ctx is done, restore
+	// any global setting it changes, and report failures in the Observation
+	// rather than panic.
+	Trial func(ctx context.Context, env Env) Observation
+}
+
+// Grade returns the declared grade of o: Forbidden when undeclared.
+func (s *Scenario) Grade(o result.Outcome) result.Grade {
+	if e, ok := s.Outcomes[o]; ok {
+		return e.Grade
+	}
+	return result.Forbidden
+}
+
+// Env is what a trial runs with.
+type Env struct {
+	// Registry is the registry variant under test; the trial builds a fresh
+	// registry with Registry.New.
+	Registry finalizer.Variant
+	Knobs    result.Knobs
+	// Seed seeds every random choice the trial makes (goroutine i uses a
+	// generator derived from Seed and i). The GC's timing is not seeded.
+	Seed int64
+	// Hook, when set, is passed to the registry as its step-point hook.
+	Hook func(finalizer.Point)
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (e Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// Observation is what one trial saw.
+type Observation struct {
+	Outcome    result.Outcome         // the most severe failure, or OK
+	Failures   map[result.Outcome]int // every failure, by class
+	TTFF       time.Duration          // time from start to the first failure, when there was one
+	FirstError string
+	Mutations  map[string]int
+	Counts     result.Counts
+	Duration   time.Duration // how long the stress phase ran
+	Warnings   []string
+}
+
+// Failed reports whether the trial saw any failure.
+func (o Observation) Failed() bool { return o.Outcome != result.OK }
+
+var all = []*Scenario{ThreadSafety, FinalizeOrder}
+
+// All returns the scenarios in a fixed order.
+func All() []*Scenario { return slices.Clone(all) }
+
+// Lookup returns the scenario called name.
+func Lookup(name string) (*Scenario, error) {
+	for _, s := range all {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	names := make([]string, len(all))
+	for i, s := range all {
+		names[i] = s.Name
+	}
+	return nil, fmt.Errorf("unknown scenario %q (have %v)", name, names)
+}
+
+// SplitThreads splits n goroutines into makers and runners, evenly, with at
+// least one of each: 2 gives 1+1 (the original test), 5 gives 2+3.
+func SplitThreads(n int) (makers, runners int) {
+	makers = max(1, n/2)
+	runners = max(1, n-makers)
+	return makers, runners
+}
+
+// DefaultKnobs are the knobs of the original test_thread_safety: two
+// goroutines, 4 s, 32 slots of 10 objects, priorities 1..100, a runner sleep
+// of U(0, 100 ms).
+func DefaultKnobs() result.Knobs {
+	return result.Knobs{
+		Threads: 2, Makers: 1, Runners: 1, Seconds: 4,
+		GOGC: DefaultGOGC, SleepScale: 1,
+		Slots: 32, PerSlot: 10, MaxPriority: 100,
+	}
+}
+
+// DefaultGOGC is the GC percentage trials run with unless told otherwise:
+// low enough that collections (and so cleanups) run all the time, as
+// CPython's gc.set_threshold(5, 5, 5) in the original test.
+const DefaultGOGC = 5
