@@ -49,9 +49,20 @@ type obj struct {
 	pad  [16]byte
 }
 
+// immortal keeps every test object alive for the life of the test binary:
+// cleanups of objects from earlier tests would otherwise run later, in
+// parallel, and race on the racy registry's map.
+var immortal struct {
+	sync.Mutex
+	objs []*obj
+}
+
 func newObj() *obj {
 	o := &obj{}
 	o.self = o
+	immortal.Lock()
+	immortal.objs = append(immortal.objs, o)
+	immortal.Unlock()
 	return o
 }
 
@@ -328,7 +339,8 @@ func TestTheRealGCRemovesCollectedObjects(t *testing.T) {
 			r := v.New()
 			called := make(chan struct{}, 1)
 			func() {
-				o := newObj()
+				o := &obj{}
+				o.self = o
 				r.Register(o, func() { called <- struct{}{} }, P(1))
 			}()
 			// Cleanups run asynchronously after the cycle that finds the

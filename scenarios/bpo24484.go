@@ -58,6 +58,7 @@ func threadSafety(ctx context.Context, env Env) Observation {
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(k.GOGC))
 
+	start := env.now()
 	ctx, cancel := context.WithTimeout(ctx, k.Duration())
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
@@ -65,6 +66,7 @@ func threadSafety(ctx context.Context, env Env) Observation {
 	context.AfterFunc(gctx, func() { stop.Store(true) })
 
 	mon := newMonitor(env, cancel)
+	mon.start = start
 	iv := newInvariants(mon)
 	opts := []finalizer.Option{finalizer.WithObserver(iv)}
 	if env.Hook != nil {
@@ -74,7 +76,6 @@ func threadSafety(ctx context.Context, env Env) Observation {
 
 	var objects, runs atomic.Uint64
 	gc0 := gcCycles()
-	start := env.now()
 	errFailed := errors.New("forbidden outcome")
 
 	for i := range k.Makers {

@@ -177,6 +177,9 @@ func teardown(m *monitor, iv *invariants, reg finalizer.Registry, registered, ob
 		runtime.GC()
 		runtime.GC()
 	}
+	if m.failed() && !m.keepGoing {
+		return // the trial's outcome is decided; a second report would count it twice
+	}
 	if m.guard(func() { reg.Run(finalizer.NoPriority) }) {
 		return
 	}

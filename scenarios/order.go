@@ -26,6 +26,7 @@ var OrderWant = []string{"a", "b", "d10", "d03", "d02", "d01", "e"}
 
 func finalizeOrder(ctx context.Context, env Env) Observation {
 	mon := newMonitor(env, nil)
+	mon.keepGoing = true // deterministic: run every check, tearDown's included
 	iv := newInvariants(mon)
 	opts := []finalizer.Option{finalizer.WithObserver(iv)}
 	if env.Hook != nil {
@@ -52,7 +53,8 @@ func finalizeOrder(ctx context.Context, env Env) Observation {
 		cb := send(name)
 		if name == "a" {
 			inner := cb
-			cb = func() { inner(); close(collected) }
+			var once sync.Once
+			cb = func() { inner(); once.Do(func() { close(collected) }) }
 		}
 		return reg.Register(obj, cb, pr)
 	}
