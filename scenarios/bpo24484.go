@@ -74,7 +74,16 @@ func threadSafety(ctx context.Context, env Env) Observation {
 	}
 	reg := env.Registry.New(opts...)
 
-	var objects, runs atomic.Uint64
+	var objects, runs, reentered atomic.Uint64
+	// reenter is what a reentrant callback does after it is called: register
+	// a finalizer on a fresh object, re-entering the registry as real
+	// finalizers do. Only makers' finalizers re-enter, so chains end.
+	reenter := func() {
+		f := &foo{}
+		f.ref = f
+		n := reentered.Add(1)
+		reg.Register(f, (&probe{iv: iv}).fire, finalizer.P(1+int(n%uint64(k.MaxPriority))))
+	}
 	gc0 := gcCycles()
 	errFailed := errors.New("forbidden outcome")
 
@@ -89,7 +98,11 @@ func threadSafety(ctx context.Context, env Env) Observation {
 						f := &foo{}
 						f.ref = f // create reference cycle
 						p := &probe{iv: iv}
-						reg.Register(f, p.fire, finalizer.P(1+rng.IntN(k.MaxPriority)))
+						cb := p.fire
+						if k.Reentrant {
+							cb = func() { p.fire(); reenter() }
+						}
+						reg.Register(f, cb, finalizer.P(1+rng.IntN(k.MaxPriority)))
 						set[j] = f
 					}
 					// Old sets get gradually replaced and later collected.
@@ -129,6 +142,7 @@ func threadSafety(ctx context.Context, env Env) Observation {
 
 	c := result.Counts{Objects: objects.Load(), Runs: runs.Load(), GCCycles: gcCycles() - gc0}
 	fillCounts(&c, reg)
-	teardown(mon, iv, reg, objects.Load(), objects.Load(), drainWait)
+	total := func() uint64 { return objects.Load() + reentered.Load() }
+	teardown(mon, iv, reg, total, drainWait)
 	return mon.observation(duration, c)
 }

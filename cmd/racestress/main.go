@@ -4,13 +4,15 @@
 //
 // Usage:
 //
-//	racestress [flags]          run the scenario on every registry and compare
-//	racestress list             name the scenarios and registries
+//	racestress [flags]                  run a scenario on registries and compare them
+//	racestress list                     name the scenarios and registries
+//	racestress report [flags] FILE      re-render a saved results file
+//	racestress replay [flags] FILE N    rerun trial N of a saved run with its seed and knobs
 //
 // Exit status: 0 when every clean registry showed no forbidden outcome and
 // every control registry was detected; 1 when a clean registry showed a
 // forbidden outcome; 3 when a control was never detected (the harness lost
-// its power to detect); 2 for usage errors.
+// its power to detect); 2 for usage errors; 130 when interrupted.
 package main
 
 import (
@@ -21,13 +23,34 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/racestress/racestress/harness"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == harness.WorkerArg {
+		os.Exit(worker())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// worker is the hidden worker mode: one trial, spec on stdin, record on
+// file descriptor 3. It installs no signal handler, so the Go runtime's
+// deadlock detector and SIGQUIT goroutine dump work as usual.
+func worker() int {
+	out := os.NewFile(3, "result")
+	if out == nil {
+		fmt.Fprintln(os.Stderr, "racestress worker: no result pipe on fd 3")
+		return 1
+	}
+	if err := harness.Worker(context.Background(), os.Stdin, out, chaosHook); err != nil {
+		fmt.Fprintln(os.Stderr, "racestress worker:", err)
+		return 1
+	}
+	return 0
 }
 
 // exitError carries an exit status and the one line to print for it.

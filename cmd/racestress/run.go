@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/racestress/racestress/finalizer"
 	"github.com/racestress/racestress/harness"
@@ -17,20 +21,42 @@ import (
 	"github.com/racestress/racestress/scenarios"
 )
 
+// chaosHook gives in-process and worker trials their step-point hook.
+var chaosHook func(harness.Spec) func(finalizer.Point)
+
 // options are the parsed flags of a run.
 type options struct {
-	threads    int
-	seconds    float64
-	runs       int
-	registries string
-	scenario   string
-	gogc       int
-	sleepScale float64
-	seed       int64
-	seedSet    bool
-	keepGoing  bool
-	format     string
-	quiet      bool
+	threads     int
+	seconds     float64
+	runs        int
+	registries  string
+	scenario    string
+	gogc        int
+	sleepScale  float64
+	seed        int64
+	seedSet     bool
+	keepGoing   bool
+	reentrant   bool
+	format      string
+	quiet       bool
+	isolate     string
+	timeout     time.Duration
+	memoryLimit string
+	race        bool
+	out         string
+	parallel    int
+}
+
+// addRunFlags defines the flags that choose how trials run.
+func addRunFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.isolate, "isolate", "process", "run each trial in a child `MODE`: process (survives fatal errors and hangs) or none (in this process, faster)")
+	fs.DurationVar(&o.timeout, "timeout", 0, "stop a trial with no result after `D` (SIGQUIT for a goroutine dump, then kill) (default seconds×2+5s)")
+	fs.StringVar(&o.memoryLimit, "memory-limit", "", "bound each child's memory to `SIZE` (e.g. 512MiB): GOMEMLIMIT, and killed past twice that")
+	fs.BoolVar(&o.race, "race", false, "run workers under the race detector (builds a race-enabled worker once; needs Go and a C compiler)")
+	fs.StringVar(&o.out, "out", "", "append results to `FILE` (default racestress-out/<time>/results.jsonl); child logs go beside it")
+	fs.IntVar(&o.parallel, "parallel", 1, "run `P` trials at once; on few cores parallel trials change each other's timing")
+	fs.StringVar(&o.format, "format", "table", "print results as `FORMAT`: table or json")
+	fs.BoolVar(&o.quiet, "quiet", false, "print no per-trial status lines on stderr")
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -44,20 +70,24 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.scenario, "scenario", scenarios.ThreadSafety.Name, "run scenario `NAME` (see racestress list)")
 	fs.IntVar(&o.gogc, "gogc", d.GOGC, "set the GC percentage to `P` during trials (lower collects more often)")
 	fs.Float64Var(&o.sleepScale, "sleep-scale", d.SleepScale, "scale the runner's U(0, 100ms) sleep by `F` (0: no sleep)")
-	fs.Int64Var(&o.seed, "seed", 0, "seed trial 0 with `S` and trial i with S+i (default: random); replays a recorded trial")
+	fs.Int64Var(&o.seed, "seed", 0, "seed trial round 0 with `S` and round i with S+i (default: random); replays a recorded trial")
 	fs.BoolVar(&o.keepGoing, "keep-going", false, "keep a trial running after its first forbidden outcome, counting them all")
-	fs.StringVar(&o.format, "format", "table", "print results as `FORMAT`: table or json")
-	fs.BoolVar(&o.quiet, "quiet", false, "print no per-trial status lines on stderr")
+	fs.BoolVar(&o.reentrant, "reentrant", false, "make finalizer callbacks register a finalizer themselves, as real finalizers do")
+	addRunFlags(fs, o)
 	return fs
 }
 
 const usageHead = `usage: racestress [flags]
        racestress list
+       racestress report [-format FORMAT] FILE
+       racestress replay [flags] FILE N
 
 racestress runs a stress scenario on an unfixed and a fixed finalizer registry
-and compares them. Exit status: 0 when clean registries showed no forbidden
-outcome and controls were detected; 1 when a clean registry failed; 3 when a
-control was never detected; 2 for usage errors.
+and compares them. Each trial runs in a child process; every trial's record is
+appended to a results file before the next starts. Exit status: 0 when clean
+registries showed no forbidden outcome and controls were detected; 1 when a
+clean registry failed; 3 when a control was never detected; 2 for usage
+errors; 130 when interrupted.
 
 flags:
 `
@@ -69,23 +99,38 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 	fs.SetOutput(io.Discard)
 }
 
-// run is racestress's main, testable: it parses args, runs, and writes
-// results to stdout and status to stderr. Its error carries the exit status.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "list" {
-		if len(args) > 1 {
-			return usageError("list takes no arguments, got %q", args[1])
-		}
-		return list(stdout)
-	}
-	var o options
-	fs := newFlagSet(&o)
+// parseFlags parses args into fs; help is not an error.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (help bool, err error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(stdout, fs)
-			return nil
+			return true, nil
 		}
-		return usageError("%v (see racestress -h)", err)
+		return false, usageError("%v (see racestress -h)", err)
+	}
+	return false, nil
+}
+
+// run is racestress's main, testable: it parses args, runs, and writes
+// results to stdout and status to stderr. Its error carries the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "list":
+			if len(args) > 1 {
+				return usageError("list takes no arguments, got %q", args[1])
+			}
+			return list(stdout)
+		case "report":
+			return reportCmd(args[1:], stdout)
+		case "replay":
+			return replayCmd(ctx, args[1:], stdout, stderr)
+		}
+	}
+	var o options
+	fs := newFlagSet(&o)
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError("unknown command %q (see racestress -h)", fs.Arg(0))
@@ -99,27 +144,132 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if !o.quiet {
-		cfg.OnRecord = func(r result.Record) error {
-			fmt.Fprintln(stderr, statusLine(r, cfg.Runs*len(cfg.Registries)))
-			return nil
-		}
+	return execute(ctx, &o, cfg, nil, stdout, stderr)
+}
+
+// execute runs cfg (or only specs, when given), streaming records to the
+// results file, then renders the summary and returns the verdict.
+func execute(ctx context.Context, o *options, cfg harness.Config, specs []harness.Spec, stdout, stderr io.Writer) error {
+	if err := o.checkRunFlags(); err != nil {
+		return err
 	}
-	records, runErr := harness.Run(ctx, cfg)
+	path := o.out
+	if path == "" {
+		path = filepath.Join(harness.RunDir("racestress-out", time.Now()), "results.jsonl")
+	}
+	results, err := harness.CreateResults(path)
+	if err != nil {
+		return &exitError{code: 1, msg: "results file: " + err.Error()}
+	}
+	defer results.Close()
+	exec, err := o.executor(ctx, filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	cfg.Executor, cfg.Parallel = exec, o.parallel
+	if specs == nil {
+		specs = harness.Plan(cfg)
+	}
+	if !o.quiet {
+		fmt.Fprintf(stderr, "racestress: %d trials, results in %s\n", len(specs), path)
+	}
+	cfg.OnRecord = func(r result.Record) error {
+		if err := results.Append(r); err != nil {
+			return fmt.Errorf("results file: %w", err)
+		}
+		if !o.quiet {
+			fmt.Fprintln(stderr, statusLine(r, len(specs)))
+			if head := logHead(r); head != "" {
+				fmt.Fprint(stderr, head)
+			}
+		}
+		return nil
+	}
+	records, runErr := harness.RunSpecs(ctx, cfg, specs)
 	sum := report.Summarize(records)
 	if err := render(stdout, o.format, sum); err != nil {
 		return err
 	}
 	if o.format == "table" {
-		fmt.Fprintf(stdout, "seeds %d..%d (replay a trial: --seed SEED --runs 1)\n", cfg.Seed, cfg.Seed+int64(cfg.Runs)-1)
+		fmt.Fprintf(stdout, "results: %s (re-render: racestress report FILE; replay trial N: racestress replay FILE N)\n", path)
 	}
 	if runErr != nil {
-		if errors.Is(runErr, context.Canceled) {
-			return &exitError{code: 130, msg: "interrupted"}
+		if ctx.Err() != nil {
+			return &exitError{code: 130, msg: fmt.Sprintf("interrupted after %d of %d trials; results in %s", len(records), len(specs), path)}
 		}
 		return runErr
 	}
 	return verdict(sum)
+}
+
+func (o *options) checkRunFlags() error {
+	switch {
+	case o.isolate != "process" && o.isolate != "none":
+		return usageError("--isolate must be process or none, got %q", o.isolate)
+	case o.timeout < 0:
+		return usageError("--timeout must not be negative, got %v", o.timeout)
+	case o.parallel < 1:
+		return usageError("--parallel must be at least 1, got %d", o.parallel)
+	case o.race && o.isolate == "none":
+		return usageError("--race needs --isolate process")
+	case o.format != "table" && o.format != "json":
+		return usageError("--format must be table or json, got %q", o.format)
+	}
+	if _, err := parseSize(o.memoryLimit); err != nil {
+		return usageError("--memory-limit: %v", err)
+	}
+	return nil
+}
+
+func (o *options) executor(ctx context.Context, logDir string) (harness.Executor, error) {
+	if o.isolate == "none" {
+		return harness.InProcess{Hook: chaosHook}, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("locating the worker binary: %w", err)
+	}
+	limit, _ := parseSize(o.memoryLimit)
+	p := harness.Process{Path: self, Args: []string{harness.WorkerArg}, MemoryLimit: limit, LogDir: logDir}
+	if o.timeout > 0 {
+		p.Timeout = func(result.Knobs) time.Duration { return o.timeout }
+	}
+	if o.race {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = os.TempDir()
+		}
+		bin, err := harness.RaceWorker(ctx, ".", filepath.Join(cache, "racestress"))
+		if err != nil {
+			return nil, &exitError{code: 2, msg: err.Error()}
+		}
+		p.Path, p.Env, p.Isolation = bin, harness.RaceEnv, "race"
+	}
+	return p, nil
+}
+
+// parseSize parses a byte size such as 512MiB, 1GiB, 64MB or 1000000; ""
+// is 0 (no limit).
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	num, mult := s, int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			num, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("want a positive size like 512MiB, got %q", s)
+	}
+	return n * mult, nil
 }
 
 func (o *options) config() (harness.Config, error) {
@@ -135,21 +285,20 @@ func (o *options) config() (harness.Config, error) {
 		return cfg, usageError("--gogc must be at least 1 (the scenario needs the GC running), got %d", o.gogc)
 	case !(o.sleepScale >= 0):
 		return cfg, usageError("--sleep-scale must be 0 or more, got %g", o.sleepScale)
-	case o.format != "table" && o.format != "json":
-		return cfg, usageError("--format must be table or json, got %q", o.format)
 	}
 	sc, err := scenarios.Lookup(o.scenario)
 	if err != nil {
 		return cfg, usageError("--scenario: %v", err)
 	}
-	regs, err := parseRegistries(o.registries)
+	regs, err := parseRegistries(o.registries, o.isolate)
 	if err != nil {
 		return cfg, err
 	}
 	k := scenarios.DefaultKnobs()
 	k.Threads = o.threads
 	k.Makers, k.Runners = scenarios.SplitThreads(o.threads)
-	k.Seconds, k.GOGC, k.SleepScale, k.KeepGoing = o.seconds, o.gogc, o.sleepScale, o.keepGoing
+	k.Seconds, k.GOGC, k.SleepScale = o.seconds, o.gogc, o.sleepScale
+	k.KeepGoing, k.Reentrant = o.keepGoing, o.reentrant
 	seed := o.seed
 	if !o.seedSet {
 		seed = rand.Int64N(1 << 40)
@@ -157,7 +306,7 @@ func (o *options) config() (harness.Config, error) {
 	return harness.Config{Scenario: sc, Registries: regs, Runs: o.runs, Seed: seed, Knobs: k}, nil
 }
 
-func parseRegistries(list string) ([]finalizer.Variant, error) {
+func parseRegistries(list, isolate string) ([]finalizer.Variant, error) {
 	var regs []finalizer.Variant
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
@@ -168,8 +317,8 @@ func parseRegistries(list string) ([]finalizer.Variant, error) {
 		if slices.ContainsFunc(regs, func(r finalizer.Variant) bool { return r.Name == name }) {
 			return nil, usageError("--registry: %q named twice", name)
 		}
-		if name == "racy" || name == "locked" {
-			return nil, usageError("--registry: %q needs trials in child processes, which this build does not have yet", name)
+		if (name == "racy" || name == "locked") && isolate == "none" {
+			return nil, usageError("--registry %s kills or hangs its process: it needs --isolate process", name)
 		}
 		regs = append(regs, v)
 	}
@@ -211,8 +360,44 @@ func statusLine(r result.Record, total int) string {
 	what := string(r.Outcome)
 	if r.Detected {
 		what += " after " + report.FormatDuration(r.TTFF())
+		if r.FirstError != "" {
+			what += ": " + r.FirstError
+		}
 	}
 	return fmt.Sprintf("racestress: trial %d/%d %s/%s seed %d: %s", r.Trial+1, total, r.Scenario, r.Registry, r.Seed, what)
+}
+
+// headBytes is how much of a failed child's log the console shows.
+const headBytes = 2048
+
+// logHead returns the path and the first 2 KiB of a failed trial's child
+// log, indented, or "" when there is none to show.
+func logHead(r result.Record) string {
+	if r.Process == nil || r.Process.Log == "" || r.Outcome == result.OK {
+		return ""
+	}
+	b, err := os.ReadFile(r.Process.Log)
+	if err != nil {
+		return ""
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "    log: %s", r.Process.Log)
+	if r.Process.Dump != "" {
+		fmt.Fprintf(&sb, "  goroutine dump: %s", r.Process.Dump)
+	}
+	sb.WriteString("\n")
+	if len(b) > headBytes {
+		b = append(b[:headBytes:headBytes], "\n    ...\n"...)
+	}
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line != "" {
+			sb.WriteString("    | " + line)
+		}
+	}
+	if !strings.HasSuffix(sb.String(), "\n") {
+		sb.WriteString("\n")
+	}
+	return sb.String()
 }
 
 // verdict turns a summary into the exit status: 1 when a clean registry
@@ -234,4 +419,68 @@ func verdict(s report.Summary) error {
 		return &exitError{code: 3, msg: "FAIL: lost power: " + strings.Join(powerless, "; ")}
 	}
 	return nil
+}
+
+// reportCmd re-renders a saved results file.
+func reportCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("racestress report", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	format := fs.String("format", "table", "print results as `FORMAT`: table or json")
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError("report needs one results FILE, got %d arguments", fs.NArg())
+	}
+	if *format != "table" && *format != "json" {
+		return usageError("--format must be table or json, got %q", *format)
+	}
+	records, warnings, err := harness.ReadResultsFile(fs.Arg(0))
+	if err != nil {
+		return usageError("report: %s: %v", fs.Arg(0), err)
+	}
+	sum := report.Summarize(records)
+	sum.Warnings = append(warnings, sum.Warnings...)
+	return render(stdout, *format, sum)
+}
+
+// replayCmd reruns one trial of a saved run with its recorded seed and knobs.
+func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("racestress replay", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addRunFlags(fs, &o)
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usageError("replay needs a results FILE and a trial number N")
+	}
+	n, err := strconv.Atoi(fs.Arg(1))
+	if err != nil {
+		return usageError("replay: trial number %q is not a number", fs.Arg(1))
+	}
+	records, _, err := harness.ReadResultsFile(fs.Arg(0))
+	if err != nil {
+		return usageError("replay: %s: %v", fs.Arg(0), err)
+	}
+	i := slices.IndexFunc(records, func(r result.Record) bool { return r.Trial == n })
+	if i < 0 {
+		return usageError("replay: %s has no trial %d", fs.Arg(0), n)
+	}
+	rec := records[i]
+	sc, err := scenarios.Lookup(rec.Scenario)
+	if err != nil {
+		return usageError("replay: %v", err)
+	}
+	reg, ok := finalizer.Lookup(rec.Registry)
+	if !ok {
+		return usageError("replay: unknown registry %q", rec.Registry)
+	}
+	if (reg.Name == "racy" || reg.Name == "locked") && o.isolate == "none" {
+		return usageError("replay: registry %s needs --isolate process", reg.Name)
+	}
+	cfg := harness.Config{Scenario: sc, Registries: []finalizer.Variant{reg}, Runs: 1, Seed: rec.Seed, Knobs: rec.Knobs}
+	spec := harness.Spec{Trial: rec.Trial, Scenario: rec.Scenario, Registry: rec.Registry, Seed: rec.Seed, Knobs: rec.Knobs}
+	return execute(ctx, &o, cfg, []harness.Spec{spec}, stdout, stderr)
 }

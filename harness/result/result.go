@@ -85,6 +85,9 @@ type Knobs struct {
 	PerSlot     int     `json:"per_slot"`
 	MaxPriority int     `json:"max_priority"`
 	KeepGoing   bool    `json:"keep_going,omitempty"`
+	// Reentrant makes finalizer callbacks register a finalizer themselves,
+	// as real finalizers do (the locked registry deadlocks on it).
+	Reentrant bool `json:"reentrant,omitempty"`
 }
 
 // Duration returns the trial length the knobs ask for.
@@ -133,6 +136,22 @@ type Record struct {
 	Mutations map[string]int `json:"mutations,omitempty"`
 	Counts    Counts         `json:"counts"`
 	Warnings  []string       `json:"warnings,omitempty"`
+
+	// Process is set when the trial ran in a child process.
+	Process *Process `json:"process,omitempty"`
+}
+
+// Process describes how a trial's child process ended.
+type Process struct {
+	Isolation  string `json:"isolation"`           // "process"; "race" under the race detector
+	ExitCode   int    `json:"exit_code"`           // -1 when killed by a signal
+	Signal     string `json:"signal,omitempty"`    // the signal that killed it
+	WallNanos  int64  `json:"wall_ns"`             // from start to exit, as the parent saw it
+	PeakRSS    int64  `json:"peak_rss_bytes"`      // maximum resident set size
+	Log        string `json:"log,omitempty"`       // file holding the child's stderr
+	Dump       string `json:"dump,omitempty"`      // file holding its goroutine dump, if any
+	TimedOut   bool   `json:"timed_out,omitempty"` // the watchdog stopped it
+	OverMemory bool   `json:"over_memory,omitempty"`
 }
 
 // TTFF returns the time to first failure.

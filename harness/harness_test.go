@@ -1,0 +1,270 @@
+package harness_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/racestress/racestress/finalizer"
+	"github.com/racestress/racestress/harness"
+	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/scenarios"
+)
+
+// fakeWorkerEnv makes the test binary act as a worker that ends in the
+// named way; see fakeWorker.
+const fakeWorkerEnv = "RACESTRESS_FAKE_WORKER"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(fakeWorkerEnv); mode != "" {
+		os.Exit(fakeWorker(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// fakeWorker ends a worker process in each way a real one can. Where the
+// real cause is timing-dependent (a concurrent map write, a race report) it
+// prints exactly what the Go runtime or race detector prints and exits with
+// their status, so the classification is tested deterministically.
+func fakeWorker(mode string) int {
+	out := os.NewFile(3, "result")
+	switch mode {
+	case "ok":
+		if err := harness.Worker(context.Background(), os.Stdin, out, nil); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
+	case "fatal":
+		fmt.Fprint(os.Stderr, "fatal error: concurrent map iteration and map write\n\ngoroutine 7 [running]:\ninternal/runtime/maps.fatal(...)\n")
+		return 2
+	case "panic":
+		go func() { panic("boom in a cleanup") }()
+		select {}
+	case "race":
+		fmt.Fprint(os.Stderr, "==================\nWARNING: DATA RACE\nWrite at 0x00c000012345 by goroutine 8:\n  main.racy()\n")
+		return 66
+	case "deadlock":
+		select {} // the runtime's deadlock detector ends this
+	case "hang":
+		time.Sleep(time.Hour) // a pending timer hides it from the deadlock detector
+	case "sigkill":
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	case "oom":
+		var keep [][]byte
+		for range 64 {
+			b := make([]byte, 8<<20)
+			for i := range b {
+				b[i] = 1
+			}
+			keep = append(keep, b)
+			time.Sleep(5 * time.Millisecond)
+		}
+		fmt.Println(len(keep))
+		time.Sleep(time.Hour)
+	case "garbage":
+		fmt.Fprintln(out, "this is not JSON")
+		return 0
+	case "half":
+		b, _ := json.Marshal(result.Record{Trial: 0, Scenario: "bpo24484", Registry: "fixed", Outcome: result.OK})
+		out.Write(b[:len(b)/2])
+		return 0
+	case "exit1":
+		fmt.Fprintln(os.Stderr, "worker: something went wrong")
+		return 1
+	case "sigint-ignored":
+		signal.Ignore(syscall.SIGINT)
+		time.Sleep(time.Hour)
+	}
+	return 99
+}
+
+func fakeProcess(t *testing.T, mode string) harness.Process {
+	return harness.Process{
+		Path: os.Args[0], Env: []string{fakeWorkerEnv + "=" + mode},
+		LogDir: t.TempDir(), Grace: 500 * time.Millisecond,
+		Timeout: func(result.Knobs) time.Duration { return 2 * time.Second },
+	}
+}
+
+func spec() harness.Spec {
+	k := scenarios.DefaultKnobs()
+	k.Seconds = 0.1
+	return harness.Spec{Trial: 3, Scenario: "finalize-order", Registry: "fixed", Seed: 42, Knobs: k}
+}
+
+func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
+	cases := []struct {
+		mode    string
+		outcome result.Outcome
+		text    string
+		dump    bool
+	}{
+		{"ok", result.OK, "", false},
+		{"fatal", result.Fatal, "fatal: concurrent map iteration and map write", false},
+		{"panic", result.Panic, "panic (not recovered): boom in a cleanup", false},
+		{"race", result.DataRace, "WARNING: DATA RACE", false},
+		{"deadlock", result.Hang, "hang", true},
+		{"hang", result.Hang, "hang", true},
+		{"sigkill", result.Crash, "killed by killed", false},
+		{"garbage", result.Error, "malformed result", false},
+		{"half", result.Error, "not one whole line", false},
+		{"exit1", result.Error, "worker exited 1", false},
+	}
+	for _, c := range cases {
+		t.Run("a worker that ends with "+c.mode+" is classified "+string(c.outcome), func(t *testing.T) {
+			t.Parallel()
+			p := fakeProcess(t, c.mode)
+			rec, ok := p.Execute(context.Background(), spec())
+			require.True(t, ok)
+			assert.Equal(t, c.outcome, rec.Outcome, rec.FirstError)
+			assert.Contains(t, rec.FirstError, c.text)
+			assert.Equal(t, 3, rec.Trial, "the record keeps its trial number")
+			assert.Equal(t, int64(42), rec.Seed)
+			require.NotNil(t, rec.Process)
+			assert.Positive(t, rec.Process.WallNanos)
+			if c.outcome != result.OK {
+				assert.True(t, rec.Detected, "a failure is never a pass")
+				assert.Equal(t, result.Forbidden, rec.Grade)
+			}
+			if c.dump {
+				require.NotEmpty(t, rec.Process.Dump, "a hang keeps its goroutine dump")
+				b, err := os.ReadFile(rec.Process.Dump)
+				require.NoError(t, err)
+				assert.Contains(t, string(b), "goroutine ")
+			}
+		})
+	}
+	t.Run("a worker over its memory limit is classified crash", func(t *testing.T) {
+		t.Parallel()
+		p := fakeProcess(t, "oom")
+		p.MemoryLimit = 32 << 20
+		rec, ok := p.Execute(context.Background(), spec())
+		require.True(t, ok)
+		assert.Equal(t, result.Crash, rec.Outcome)
+		assert.Contains(t, rec.FirstError, "memory limit")
+		assert.True(t, rec.Process.OverMemory)
+	})
+	t.Run("a worker that cannot start is classified error", func(t *testing.T) {
+		p := fakeProcess(t, "ok")
+		p.Path = filepath.Join(t.TempDir(), "no-such-binary")
+		rec, ok := p.Execute(context.Background(), spec())
+		require.True(t, ok)
+		assert.Equal(t, result.Error, rec.Outcome)
+		assert.Contains(t, rec.FirstError, "could not start")
+	})
+	t.Run("an interrupted trial is not recorded and its child is stopped", func(t *testing.T) {
+		p := fakeProcess(t, "sigint-ignored")
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, ok := p.Execute(ctx, spec())
+		assert.False(t, ok)
+	})
+}
+
+func TestRunRecordsEveryTrialInOrder(t *testing.T) {
+	k := scenarios.DefaultKnobs()
+	k.Seconds = 0.05
+	fixed, _ := finalizer.Lookup("fixed")
+	unfixed, _ := finalizer.Lookup("unfixed")
+	var streamed []int
+	cfg := harness.Config{
+		Scenario: scenarios.FinalizeOrder, Registries: []finalizer.Variant{unfixed, fixed},
+		Runs: 3, Seed: 100, Knobs: k, Parallel: 2,
+		OnRecord: func(r result.Record) error { streamed = append(streamed, r.Trial); return nil },
+	}
+	recs, err := harness.Run(context.Background(), cfg)
+	require.NoError(t, err)
+	require.Len(t, recs, 6)
+	assert.ElementsMatch(t, []int{0, 1, 2, 3, 4, 5}, streamed)
+	for i, r := range recs {
+		assert.Equal(t, i, r.Trial)
+		assert.Equal(t, int64(100+i/2), r.Seed, "round i uses seed+i")
+		assert.Equal(t, []string{"unfixed", "fixed"}[i%2], r.Registry, "registries alternate")
+		assert.Equal(t, result.OK, r.Outcome, r.FirstError)
+	}
+}
+
+func TestRunStopsWhenTheSinkFails(t *testing.T) {
+	fixed, _ := finalizer.Lookup("fixed")
+	cfg := harness.Config{
+		Scenario: scenarios.FinalizeOrder, Registries: []finalizer.Variant{fixed}, Runs: 5, Knobs: scenarios.DefaultKnobs(),
+		OnRecord: func(result.Record) error { return fmt.Errorf("disk full") },
+	}
+	recs, err := harness.Run(context.Background(), cfg)
+	assert.ErrorContains(t, err, "disk full")
+	assert.Len(t, recs, 1)
+}
+
+func TestRunRejectsAnEmptyConfig(t *testing.T) {
+	_, err := harness.Run(context.Background(), harness.Config{})
+	assert.ErrorIs(t, err, harness.ErrNoTrials)
+}
+
+func TestResultsFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run", "results.jsonl")
+	w, err := harness.CreateResults(path)
+	require.NoError(t, err)
+	for i := range 3 {
+		require.NoError(t, w.Append(result.Record{Trial: i, Scenario: "bpo24484", Registry: "fixed", Outcome: result.OK}))
+	}
+	require.NoError(t, w.Close())
+
+	t.Run("every appended record reads back", func(t *testing.T) {
+		recs, warns, err := harness.ReadResultsFile(path)
+		require.NoError(t, err)
+		assert.Len(t, recs, 3)
+		assert.Empty(t, warns)
+	})
+	t.Run("a partial last line is skipped with a warning and nothing else is lost", func(t *testing.T) {
+		b, _ := os.ReadFile(path)
+		recs, warns, err := harness.ReadResults(bytes.NewReader(append(b, `{"trial":3,"scen`...)))
+		require.NoError(t, err)
+		assert.Len(t, recs, 3)
+		require.Len(t, warns, 1)
+		assert.Contains(t, warns[0], "partial last line")
+	})
+	t.Run("a corrupt line in the middle makes the file corrupt", func(t *testing.T) {
+		b, _ := os.ReadFile(path)
+		lines := strings.SplitAfter(string(b), "\n")
+		bad := lines[0] + "{not json}\n" + lines[1]
+		_, _, err := harness.ReadResults(strings.NewReader(bad))
+		assert.ErrorIs(t, err, harness.ErrCorrupt)
+		assert.ErrorContains(t, err, "line 2")
+	})
+	t.Run("a record with an unknown outcome is corrupt", func(t *testing.T) {
+		_, _, err := harness.ReadResults(strings.NewReader(`{"trial":0,"scenario":"s","registry":"r","outcome":"weird"}` + "\n"))
+		assert.ErrorIs(t, err, harness.ErrCorrupt)
+	})
+	t.Run("an empty file is corrupt", func(t *testing.T) {
+		_, _, err := harness.ReadResults(strings.NewReader(""))
+		assert.ErrorIs(t, err, harness.ErrCorrupt)
+	})
+}
+
+func TestGradeUsesTheScenarioDeclaration(t *testing.T) {
+	rec := harness.Grade(scenarios.ThreadSafety, result.Record{}, scenarios.Observation{
+		Outcome: result.Panic, TTFF: 5 * time.Millisecond, Failures: map[result.Outcome]int{result.Panic: 1},
+	})
+	assert.Equal(t, result.Forbidden, rec.Grade)
+	assert.True(t, rec.Detected)
+	assert.Equal(t, 5*time.Millisecond, rec.TTFF())
+
+	rec = harness.Grade(scenarios.ThreadSafety, result.Record{}, scenarios.Observation{TTFF: time.Second})
+	assert.Equal(t, result.OK, rec.Outcome)
+	assert.Equal(t, result.Acceptable, rec.Grade)
+	assert.False(t, rec.Detected)
+	assert.Zero(t, rec.TTFFNanos, "no failure, no time to it")
+}

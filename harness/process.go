@@ -1,0 +1,353 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/scenarios"
+)
+
+// WorkerArg is the hidden first argument that puts the racestress binary in
+// worker mode: it reads one Spec as JSON on stdin, runs the trial in-process
+// and writes its record as one JSON line to file descriptor 3.
+const WorkerArg = "__racestress_worker"
+
+// Process runs each trial in a child process: the worker command, normally
+// the racestress binary itself re-executed with WorkerArg.
+type Process struct {
+	// Path and Args are the worker command (Args excludes Path).
+	Path string
+	Args []string
+	// Env is added to the child's environment.
+	Env []string
+	// Isolation names the mode in records: "process" or "race".
+	Isolation string
+	// Timeout returns the watchdog limit for a trial: when it passes, the
+	// child gets SIGQUIT (so the Go runtime dumps every goroutine), then
+	// SIGKILL after Grace. Defaults: DefaultTimeout and 2s.
+	Timeout func(result.Knobs) time.Duration
+	Grace   time.Duration
+	// MemoryLimit, when positive, is passed to the child as GOMEMLIMIT and
+	// enforced: a child whose resident set grows past 2× the limit is
+	// killed and its trial classified as a crash (out of memory).
+	MemoryLimit int64
+	// LogDir receives trial-N.stderr and trial-N.dump files; none are kept
+	// when empty.
+	LogDir string
+}
+
+// DefaultTimeout is the default watchdog limit: twice the trial's length
+// plus 5 s.
+func DefaultTimeout(k result.Knobs) time.Duration { return 2*k.Duration() + 5*time.Second }
+
+// Execute implements Executor.
+func (p Process) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
+	rec := result.Record{
+		Trial: spec.Trial, Scenario: spec.Scenario, Registry: spec.Registry,
+		Seed: spec.Seed, Knobs: spec.Knobs, Start: time.Now().UTC(),
+	}
+	proc := &result.Process{Isolation: p.Isolation, ExitCode: -1}
+	if proc.Isolation == "" {
+		proc.Isolation = "process"
+	}
+	rec.Process = proc
+	sc, err := scenarios.Lookup(spec.Scenario)
+	if err != nil {
+		return errorRecord(rec, err.Error()), true
+	}
+	rec.Clean = cleanRegistry(spec.Registry)
+
+	run, err := p.start(spec, proc)
+	if err != nil {
+		return errorRecord(rec, "worker could not start: "+err.Error()), true
+	}
+	ended := p.watch(ctx, run, spec.Knobs, proc)
+	if ended == endInterrupted {
+		return rec, false
+	}
+	stderr := run.stderr.Bytes()
+	p.keepLogs(spec.Trial, stderr, proc)
+	return classify(sc, rec, run.result, stderr, proc), true
+}
+
+type running struct {
+	cmd    *exec.Cmd
+	start  time.Time
+	stderr *bytes.Buffer
+	result []byte       // what the worker wrote on its result pipe
+	read   chan error   // closed when the result pipe is drained
+	done   chan error   // receives cmd.Wait's error
+	rpipe  *os.File     // parent's end of the result pipe
+	wpipe  *os.File     // child's end, closed in the parent after start
+	specIn io.WriteCloser
+}
+
+func (p Process) start(spec Spec, proc *result.Process) (*running, error) {
+	cmd := exec.Command(p.Path, p.Args...)
+	cmd.Env = append(os.Environ(), "GOTRACEBACK=all")
+	if p.MemoryLimit > 0 {
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(p.MemoryLimit, 10))
+	}
+	cmd.Env = append(cmd.Env, p.Env...)
+	r := &running{cmd: cmd, stderr: &bytes.Buffer{}, read: make(chan error, 1), done: make(chan error, 1)}
+	cmd.Stderr = r.stderr
+	cmd.Stdout = r.stderr
+	var err error
+	if r.rpipe, r.wpipe, err = os.Pipe(); err != nil {
+		return nil, err
+	}
+	cmd.ExtraFiles = []*os.File{r.wpipe}
+	if r.specIn, err = cmd.StdinPipe(); err != nil {
+		r.rpipe.Close()
+		r.wpipe.Close()
+		return nil, err
+	}
+	r.start = time.Now()
+	if err := cmd.Start(); err != nil {
+		r.rpipe.Close()
+		r.wpipe.Close()
+		return nil, err
+	}
+	r.wpipe.Close()
+	go func() {
+		b, err := io.ReadAll(r.rpipe)
+		r.result = b
+		r.rpipe.Close()
+		r.read <- err
+	}()
+	go func() {
+		enc := json.NewEncoder(r.specIn)
+		_ = enc.Encode(spec) // a child that dies first is classified below
+		r.specIn.Close()
+	}()
+	go func() {
+		<-r.read // the result is complete before Wait closes the pipes
+		r.done <- cmd.Wait()
+	}()
+	return r, nil
+}
+
+type ending int
+
+const (
+	endExited ending = iota
+	endInterrupted
+)
+
+func (p Process) watch(ctx context.Context, r *running, k result.Knobs, proc *result.Process) ending {
+	timeout := DefaultTimeout(k)
+	if p.Timeout != nil {
+		timeout = p.Timeout(k)
+	}
+	grace := p.Grace
+	if grace <= 0 {
+		grace = 2 * time.Second
+	}
+	watchdog := time.NewTimer(timeout)
+	defer watchdog.Stop()
+	var memTick <-chan time.Time
+	if p.MemoryLimit > 0 {
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		memTick = t.C
+	}
+	var kill <-chan time.Time
+	interrupted := false
+	for {
+		select {
+		case err := <-r.done:
+			proc.WallNanos = int64(time.Since(r.start))
+			if st := r.cmd.ProcessState; st != nil {
+				proc.ExitCode = st.ExitCode()
+				if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					proc.Signal = ws.Signal().String()
+				}
+				if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+					proc.PeakRSS = ru.Maxrss * 1024
+				}
+			} else if err != nil {
+				proc.Signal = err.Error()
+			}
+			if interrupted {
+				return endInterrupted
+			}
+			return endExited
+		case <-ctx.Done():
+			if !interrupted {
+				interrupted = true
+				_ = r.cmd.Process.Kill()
+			}
+		case <-watchdog.C:
+			proc.TimedOut = true
+			_ = r.cmd.Process.Signal(syscall.SIGQUIT)
+			kill = time.After(grace)
+		case <-kill:
+			_ = r.cmd.Process.Kill()
+		case <-memTick:
+			if rss := residentBytes(r.cmd.Process.Pid); rss > 2*p.MemoryLimit && !proc.OverMemory {
+				proc.OverMemory = true
+				_ = r.cmd.Process.Kill()
+			}
+		}
+	}
+}
+
+// residentBytes reads a process's resident set size from /proc; 0 if it
+// cannot.
+func residentBytes(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
+func (p Process) keepLogs(trial int, stderr []byte, proc *result.Process) {
+	if p.LogDir == "" || len(stderr) == 0 {
+		return
+	}
+	name := filepath.Join(p.LogDir, fmt.Sprintf("trial-%d.stderr", trial))
+	if os.WriteFile(name, stderr, 0o644) == nil {
+		proc.Log = name
+	}
+	if i := goroutineDump(stderr); i >= 0 {
+		dump := filepath.Join(p.LogDir, fmt.Sprintf("trial-%d.dump", trial))
+		if os.WriteFile(dump, stderr[i:], 0o644) == nil {
+			proc.Dump = dump
+		}
+	}
+}
+
+// goroutineDump returns where a goroutine dump starts in stderr, or -1.
+func goroutineDump(stderr []byte) int {
+	for _, marker := range []string{"SIGQUIT: quit", "fatal error: all goroutines are asleep"} {
+		if i := bytes.Index(stderr, []byte(marker)); i >= 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+var (
+	fatalLine = regexp.MustCompile(`(?m)^fatal error: (.*)$`)
+	panicLine = regexp.MustCompile(`(?m)^panic: (.*)$`)
+)
+
+// raceExitCode is the race detector's exit status.
+const raceExitCode = 66
+
+// classify turns how a worker ended into a graded record. A worker that
+// wrote a whole, valid record and exited 0 is believed; everything else is
+// classified from its exit status and stderr, and a result it cannot trust
+// is an error, never a pass.
+func classify(sc *scenarios.Scenario, rec result.Record, out, stderr []byte, proc *result.Process) result.Record {
+	fail := func(o result.Outcome, msg string) result.Record {
+		rec.Outcome, rec.Grade = o, sc.Grade(o)
+		rec.Detected = rec.Grade == result.Forbidden
+		rec.Failures = map[result.Outcome]int{o: 1}
+		rec.FirstError = msg
+		rec.TTFFNanos = proc.WallNanos
+		return rec
+	}
+	text := string(stderr)
+	switch {
+	case proc.TimedOut || strings.Contains(text, "fatal error: all goroutines are asleep"):
+		return fail(result.Hang, fmt.Sprintf("hang: no result after %v; goroutine dump kept", time.Duration(proc.WallNanos).Round(time.Millisecond)))
+	case proc.OverMemory:
+		return fail(result.Crash, "crash: memory limit exceeded; killed")
+	case strings.Contains(text, "WARNING: DATA RACE") || proc.ExitCode == raceExitCode:
+		return fail(result.DataRace, "data-race: "+firstLines(text[max(0, strings.Index(text, "WARNING: DATA RACE")):], 3))
+	case fatalLine.MatchString(text):
+		msg := fatalLine.FindStringSubmatch(text)[1]
+		if strings.Contains(msg, "out of memory") {
+			return fail(result.Crash, "crash: fatal error: "+msg)
+		}
+		return fail(result.Fatal, "fatal: "+msg)
+	case proc.Signal != "":
+		return fail(result.Crash, "crash: killed by "+proc.Signal)
+	case panicLine.MatchString(text) && proc.ExitCode != 0:
+		return fail(result.Panic, "panic (not recovered): "+panicLine.FindStringSubmatch(text)[1])
+	}
+	got, err := decodeRecord(out)
+	switch {
+	case err != nil:
+		return fail(result.Error, fmt.Sprintf("error: worker exited %d with %s", proc.ExitCode, err))
+	case proc.ExitCode != 0:
+		return fail(result.Error, fmt.Sprintf("error: worker exited %d after writing its result", proc.ExitCode))
+	}
+	got.Process = proc
+	got.Start = rec.Start
+	got.Clean = rec.Clean
+	return got
+}
+
+func decodeRecord(out []byte) (result.Record, error) {
+	var rec result.Record
+	if len(out) == 0 {
+		return rec, errors.New("no result")
+	}
+	if out[len(out)-1] != '\n' || bytes.Count(out, []byte{'\n'}) != 1 {
+		return rec, fmt.Errorf("a malformed result (%d bytes, not one whole line)", len(out))
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		return rec, fmt.Errorf("a malformed result: %v", err)
+	}
+	if err := rec.Validate(); err != nil {
+		return rec, fmt.Errorf("an invalid result: %v", err)
+	}
+	return rec, nil
+}
+
+func firstLines(s string, n int) string {
+	sc := bufio.NewScanner(strings.NewReader(s))
+	var lines []string
+	for sc.Scan() && len(lines) < n {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, " | ")
+}
+
+// Worker is the worker mode's main: it reads one Spec from in, runs the
+// trial in this process and writes its graded record as one JSON line to
+// out. Its error means the trial could not be run.
+func Worker(ctx context.Context, in io.Reader, out io.Writer, hook func(Spec) func(finalizerPoint)) error {
+	var spec Spec
+	dec := json.NewDecoder(in)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
+		return fmt.Errorf("worker: reading the trial spec: %w", err)
+	}
+	rec, ok := InProcess{Hook: hook}.Execute(ctx, spec)
+	if !ok {
+		return errors.New("worker: interrupted")
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(append(b, '\n'))
+	return err
+}
