@@ -270,8 +270,10 @@ func classify(sc *scenarios.Scenario, rec result.Record, out, stderr []byte, pro
 	}
 	text := string(stderr)
 	switch {
-	case proc.TimedOut || strings.Contains(text, "fatal error: all goroutines are asleep"):
-		return fail(result.Hang, fmt.Sprintf("hang: no result after %v; goroutine dump kept", time.Duration(proc.WallNanos).Round(time.Millisecond)))
+	case strings.Contains(text, "fatal error: all goroutines are asleep"):
+		return fail(result.Hang, fmt.Sprintf("hang: deadlock: all goroutines are asleep (runtime detector, at %v); goroutine dump kept", time.Duration(proc.WallNanos).Round(time.Millisecond)))
+	case proc.TimedOut:
+		return fail(result.Hang, fmt.Sprintf("hang: no result after %v (watchdog); goroutine dump kept", time.Duration(proc.WallNanos).Round(time.Millisecond)))
 	case proc.OverMemory:
 		return fail(result.Crash, "crash: memory limit exceeded; killed")
 	case strings.Contains(text, "WARNING: DATA RACE") || proc.ExitCode == raceExitCode:
