@@ -1,11 +1,10 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -14,8 +13,30 @@ import (
 	"github.com/racestress/racestress/harness/result"
 )
 
+// Formats names the formats Render writes, the default first.
+var Formats = []string{"table", "markdown", "json", "junit", "html"}
+
+// Render writes s to w in format, one of Formats; an unknown format is an
+// error and writes nothing.
+func Render(w io.Writer, format string, s Summary) error {
+	switch format {
+	case "table":
+		return Table(w, s)
+	case "markdown":
+		return Markdown(w, s)
+	case "json":
+		return JSON(w, s)
+	case "junit":
+		return JUnit(w, s)
+	case "html":
+		return HTML(w, s)
+	}
+	return fmt.Errorf("report: unknown format %q (have %s)", format, strings.Join(Formats, ", "))
+}
+
 // Table renders each scenario's groups side by side: one column per
-// registry, one row per statistic. Warnings follow as numbered footnotes.
+// registry, one row per statistic, then one sentence per registry on how
+// sure its rate is. Warnings follow as numbered footnotes.
 func Table(w io.Writer, s Summary) error {
 	for i, sc := range scenarios(s) {
 		if i > 0 {
@@ -23,30 +44,7 @@ func Table(w io.Writer, s Summary) error {
 		}
 		groups := groupsOf(s, sc)
 		fmt.Fprintf(w, "scenario %s: %s\n", sc, knobsLine(groups[0].Knobs))
-		header := []string{""}
-		for _, g := range groups {
-			name := g.Registry
-			if g.Clean {
-				name += " (clean)"
-			} else {
-				name += " (control)"
-			}
-			header = append(header, name)
-		}
-		rows := [][]string{
-			row(groups, "runs", func(g Group) string { return fmt.Sprint(g.Runs) }),
-			row(groups, "detected", func(g Group) string { return fmt.Sprintf("%d/%d", g.Detected, g.Runs) }),
-			row(groups, "detection rate", func(g Group) string { return fmt.Sprintf("%.0f%%", 100*g.Rate()) }),
-			row(groups, "ttff median", ttff(0.5)),
-			row(groups, "ttff p90", ttff(0.9)),
-			row(groups, "ttff min", ttff(0)),
-			row(groups, "ttff max", ttff(1)),
-			row(groups, "objects/s", func(g Group) string { return si(g.ObjectsPerSec()) }),
-			row(groups, "callbacks/s", func(g Group) string { return si(g.CallbacksPerSec()) }),
-			row(groups, "outcomes", outcomeCell),
-			row(groups, "mutations seen", mutationCell),
-			row(groups, "verdict", verdict),
-		}
+		header, rows := comparison(groups)
 		t := tablewriter.NewTable(w,
 			tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
 			tablewriter.WithHeaderAutoFormat(tw.Off),
@@ -59,11 +57,104 @@ func Table(w io.Writer, s Summary) error {
 		if err := t.Render(); err != nil {
 			return err
 		}
+		for _, g := range groups {
+			fmt.Fprintf(w, "%s: %s\n", columnName(g), g.RateStatement())
+		}
+		fmt.Fprintln(w, kmNote)
 	}
 	for i, warn := range s.Warnings {
 		fmt.Fprintf(w, "[%d] %s\n", i+1, warn)
 	}
 	return nil
+}
+
+// Markdown renders the comparison tables through tablewriter's Markdown
+// renderer, fit to paste into a pull request: a bold scenario line, the
+// table, the rate statements as a list, and warnings as numbered notes.
+func Markdown(w io.Writer, s Summary) error {
+	for i, sc := range scenarios(s) {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		groups := groupsOf(s, sc)
+		fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(knobsLine(groups[0].Knobs)))
+		header, rows := comparison(groups)
+		for _, r := range rows {
+			for j := range r {
+				r[j] = mdEscape(r[j])
+			}
+		}
+		t := tablewriter.NewTable(w,
+			tablewriter.WithRenderer(renderer.NewMarkdown()),
+			tablewriter.WithHeaderAutoFormat(tw.Off),
+			tablewriter.WithRowAlignment(tw.AlignRight),
+		)
+		t.Header(header)
+		if err := t.Bulk(rows); err != nil {
+			return err
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+		for _, g := range groups {
+			fmt.Fprintf(w, "- **%s**: %s\n", mdEscape(columnName(g)), mdEscape(g.RateStatement()))
+		}
+		fmt.Fprintf(w, "\n_%s_\n", mdEscape(kmNote))
+	}
+	if len(s.Warnings) > 0 {
+		fmt.Fprintln(w, "\nWarnings:")
+		fmt.Fprintln(w)
+		for i, warn := range s.Warnings {
+			fmt.Fprintf(w, "%d. %s\n", i+1, mdEscape(warn))
+		}
+	}
+	return nil
+}
+
+// mdEscape keeps text that may come from a record from breaking a Markdown
+// table or turning into markup.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", "\n", " ").Replace(s)
+}
+
+// kmNote explains the Kaplan–Meier rows wherever they are shown.
+const kmNote = "ttff median/p90/p99: Kaplan-Meier estimates, trials never detected censored at their length; \"> T\": not reached within the longest trial T. ttff min/max: detected trials only."
+
+// comparison returns the header and rows of the side-by-side table of
+// groups: one column per registry, one row per statistic.
+func comparison(groups []Group) (header []string, rows [][]string) {
+	header = []string{""}
+	for _, g := range groups {
+		header = append(header, columnName(g))
+	}
+	rows = [][]string{
+		row(groups, "runs", func(g Group) string { return fmt.Sprint(g.Runs) }),
+		row(groups, "detected", func(g Group) string { return fmt.Sprintf("%d/%d", g.Detected, g.Runs) }),
+		row(groups, "detection rate", func(g Group) string { return pct(g.Rate()) }),
+		row(groups, "rate 95% CI", func(g Group) string { return interval(g.DetectionCI()) }),
+		row(groups, "runs for 99% detection", runsNeededCell),
+		row(groups, "ttff median (KM)", kmCell(0.5)),
+		row(groups, "ttff p90 (KM)", kmCell(0.9)),
+		row(groups, "ttff p99 (KM)", kmCell(0.99)),
+		row(groups, "ttff min", ttff(0)),
+		row(groups, "ttff max", ttff(1)),
+		row(groups, "objects/s", func(g Group) string { return si(g.ObjectsPerSec()) }),
+		row(groups, "callbacks/s", func(g Group) string { return si(g.CallbacksPerSec()) }),
+		row(groups, "outcomes", outcomeCell),
+		row(groups, "mutations seen", mutationCell),
+		row(groups, "verdict", verdict),
+	}
+	return header, rows
+}
+
+// columnName names a group's column: its registry and whether it is clean
+// or a control.
+func columnName(g Group) string {
+	if g.Clean {
+		return g.Registry + " (clean)"
+	}
+	return g.Registry + " (control)"
 }
 
 func row(groups []Group, name string, cell func(Group) string) []string {
@@ -72,6 +163,24 @@ func row(groups []Group, name string, cell func(Group) string) []string {
 		r = append(r, cell(g))
 	}
 	return r
+}
+
+func runsNeededCell(g Group) string {
+	n, ok := g.RunsNeeded99()
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+func kmCell(q float64) func(Group) string {
+	return func(g Group) string {
+		d, reached := g.KMQuantile(q)
+		if !reached {
+			return "> " + FormatDuration(d)
+		}
+		return FormatDuration(d)
+	}
 }
 
 func ttff(q float64) func(Group) string {
@@ -97,12 +206,30 @@ func mutationCell(g Group) string {
 		return "-"
 	}
 	var parts []string
-	for _, k := range []string{"removed", "inserted", "removed+inserted"} {
+	for _, k := range mutationKinds(g.Mutations) {
 		if n := g.Mutations[k]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", k, n))
 		}
 	}
+	if len(parts) == 0 {
+		return "-"
+	}
 	return strings.Join(parts, ", ")
+}
+
+// mutationKinds returns the kinds in m: the known ones in their usual order,
+// then any others sorted.
+func mutationKinds(m map[string]int) []string {
+	known := []string{"removed", "inserted", "removed+inserted"}
+	kinds := slices.Clone(known)
+	var other []string
+	for k := range m {
+		if !slices.Contains(known, k) {
+			other = append(other, k)
+		}
+	}
+	slices.Sort(other)
+	return append(kinds, other...)
 }
 
 func verdict(g Group) string {
@@ -142,91 +269,4 @@ func groupsOf(s Summary, scenario string) []Group {
 		}
 	}
 	return gs
-}
-
-// FormatDuration prints d with three significant digits in a fitting unit.
-func FormatDuration(d time.Duration) string {
-	switch {
-	case d < time.Microsecond:
-		return fmt.Sprintf("%dns", d.Nanoseconds())
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.3gµs", float64(d)/float64(time.Microsecond))
-	case d < time.Second:
-		return fmt.Sprintf("%.3gms", float64(d)/float64(time.Millisecond))
-	}
-	return fmt.Sprintf("%.3gs", d.Seconds())
-}
-
-func si(x float64) string {
-	switch {
-	case x >= 1e6:
-		return fmt.Sprintf("%.2fM", x/1e6)
-	case x >= 1e3:
-		return fmt.Sprintf("%.1fk", x/1e3)
-	}
-	return fmt.Sprintf("%.0f", x)
-}
-
-// JSONReport is the document --format json prints.
-type JSONReport struct {
-	Scenario string      `json:"scenario"`
-	Groups   []JSONGroup `json:"groups"`
-	Warnings []string    `json:"warnings,omitempty"`
-}
-
-// JSONGroup is one group in a JSONReport.
-type JSONGroup struct {
-	Scenario        string         `json:"scenario"`
-	Registry        string         `json:"registry"`
-	Clean           bool           `json:"clean"`
-	Runs            int            `json:"runs"`
-	Detected        int            `json:"detected"`
-	DetectionRate   float64        `json:"detection_rate"`
-	Outcomes        map[string]int `json:"outcomes"`
-	Grade           string         `json:"grade"`
-	Passed          bool           `json:"passed"`
-	TTFFMs          *JSONQuantiles `json:"ttff_ms"`
-	ObjectsPerSec   float64        `json:"objects_per_sec"`
-	CallbacksPerSec float64        `json:"callbacks_per_sec"`
-	Mutations       map[string]int `json:"mutations"`
-	Knobs           result.Knobs   `json:"knobs"`
-}
-
-// JSONQuantiles are times to first failure in milliseconds.
-type JSONQuantiles struct {
-	Median float64 `json:"median"`
-	P90    float64 `json:"p90"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-}
-
-// JSON renders s as one JSON object.
-func JSON(w io.Writer, s Summary) error {
-	doc := JSONReport{Groups: []JSONGroup{}, Warnings: s.Warnings}
-	if names := scenarios(s); len(names) > 0 {
-		doc.Scenario = strings.Join(names, ",")
-	}
-	for _, g := range s.Groups {
-		jg := JSONGroup{
-			Scenario: g.Scenario, Registry: g.Registry, Clean: g.Clean, Runs: g.Runs, Detected: g.Detected,
-			DetectionRate: g.Rate(), Outcomes: map[string]int{}, Grade: string(g.Grade), Passed: g.Passed(),
-			ObjectsPerSec: g.ObjectsPerSec(), CallbacksPerSec: g.CallbacksPerSec(),
-			Mutations: map[string]int{"removed": g.Mutations["removed"], "inserted": g.Mutations["inserted"]},
-			Knobs:     g.Knobs,
-		}
-		for o, n := range g.Outcomes {
-			jg.Outcomes[string(o)] = n
-		}
-		if n := g.Mutations["removed+inserted"]; n > 0 {
-			jg.Mutations["removed+inserted"] = n
-		}
-		if len(g.TTFF) > 0 {
-			ms := func(q float64) float64 { d, _ := g.TTFFQuantile(q); return float64(d) / float64(time.Millisecond) }
-			jg.TTFFMs = &JSONQuantiles{Median: ms(0.5), P90: ms(0.9), Min: ms(0), Max: ms(1)}
-		}
-		doc.Groups = append(doc.Groups, jg)
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
 }

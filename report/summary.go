@@ -1,5 +1,3 @@
-// Package report turns trial records into statistics and renders them. It is
-// pure: every function here reads results and writes text; none runs a trial.
 package report
 
 import (
@@ -16,6 +14,10 @@ import (
 type Summary struct {
 	Groups   []Group
 	Warnings []string // problems that did not stop the run, printed as footnotes
+
+	// Records are the trials behind Groups, in the order Summarize got them;
+	// the JUnit renderer writes one testcase per record.
+	Records []result.Record
 }
 
 // Group is the statistics of one scenario × registry.
@@ -32,6 +34,9 @@ type Group struct {
 
 	// TTFF holds the times to first failure of the detected trials, sorted.
 	TTFF []time.Duration
+	// Observations hold every trial as survival data, in record order: its
+	// time to first failure when detected, else its length, censored.
+	Observations []Observation
 
 	Objects   uint64
 	Callbacks uint64
@@ -46,6 +51,49 @@ func (g Group) Rate() float64 {
 		return 0
 	}
 	return float64(g.Detected) / float64(g.Runs)
+}
+
+// DetectionCI returns the exact 95% Clopper–Pearson interval of the
+// per-trial detection rate (for a clean registry, its failure rate).
+func (g Group) DetectionCI() (lo, hi float64) { return ClopperPearson(g.Detected, g.Runs) }
+
+// RunsNeeded99 returns how many trials give a 99% probability of at least one
+// detection at the observed rate: the smallest n with 1-(1-p)^n >= 0.99. ok
+// is false when nothing was detected (no number of trials is enough).
+func (g Group) RunsNeeded99() (n int, ok bool) { return RunsNeeded(g.Rate(), 0.99) }
+
+// KaplanMeier returns the estimate of P(detected by t) over the group's
+// trials, those never detected censored at their length.
+func (g Group) KaplanMeier() Curve { return KaplanMeier(g.Observations) }
+
+// KMQuantile returns the q-quantile of the time to first failure from the
+// Kaplan–Meier curve; reached is false when the curve never gets to q, and d
+// is then the longest trial (the quantile is "> d").
+func (g Group) KMQuantile(q float64) (d time.Duration, reached bool) {
+	return g.KaplanMeier().Quantile(q)
+}
+
+// Noun names what the group's rate measures: "failure rate" for a clean
+// registry, "detection rate" for a control.
+func (g Group) Noun() string {
+	if g.Clean {
+		return "failure rate"
+	}
+	return "detection rate"
+}
+
+// RateStatement says in one sentence how sure the group's rate is, e.g.
+// "failure rate < 16.9% per trial at 95% (0 of 20 trials)" or "detection
+// rate 100% per trial, 95% CI [69.1%, 100%] (10 of 10 trials)". Interval
+// bounds are rounded outwards, so the statement never claims more than the
+// data show.
+func (g Group) RateStatement() string {
+	lo, hi := g.DetectionCI()
+	if g.Detected == 0 {
+		return fmt.Sprintf("%s < %s per trial at %s (0 of %d trials)", g.Noun(), pctUp(hi), pct(Confidence), g.Runs)
+	}
+	return fmt.Sprintf("%s %s per trial, %s CI %s (%d of %d trials)",
+		g.Noun(), pct(g.Rate()), pct(Confidence), interval(lo, hi), g.Detected, g.Runs)
 }
 
 // ObjectsPerSec returns objects created per second of stress time.
@@ -115,6 +163,9 @@ func Summarize(records []result.Record) Summary {
 		if r.Detected {
 			g.Detected++
 			g.TTFF = append(g.TTFF, r.TTFF())
+			g.Observations = append(g.Observations, Observation{T: r.TTFF(), Detected: true})
+		} else {
+			g.Observations = append(g.Observations, Observation{T: r.Duration()})
 		}
 		g.Objects += r.Counts.Objects
 		g.Callbacks += r.Counts.Callbacks()
@@ -128,8 +179,15 @@ func Summarize(records []result.Record) Summary {
 		}
 	}
 	for i := range s.Groups {
-		slices.Sort(s.Groups[i].TTFF)
+		g := &s.Groups[i]
+		slices.Sort(g.TTFF)
+		if n := g.Outcomes[result.Error]; n > 0 && !g.Clean {
+			s.Warnings = append(s.Warnings, fmt.Sprintf(
+				"%s/%s: %d of %d trials ended in error; they count as detections but say nothing about the registry",
+				g.Scenario, g.Registry, n, g.Runs))
+		}
 	}
+	s.Records = slices.Clone(records)
 	return s
 }
 

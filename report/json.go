@@ -1,0 +1,136 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/racestress/racestress/harness/result"
+)
+
+// SchemaVersion is the version of the JSON document JSON writes; see the
+// package documentation for the schema. It changes only when a field is
+// removed or changes meaning; new fields may appear within a version.
+const SchemaVersion = 1
+
+// JSONReport is the document --format json prints.
+type JSONReport struct {
+	Schema     int         `json:"schema"`
+	Confidence float64     `json:"confidence"`
+	Scenario   string      `json:"scenario"`
+	Groups     []JSONGroup `json:"groups"`
+	Warnings   []string    `json:"warnings,omitempty"`
+}
+
+// JSONGroup is one group in a JSONReport.
+type JSONGroup struct {
+	Scenario        string         `json:"scenario"`
+	Registry        string         `json:"registry"`
+	Clean           bool           `json:"clean"`
+	Runs            int            `json:"runs"`
+	Detected        int            `json:"detected"`
+	DetectionRate   float64        `json:"detection_rate"`
+	CILow           float64        `json:"ci_low"`
+	CIHigh          float64        `json:"ci_high"`
+	RateStatement   string         `json:"rate_statement"`
+	RunsNeeded99    *int           `json:"runs_needed_99"`
+	Outcomes        map[string]int `json:"outcomes"`
+	Grade           string         `json:"grade"`
+	Passed          bool           `json:"passed"`
+	TTFFMs          JSONQuantiles  `json:"ttff_ms"`
+	DetectionCurve  []JSONStep     `json:"detection_curve"`
+	ObjectsPerSec   float64        `json:"objects_per_sec"`
+	CallbacksPerSec float64        `json:"callbacks_per_sec"`
+	Mutations       map[string]int `json:"mutations"`
+	Knobs           result.Knobs   `json:"knobs"`
+}
+
+// JSONQuantiles are times to first failure in milliseconds. Median, P90, Min
+// and Max are over the detected trials only (null when none was); the KM
+// quantiles are Kaplan–Meier estimates over all trials, null when the curve
+// never reaches them: the quantile is then longer than KMHorizon.
+type JSONQuantiles struct {
+	Median    *float64 `json:"median"`
+	P90       *float64 `json:"p90"`
+	Min       *float64 `json:"min"`
+	Max       *float64 `json:"max"`
+	KMMedian  *float64 `json:"km_median"`
+	KMP90     *float64 `json:"km_p90"`
+	KMP99     *float64 `json:"km_p99"`
+	KMHorizon float64  `json:"km_horizon"`
+	Censored  int      `json:"censored"`
+}
+
+// JSONStep is one step of the Kaplan–Meier detection curve.
+type JSONStep struct {
+	TMs      float64 `json:"t_ms"`
+	P        float64 `json:"p"`
+	AtRisk   int     `json:"at_risk"`
+	Detected int     `json:"detected"`
+}
+
+// JSON renders s as one JSON object of schema SchemaVersion.
+func JSON(w io.Writer, s Summary) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(NewJSONReport(s))
+}
+
+// NewJSONReport returns the document JSON writes for s.
+func NewJSONReport(s Summary) JSONReport {
+	doc := JSONReport{Schema: SchemaVersion, Confidence: Confidence, Groups: []JSONGroup{}, Warnings: s.Warnings}
+	if names := scenarios(s); len(names) > 0 {
+		doc.Scenario = strings.Join(names, ",")
+	}
+	for _, g := range s.Groups {
+		lo, hi := g.DetectionCI()
+		jg := JSONGroup{
+			Scenario: g.Scenario, Registry: g.Registry, Clean: g.Clean, Runs: g.Runs, Detected: g.Detected,
+			DetectionRate: g.Rate(), CILow: round6(lo), CIHigh: round6(hi), RateStatement: g.RateStatement(),
+			Outcomes: map[string]int{}, Grade: string(g.Grade), Passed: g.Passed(),
+			DetectionCurve: []JSONStep{},
+			ObjectsPerSec:  g.ObjectsPerSec(), CallbacksPerSec: g.CallbacksPerSec(),
+			Mutations: map[string]int{"removed": g.Mutations["removed"], "inserted": g.Mutations["inserted"]},
+			Knobs:     g.Knobs,
+		}
+		if n, ok := g.RunsNeeded99(); ok {
+			jg.RunsNeeded99 = &n
+		}
+		for o, n := range g.Outcomes {
+			jg.Outcomes[string(o)] = n
+		}
+		for k, n := range g.Mutations {
+			if n > 0 {
+				jg.Mutations[k] = n
+			}
+		}
+		if len(g.TTFF) > 0 {
+			raw := func(q float64) *float64 { d, _ := g.TTFFQuantile(q); return msPtr(d) }
+			jg.TTFFMs.Median, jg.TTFFMs.P90, jg.TTFFMs.Min, jg.TTFFMs.Max = raw(0.5), raw(0.9), raw(0), raw(1)
+		}
+		curve := g.KaplanMeier()
+		km := func(q float64) *float64 {
+			if d, ok := curve.Quantile(q); ok {
+				return msPtr(d)
+			}
+			return nil
+		}
+		jg.TTFFMs.KMMedian, jg.TTFFMs.KMP90, jg.TTFFMs.KMP99 = km(0.5), km(0.9), km(0.99)
+		jg.TTFFMs.KMHorizon, jg.TTFFMs.Censored = ms(curve.Horizon), curve.Censored
+		for _, st := range curve.Steps {
+			jg.DetectionCurve = append(jg.DetectionCurve, JSONStep{TMs: ms(st.T), P: round6(st.P), AtRisk: st.AtRisk, Detected: st.Detected})
+		}
+		doc.Groups = append(doc.Groups, jg)
+	}
+	return doc
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func msPtr(d time.Duration) *float64 { v := ms(d); return &v }
+
+// round6 rounds a probability to six decimals, so that documents do not
+// carry the last-bit noise of a numeric method.
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }

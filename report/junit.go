@@ -1,0 +1,161 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jstemmer/go-junit-report/v2/junit"
+
+	"github.com/racestress/racestress/harness/result"
+)
+
+// JUnit renders s as JUnit XML with the types of go-junit-report's junit
+// package, for CI systems to consume as is:
+//
+//   - one testsuite per group (scenario × registry), named
+//     "<scenario>/<registry>", its properties carrying the expectation, the
+//     knobs and the rate statement with its 95% interval;
+//   - one testcase per trial, named "trial <n>", in record order;
+//   - on a clean registry, a trial with a forbidden outcome is a failure
+//     whose message is the first line of its first error and whose text is
+//     the whole error, with the seed that replays it;
+//   - on a control registry a detected trial is the expected result and
+//     passes; so does a trial that did not detect the bug, since a control
+//     need not be caught in every trial. Instead, each control suite has one
+//     more testcase, "<registry> detected", which fails when the control was
+//     never detected: the harness lost its power to detect;
+//   - a trial whose outcome is error (the harness could not run it) is an
+//     error, whatever the registry.
+//
+// Warnings are written to the system-err of the suite they name (the first
+// suite when they name none).
+func JUnit(w io.Writer, s Summary) error {
+	suites := NewJUnit(s)
+	if _, err := io.WriteString(w, xmlHeader); err != nil {
+		return err
+	}
+	return suites.WriteXML(w)
+}
+
+const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
+
+// NewJUnit returns the document JUnit writes for s.
+func NewJUnit(s Summary) junit.Testsuites {
+	out := junit.Testsuites{Name: "racestress"}
+	var total time.Duration
+	warnings := map[int][]string{}
+	for _, warn := range s.Warnings {
+		at := 0
+		for i, g := range s.Groups {
+			if strings.HasPrefix(warn, g.Scenario+"/"+g.Registry+" ") || strings.HasPrefix(warn, g.Scenario+"/"+g.Registry+":") {
+				at = i
+				break
+			}
+		}
+		warnings[at] = append(warnings[at], warn)
+	}
+	for i, g := range s.Groups {
+		suite := junit.Testsuite{Name: g.Scenario + "/" + g.Registry, ID: i}
+		expect := "control: must be detected"
+		if g.Clean {
+			expect = "clean: must show no forbidden outcome"
+		}
+		suite.AddProperty("scenario", g.Scenario)
+		suite.AddProperty("registry", g.Registry)
+		suite.AddProperty("expectation", expect)
+		suite.AddProperty("knobs", knobsLine(g.Knobs))
+		suite.AddProperty("rate", g.RateStatement())
+		var suiteTime time.Duration
+		for _, r := range s.Records {
+			if r.Scenario != g.Scenario || r.Registry != g.Registry {
+				continue
+			}
+			if suite.Timestamp == "" && !r.Start.IsZero() {
+				suite.SetTimestamp(r.Start)
+			}
+			suiteTime += r.Duration()
+			suite.AddTestcase(trialCase(g, r))
+		}
+		if !g.Clean {
+			tc := junit.Testcase{Name: g.Registry + " detected", Classname: classname(g)}
+			if g.Detected == 0 {
+				tc.Failure = &junit.Result{
+					Message: fmt.Sprintf("control %s was never detected in %d trials: the harness lost its power to detect", g.Registry, g.Runs),
+					Type:    "not-detected",
+					Data:    g.RateStatement(),
+				}
+			} else {
+				tc.SystemOut = &junit.Output{Data: g.RateStatement()}
+			}
+			suite.AddTestcase(tc)
+		}
+		suite.Time = seconds(suiteTime)
+		if ws := warnings[i]; len(ws) > 0 {
+			suite.SystemErr = &junit.Output{Data: xmlText(strings.Join(ws, "\n"))}
+		}
+		total += suiteTime
+		out.AddSuite(suite)
+	}
+	out.Time = seconds(total)
+	return out
+}
+
+// trialCase is the testcase of one trial of group g.
+func trialCase(g Group, r result.Record) junit.Testcase {
+	tc := junit.Testcase{
+		Name:      fmt.Sprintf("trial %d", r.Trial),
+		Classname: classname(g),
+		Time:      seconds(r.Duration()),
+	}
+	replay := fmt.Sprintf("seed %d (replay: racestress --scenario %s --registry %s --seed %d --runs 1)", r.Seed, r.Scenario, r.Registry, r.Seed)
+	firstLine, _, _ := strings.Cut(r.FirstError, "\n")
+	switch {
+	case r.Outcome == result.Error:
+		tc.Error = &junit.Result{
+			Message: xmlText(firstLine),
+			Type:    string(r.Outcome),
+			Data:    xmlText(r.FirstError + "\n" + replay),
+		}
+	case r.Detected && g.Clean:
+		msg := firstLine
+		if msg == "" {
+			msg = "forbidden outcome " + string(r.Outcome)
+		}
+		tc.Failure = &junit.Result{
+			Message: xmlText(msg),
+			Type:    string(r.Outcome),
+			Data: xmlText(fmt.Sprintf("forbidden outcome %s after %s\n%s\n%s",
+				r.Outcome, FormatDuration(r.TTFF()), r.FirstError, replay)),
+		}
+	case r.Detected:
+		tc.SystemOut = &junit.Output{Data: xmlText(fmt.Sprintf("detected: %s after %s: %s\n%s",
+			r.Outcome, FormatDuration(r.TTFF()), firstLine, replay))}
+	case !g.Clean:
+		tc.SystemOut = &junit.Output{Data: xmlText(fmt.Sprintf("not detected in this trial (outcome %s after %s); a control need not be caught in every trial: see %q\n%s",
+			r.Outcome, FormatDuration(r.Duration()), g.Registry+" detected", replay))}
+	default:
+		tc.SystemOut = &junit.Output{Data: xmlText(fmt.Sprintf("outcome %s after %s\n%s", r.Outcome, FormatDuration(r.Duration()), replay))}
+	}
+	return tc
+}
+
+func classname(g Group) string { return "racestress." + g.Scenario + "." + g.Registry }
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+// xmlText replaces the characters XML 1.0 cannot carry, as a goroutine dump
+// or a corrupted error text might hold, with U+FFFD.
+func xmlText(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r',
+			r >= 0x20 && r <= 0xD7FF,
+			r >= 0xE000 && r <= 0xFFFD,
+			r >= 0x10000 && r <= 0x10FFFF:
+			return r
+		}
+		return '\uFFFD'
+	}, s)
+}

@@ -1,0 +1,168 @@
+package report
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// Confidence is the confidence level of every interval this package reports.
+const Confidence = 0.95
+
+// ClopperPearson returns the exact two-sided Clopper–Pearson interval, at
+// level Confidence, for a binomial proportion seen as k successes in n
+// trials. The bounds are Beta quantiles (gonum's distuv): lo is the α/2
+// quantile of Beta(k, n-k+1) (0 when k = 0), hi the 1-α/2 quantile of
+// Beta(k+1, n-k) (1 when k = n). With no trials it returns (0, 1).
+//
+// With k = 0 the upper bound 1-(α/2)^(1/n) is the exact form of the "rule of
+// three" (≈ 3.7/n here): 0 of 20 gives hi = 0.1684; 10 of 10 gives lo = 0.6915.
+func ClopperPearson(k, n int) (lo, hi float64) {
+	if n <= 0 || k < 0 || k > n {
+		return 0, 1
+	}
+	alpha := 1 - Confidence
+	lo, hi = 0, 1
+	if k > 0 {
+		lo = distuv.Beta{Alpha: float64(k), Beta: float64(n - k + 1)}.Quantile(alpha / 2)
+	}
+	if k < n {
+		hi = distuv.Beta{Alpha: float64(k + 1), Beta: float64(n - k)}.Quantile(1 - alpha/2)
+	}
+	return lo, hi
+}
+
+// RunsNeeded returns the smallest number of independent trials n for which a
+// per-trial detection probability p gives at least one detection with
+// probability prob: the smallest n with 1-(1-p)^n >= prob. ok is false when
+// no number of trials will do (p <= 0). A relative tolerance of 1e-9 keeps
+// exact cases such as p = 0.9, prob = 0.99 (n = 2) from being lost to
+// rounding.
+func RunsNeeded(p, prob float64) (n int, ok bool) {
+	switch {
+	case !(p > 0):
+		return 0, false
+	case p >= 1 || prob <= 0:
+		return 1, true
+	case prob >= 1:
+		return 0, false
+	}
+	miss := 1 - prob // allowed probability of seeing nothing
+	enough := func(n int) bool { return math.Pow(1-p, float64(n)) <= miss*(1+1e-9) }
+	n = max(1, int(math.Ceil(math.Log(miss)/math.Log1p(-p))))
+	for n > 1 && enough(n-1) {
+		n--
+	}
+	for !enough(n) {
+		n++
+	}
+	return n, true
+}
+
+// Observation is one trial seen as survival data: the time from its start to
+// its first forbidden outcome when Detected, otherwise its length, at which
+// it is censored (it might have failed later, had it run longer).
+type Observation struct {
+	T        time.Duration
+	Detected bool
+}
+
+// Step is one step of a Curve, at a time when trials were detected.
+type Step struct {
+	T        time.Duration // a time at which at least one trial was detected
+	P        float64       // P(detected by T), the step at T included
+	AtRisk   int           // trials neither detected nor censored before T
+	Detected int           // trials detected at T
+}
+
+// Curve is a Kaplan–Meier estimate of P(detected by t), the probability that
+// a trial has shown its first forbidden outcome within t of its start. It is
+// a right-continuous step function that starts at 0 and rises at each
+// detection time; trials that never failed count as censored at their
+// length instead of being dropped. Beyond Horizon nothing was observed.
+type Curve struct {
+	Steps    []Step        // ascending in T
+	Horizon  time.Duration // the longest observed time, detected or censored
+	Trials   int           // observations behind the curve
+	Censored int           // trials never detected
+}
+
+// KaplanMeier estimates P(detected by t) from obs with the product-limit
+// estimator: S(t) = Π over detection times tᵢ <= t of (1 - dᵢ/nᵢ), where dᵢ
+// trials were detected at tᵢ and nᵢ were at risk just before it (a trial
+// censored at tᵢ counts as at risk at tᵢ), and P(detected by t) = 1 - S(t).
+func KaplanMeier(obs []Observation) Curve {
+	sorted := slices.Clone(obs)
+	slices.SortStableFunc(sorted, func(a, b Observation) int {
+		switch {
+		case a.T < b.T:
+			return -1
+		case a.T > b.T:
+			return 1
+		}
+		return 0
+	})
+	c := Curve{Trials: len(sorted)}
+	survive := 1.0
+	for i := 0; i < len(sorted); {
+		t := sorted[i].T
+		atRisk := len(sorted) - i
+		detected, j := 0, i
+		for ; j < len(sorted) && sorted[j].T == t; j++ {
+			if sorted[j].Detected {
+				detected++
+			} else {
+				c.Censored++
+			}
+		}
+		if detected > 0 {
+			survive *= 1 - float64(detected)/float64(atRisk)
+			c.Steps = append(c.Steps, Step{T: t, P: 1 - survive, AtRisk: atRisk, Detected: detected})
+		}
+		c.Horizon = t
+		i = j
+	}
+	return c
+}
+
+// At returns the estimated P(detected by t).
+func (c Curve) At(t time.Duration) float64 {
+	p := 0.0
+	for _, s := range c.Steps {
+		if s.T > t {
+			break
+		}
+		p = s.P
+	}
+	return p
+}
+
+// quantileSlack absorbs rounding in the product of the estimator, so that,
+// e.g., a curve at exactly one half reaches its median.
+const quantileSlack = 1e-9
+
+// Quantile returns the q-quantile (0 < q <= 1) of the time to first
+// failure: the earliest time t with P(detected by t) >= q. When the curve
+// never gets there, reached is false and d is Horizon: the quantile is then
+// only known to be longer than the longest trial ("> trial length").
+func (c Curve) Quantile(q float64) (d time.Duration, reached bool) {
+	if q <= 0 {
+		return 0, true
+	}
+	for _, s := range c.Steps {
+		if s.P >= q-quantileSlack {
+			return s.T, true
+		}
+	}
+	return c.Horizon, false
+}
+
+// Final returns P(detected by Horizon), the highest point of the curve.
+func (c Curve) Final() float64 {
+	if len(c.Steps) == 0 {
+		return 0
+	}
+	return c.Steps[len(c.Steps)-1].P
+}
