@@ -8,6 +8,9 @@ package harness
 import (
 	"context"
 	"errors"
+	"iter"
+	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -20,12 +23,12 @@ import (
 // Spec is one planned trial: everything a worker needs to run it.
 type Spec struct {
 	Trial    int          `json:"trial"`
+	Round    int          `json:"round"`
 	Scenario string       `json:"scenario"`
 	Registry string       `json:"registry"`
+	Cell     string       `json:"cell,omitempty"`
 	Seed     int64        `json:"seed"`
 	Knobs    result.Knobs `json:"knobs"`
-	// Chaos names the chaos level of the trial's step-point hook ("" = off).
-	Chaos string `json:"chaos,omitempty"`
 }
 
 // Executor runs one trial and returns its graded record. It must return a
@@ -35,19 +38,48 @@ type Executor interface {
 	Execute(ctx context.Context, spec Spec) (rec result.Record, ok bool)
 }
 
+// Cell is one point of a parameter sweep: a label and the knobs it runs.
+type Cell struct {
+	Label string
+	Knobs result.Knobs
+}
+
+// Shard selects a deterministic part of a run's rounds: shard K of N (1-based)
+// holds the rounds r with r mod N == K-1, every registry and cell of them.
+// The zero Shard holds every round.
+type Shard struct{ K, N int }
+
+// Has reports whether round r belongs to the shard.
+func (s Shard) Has(r int) bool { return s.N <= 1 || r%s.N == s.K-1 }
+
+// Admission is an Admit decision.
+type Admission int
+
+// The Admit decisions.
+const (
+	Start Admission = iota // run the trial
+	Skip                   // leave this trial out, go on with the next
+	Stop                   // start no more trials
+)
+
 // Config is what Run runs.
 type Config struct {
 	Scenario   *scenarios.Scenario
 	Registries []finalizer.Variant
-	// Runs is the number of trials per registry; trials alternate between
-	// registries so that they meet the same machine conditions.
+	// Runs is the number of rounds; a round runs one trial per cell and
+	// registry, so trials alternate between registries and meet the same
+	// machine conditions. Negative means rounds until Admit says Stop.
 	Runs int
-	// Seed is the seed of round 0; round i uses Seed+i for every registry,
-	// so a trial replays with --seed set to its recorded seed and --runs 1.
+	// Seed is the seed of round 0; round i uses Seed+i for every registry and
+	// cell, so a trial replays with its recorded seed.
 	Seed  int64
 	Knobs result.Knobs
-	// Chaos is the chaos level name recorded in every Spec.
-	Chaos string
+	// Cells, when set, replaces Knobs: every round runs each cell.
+	Cells []Cell
+	// Shard restricts the run to some rounds, for running across machines.
+	Shard Shard
+	// Admit, when set, is asked before each trial starts.
+	Admit func(Spec) Admission
 	// Executor runs the trials; in this process when nil.
 	Executor Executor
 	// Parallel is the number of trials run at once; 1 when zero.
@@ -60,32 +92,56 @@ type Config struct {
 // ErrNoTrials is returned when a Config asks for nothing to run.
 var ErrNoTrials = errors.New("harness: no scenario, registry or runs")
 
-// Plan returns cfg's trials in the order they start.
-func Plan(cfg Config) []Spec {
-	var specs []Spec
-	for i := range cfg.Runs {
-		for j, reg := range cfg.Registries {
-			specs = append(specs, Spec{
-				Trial: i*len(cfg.Registries) + j, Scenario: cfg.Scenario.Name, Registry: reg.Name,
-				Seed: cfg.Seed + int64(i), Knobs: cfg.Knobs, Chaos: cfg.Chaos,
-			})
+func (cfg Config) cells() []Cell {
+	if len(cfg.Cells) > 0 {
+		return cfg.Cells
+	}
+	return []Cell{{Knobs: cfg.Knobs}}
+}
+
+// Schedule yields cfg's trials in the order they start: round by round
+// (forever when Runs is negative), in each round every cell and registry.
+// Trial numbers and seeds depend only on the round, so a shard's trials are
+// numbered as in the unsharded run.
+func Schedule(cfg Config) iter.Seq[Spec] {
+	return func(yield func(Spec) bool) {
+		cells := cfg.cells()
+		per := len(cells) * len(cfg.Registries)
+		for r := 0; cfg.Runs < 0 || r < cfg.Runs; r++ {
+			if !cfg.Shard.Has(r) {
+				continue
+			}
+			for c, cell := range cells {
+				for j, reg := range cfg.Registries {
+					spec := Spec{
+						Trial: r*per + c*len(cfg.Registries) + j, Round: r,
+						Scenario: cfg.Scenario.Name, Registry: reg.Name, Cell: cell.Label,
+						Seed: cfg.Seed + int64(r), Knobs: cell.Knobs,
+					}
+					if !yield(spec) {
+						return
+					}
+				}
+			}
 		}
 	}
-	return specs
 }
+
+// Plan returns cfg's trials as a slice; Runs must not be negative.
+func Plan(cfg Config) []Spec { return slices.Collect(Schedule(cfg)) }
 
 // Run runs cfg's trials and returns their records ordered by trial number.
 // When ctx is done it starts no more trials, lets the executor stop the
 // running ones, and returns what completed with ctx's error.
 func Run(ctx context.Context, cfg Config) ([]result.Record, error) {
-	if cfg.Scenario == nil || len(cfg.Registries) == 0 || cfg.Runs < 1 {
+	if cfg.Scenario == nil || len(cfg.Registries) == 0 || cfg.Runs == 0 {
 		return nil, ErrNoTrials
 	}
-	return RunSpecs(ctx, cfg, Plan(cfg))
+	return RunSpecs(ctx, cfg, Schedule(cfg))
 }
 
 // RunSpecs runs the given trials as Run does.
-func RunSpecs(ctx context.Context, cfg Config, specs []Spec) ([]result.Record, error) {
+func RunSpecs(ctx context.Context, cfg Config, specs iter.Seq[Spec]) ([]result.Record, error) {
 	exec := cfg.Executor
 	if exec == nil {
 		exec = InProcess{}
@@ -110,6 +166,7 @@ func RunSpecs(ctx context.Context, cfg Config, specs []Spec) ([]result.Record, e
 				if !ok {
 					continue
 				}
+				rec.Cell = spec.Cell
 				mu.Lock()
 				if sinkErr == nil {
 					records = append(records, rec)
@@ -125,7 +182,15 @@ func RunSpecs(ctx context.Context, cfg Config, specs []Spec) ([]result.Record, e
 		}()
 	}
 feed:
-	for _, s := range specs {
+	for s := range specs {
+		if cfg.Admit != nil {
+			switch cfg.Admit(s) {
+			case Skip:
+				continue
+			case Stop:
+				break feed
+			}
+		}
 		select {
 		case todo <- s:
 		case <-ctx.Done():
@@ -173,6 +238,9 @@ func (p InProcess) Execute(ctx context.Context, spec Spec) (result.Record, bool)
 		hook = p.Hook(spec)
 	}
 	rec.Clean = reg.Clean
+	if n := spec.Knobs.Procs; n > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
+	}
 	obs := sc.Trial(ctx, scenarios.Env{Registry: reg, Knobs: spec.Knobs, Seed: spec.Seed, Hook: hook, Now: now})
 	if ctx.Err() != nil {
 		return rec, false

@@ -88,11 +88,11 @@ type running struct {
 	cmd    *exec.Cmd
 	start  time.Time
 	stderr *bytes.Buffer
-	result []byte       // what the worker wrote on its result pipe
-	read   chan error   // closed when the result pipe is drained
-	done   chan error   // receives cmd.Wait's error
-	rpipe  *os.File     // parent's end of the result pipe
-	wpipe  *os.File     // child's end, closed in the parent after start
+	result []byte     // what the worker wrote on its result pipe
+	read   chan error // closed when the result pipe is drained
+	done   chan error // receives cmd.Wait's error
+	rpipe  *os.File   // parent's end of the result pipe
+	wpipe  *os.File   // child's end, closed in the parent after start
 	specIn io.WriteCloser
 }
 

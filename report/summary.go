@@ -24,7 +24,8 @@ type Summary struct {
 type Group struct {
 	Scenario string
 	Registry string
-	Clean    bool // expected to show no forbidden outcome
+	Cell     string // the sweep cell, "" outside sweeps
+	Clean    bool   // expected to show no forbidden outcome
 	Knobs    result.Knobs
 
 	Runs     int
@@ -138,19 +139,19 @@ func (g Group) Passed() bool {
 	return g.Detected > 0
 }
 
-// Summarize groups records by scenario and registry, keeping the order in
+// Summarize groups records by scenario, registry and sweep cell, keeping the order in
 // which each group first appears.
 func Summarize(records []result.Record) Summary {
 	var s Summary
-	index := map[[2]string]int{}
+	index := map[[3]string]int{}
 	for _, r := range records {
-		key := [2]string{r.Scenario, r.Registry}
+		key := [3]string{r.Scenario, r.Registry, r.Cell}
 		i, ok := index[key]
 		if !ok {
 			i = len(s.Groups)
 			index[key] = i
 			s.Groups = append(s.Groups, Group{
-				Scenario: r.Scenario, Registry: r.Registry, Clean: r.Clean, Knobs: r.Knobs,
+				Scenario: r.Scenario, Registry: r.Registry, Cell: r.Cell, Clean: r.Clean, Knobs: r.Knobs,
 				Outcomes: map[result.Outcome]int{}, Mutations: map[string]int{}, Grade: result.Acceptable,
 			})
 		}
@@ -181,13 +182,29 @@ func Summarize(records []result.Record) Summary {
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		slices.Sort(g.TTFF)
-		if n := g.Outcomes[result.Error]; n > 0 && !g.Clean {
+		if n := g.Outcomes[result.Error]; n > 0 {
 			s.Warnings = append(s.Warnings, fmt.Sprintf(
-				"%s/%s: %d of %d trials ended in error; they count as detections but say nothing about the registry",
+				"%s/%s: %d of %d trials ended in error (the harness could not run them); they count as forbidden outcomes but say nothing about the registry",
 				g.Scenario, g.Registry, n, g.Runs))
 		}
 	}
 	s.Records = slices.Clone(records)
+	return s
+}
+
+// WithControls returns s with the registries named in controls graded as
+// controls (they must be detected) and every other registry as clean (it
+// must show no forbidden outcome), overriding what the records say, so that
+// the report agrees with a verdict taken from a --control list.
+func (s Summary) WithControls(controls []string) Summary {
+	s.Groups = slices.Clone(s.Groups)
+	for i := range s.Groups {
+		s.Groups[i].Clean = !slices.Contains(controls, s.Groups[i].Registry)
+	}
+	s.Records = slices.Clone(s.Records)
+	for i := range s.Records {
+		s.Records[i].Clean = !slices.Contains(controls, s.Records[i].Registry)
+	}
 	return s
 }
 

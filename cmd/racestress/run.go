@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/racestress/racestress/finalizer"
@@ -46,6 +47,19 @@ type options struct {
 	out         string
 	parallel    int
 	control     string
+	controlSet  bool
+	budget      time.Duration
+	failfast    bool
+	sweep       sweepFlag
+	shard       string
+	procs       int
+	runsSet     bool
+	// gate only
+	clean    string
+	cleanSet bool
+	minPower float64
+	gate     bool
+	help     bool
 }
 
 // addRunFlags defines the flags that choose how trials run.
@@ -56,9 +70,13 @@ func addRunFlags(fs *flag.FlagSet, o *options) {
 	fs.BoolVar(&o.race, "race", false, "run workers under the race detector (builds a race-enabled worker once; needs Go and a C compiler)")
 	fs.StringVar(&o.out, "out", "", "append results to `FILE` (default racestress-out/<time>/results.jsonl); child logs go beside it")
 	fs.IntVar(&o.parallel, "parallel", 1, "run `P` trials at once; on few cores parallel trials change each other's timing")
-	fs.StringVar(&o.format, "format", "table", "print results as `FORMAT`: table or json")
+	fs.StringVar(&o.format, "format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
 	fs.BoolVar(&o.quiet, "quiet", false, "print no per-trial status lines on stderr")
 	fs.StringVar(&o.control, "control", "unfixed", "registries in `LIST` are controls: expected to fail, and the run fails if one is never detected; forbidden outcomes anywhere else fail the run")
+	fs.DurationVar(&o.budget, "budget", 0, "stop starting trials when the next would end after `D` of wall-clock time; trials are shared across groups round by round (with no --runs/--count: as many rounds as fit)")
+	fs.BoolVar(&o.failfast, "failfast", false, "stop a group at its first forbidden outcome (controls, which are expected to fail, keep running)")
+	fs.Var(&o.sweep, "sweep", "sweep `KEY=V1,V2` (gogc, procs, threads, sleep-scale, seconds); repeat the flag or list more KEY=... arguments after it; every combination runs as its own group")
+	fs.StringVar(&o.shard, "shard", "", "run only shard `K/N` of the rounds (deterministic by round; merge shards with racestress merge)")
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -67,7 +85,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 	d := scenarios.DefaultKnobs()
 	fs.IntVar(&o.threads, "threads", d.Threads, "run `N` goroutines: makers and runners, split evenly, at least one each")
 	fs.Float64Var(&o.seconds, "seconds", d.Seconds, "stress each trial for `S` seconds (a trial stops earlier at its first forbidden outcome)")
-	fs.IntVar(&o.runs, "runs", 1, "run `N` trials per registry")
+	fs.IntVar(&o.runs, "runs", 1, "run `N` trials per registry (and sweep cell)")
+	fs.IntVar(&o.runs, "count", 1, "the same as --runs, named as in go test")
+	fs.IntVar(&o.procs, "procs", 0, "run each trial with GOMAXPROCS `N` (default: the machine's)")
 	fs.StringVar(&o.registries, "registry", "unfixed,fixed", "stress the registries in the comma-separated `LIST` (see racestress list)")
 	fs.StringVar(&o.scenario, "scenario", scenarios.ThreadSafety.Name, "run scenario `NAME` (see racestress list)")
 	fs.IntVar(&o.gogc, "gogc", d.GOGC, "set the GC percentage to `P` during trials (lower collects more often)")
@@ -127,26 +147,57 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return reportCmd(args[1:], stdout)
 		case "replay":
 			return replayCmd(ctx, args[1:], stdout, stderr)
+		case "merge":
+			return mergeCmd(args[1:], stdout)
+		case "gate":
+			return gateCmd(ctx, args[1:], stdout, stderr)
 		}
 	}
 	var o options
 	fs := newFlagSet(&o)
-	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+	if err := o.parse(fs, args, stdout); err != nil || o.help {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError("unknown command %q (see racestress -h)", fs.Arg(0))
-	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "seed" {
-			o.seedSet = true
-		}
-	})
 	cfg, err := o.config()
 	if err != nil {
 		return err
 	}
 	return execute(ctx, &o, cfg, nil, stdout, stderr)
+}
+
+// parse parses args into o, including the KEY=V1,V2 arguments that continue
+// a --sweep, and notes which flags were set.
+func (o *options) parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	for {
+		help, err := parseFlags(fs, args, stdout)
+		if help || err != nil {
+			o.help = help
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if len(o.sweep) == 0 || !strings.Contains(fs.Arg(0), "=") || strings.HasPrefix(fs.Arg(0), "-") {
+			return usageError("unknown command %q (see racestress -h)", fs.Arg(0))
+		}
+		if err := o.sweep.Set(fs.Arg(0)); err != nil {
+			return usageError("--sweep: %v", err)
+		}
+		args = fs.Args()[1:]
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "seed":
+			o.seedSet = true
+		case "runs", "count":
+			o.runsSet = true
+		case "control":
+			o.controlSet = true
+		case "clean":
+			o.cleanSet = true
+		}
+	})
+	return nil
 }
 
 // execute runs cfg (or only specs, when given), streaming records to the
@@ -169,39 +220,153 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 		return err
 	}
 	cfg.Executor, cfg.Parallel = exec, o.parallel
+	planned := 0
 	if specs == nil {
-		specs = harness.Plan(cfg)
+		if cfg.Runs > 0 {
+			planned = len(harness.Plan(cfg))
+		}
+	} else {
+		planned = len(specs)
 	}
+	adm := newAdmission(o, controlsOf(o), time.Now)
+	cfg.Admit = adm.admit
+	terminal := isTerminal(stderr)
+	var progress *report.Progress
 	if !o.quiet {
-		fmt.Fprintf(stderr, "racestress: %d trials, results in %s\n", len(specs), path)
+		fmt.Fprintf(stderr, "racestress: %s, results in %s\n", plannedText(planned, o.budget), path)
+		progress = report.NewProgress(stderr, planned, terminal, time.Now)
+		ticker := time.NewTicker(time.Second)
+		defer ticker.Stop()
+		go func() {
+			for range ticker.C {
+				progress.Tick()
+			}
+		}()
 	}
 	cfg.OnRecord = func(r result.Record) error {
 		if err := results.Append(r); err != nil {
 			return fmt.Errorf("results file: %w", err)
 		}
-		if !o.quiet {
-			fmt.Fprintln(stderr, statusLine(r, len(specs)))
-			if head := logHead(r); head != "" {
+		adm.record(r)
+		if progress != nil {
+			if head := logHead(r); head != "" || (!terminal && r.Detected) {
+				if terminal {
+					fmt.Fprint(stderr, "\r\x1b[2K")
+				}
+				fmt.Fprintln(stderr, statusLine(r))
 				fmt.Fprint(stderr, head)
 			}
+			progress.Add(r)
 		}
 		return nil
 	}
-	records, runErr := harness.RunSpecs(ctx, cfg, specs)
+	seq := harness.Schedule(cfg)
+	if specs != nil {
+		seq = slices.Values(specs)
+	}
+	records, runErr := harness.RunSpecs(ctx, cfg, seq)
+	if progress != nil {
+		progress.Done()
+	}
 	sum := report.Summarize(records)
 	if err := render(stdout, o.format, sum); err != nil {
 		return err
 	}
-	if o.format == "table" {
+	if o.format == "table" || o.format == "markdown" {
 		fmt.Fprintf(stdout, "results: %s (re-render: racestress report FILE; replay trial N: racestress replay FILE N)\n", path)
 	}
 	if runErr != nil {
 		if ctx.Err() != nil {
-			return &exitError{code: 130, msg: fmt.Sprintf("interrupted after %d of %d trials; results in %s", len(records), len(specs), path)}
+			return &exitError{code: 130, msg: fmt.Sprintf("interrupted after %d trials; results in %s", len(records), path)}
 		}
 		return runErr
 	}
-	return verdict(sum, strings.Split(o.control, ","))
+	if len(records) == 0 {
+		return &exitError{code: 1, msg: "no trial ran (is --budget shorter than one trial?)"}
+	}
+	if o.gate {
+		return gateVerdict(stdout, sum, o)
+	}
+	return verdict(sum, controlsOf(o))
+}
+
+func plannedText(planned int, budget time.Duration) string {
+	switch {
+	case planned > 0 && budget > 0:
+		return fmt.Sprintf("up to %d trials within %v", planned, budget)
+	case planned > 0:
+		return fmt.Sprintf("%d trials", planned)
+	}
+	return fmt.Sprintf("trials for %v", budget)
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// admission implements --budget and --failfast.
+type admission struct {
+	budget   time.Duration
+	failfast bool
+	controls []string
+	now      func() time.Time
+	start    time.Time
+
+	mu     sync.Mutex
+	failed map[[2]string]bool // groups (registry, cell) with a forbidden outcome
+	groups map[[2]string]bool
+}
+
+func newAdmission(o *options, controls []string, now func() time.Time) *admission {
+	return &admission{budget: o.budget, failfast: o.failfast, controls: controls, now: now, start: now(),
+		failed: map[[2]string]bool{}, groups: map[[2]string]bool{}}
+}
+
+func (a *admission) admit(s harness.Spec) harness.Admission {
+	if a.budget > 0 && a.now().Sub(a.start)+s.Knobs.Duration() > a.budget {
+		return harness.Stop
+	}
+	if !a.failfast || slices.Contains(a.controls, s.Registry) {
+		return harness.Start
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	key := [2]string{s.Registry, s.Cell}
+	a.groups[key] = true
+	if !a.failed[key] {
+		return harness.Start
+	}
+	for g := range a.groups {
+		if !a.failed[g] && !slices.Contains(a.controls, g[0]) {
+			return harness.Skip
+		}
+	}
+	return harness.Stop // every group that could still fail has failed
+}
+
+func (a *admission) record(r result.Record) {
+	if r.Detected {
+		a.mu.Lock()
+		a.failed[[2]string{r.Registry, r.Cell}] = true
+		a.mu.Unlock()
+	}
+}
+
+// controlsOf returns the control registries of a run.
+func controlsOf(o *options) []string {
+	var out []string
+	for _, name := range strings.Split(o.control, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func (o *options) checkRunFlags() error {
@@ -214,8 +379,10 @@ func (o *options) checkRunFlags() error {
 		return usageError("--parallel must be at least 1, got %d", o.parallel)
 	case o.race && o.isolate == "none":
 		return usageError("--race needs --isolate process")
-	case o.format != "table" && o.format != "json":
-		return usageError("--format must be table or json, got %q", o.format)
+	case !slices.Contains(report.Formats, o.format):
+		return usageError("--format must be one of %s, got %q", strings.Join(report.Formats, ", "), o.format)
+	case o.budget < 0:
+		return usageError("--budget must not be negative, got %v", o.budget)
 	}
 	if _, err := parseSize(o.memoryLimit); err != nil {
 		return usageError("--memory-limit: %v", err)
@@ -288,6 +455,8 @@ func (o *options) config() (harness.Config, error) {
 		return cfg, usageError("--seconds must be positive, got %g", o.seconds)
 	case o.runs < 1:
 		return cfg, usageError("--runs must be at least 1, got %d", o.runs)
+	case o.procs < 0:
+		return cfg, usageError("--procs must not be negative, got %d", o.procs)
 	case o.gogc < 1:
 		return cfg, usageError("--gogc must be at least 1 (the scenario needs the GC running), got %d", o.gogc)
 	case !(o.sleepScale >= 0):
@@ -305,12 +474,30 @@ func (o *options) config() (harness.Config, error) {
 	k.Threads = o.threads
 	k.Makers, k.Runners = scenarios.SplitThreads(o.threads)
 	k.Seconds, k.GOGC, k.SleepScale = o.seconds, o.gogc, o.sleepScale
-	k.KeepGoing, k.Reentrant = o.keepGoing, o.reentrant
+	k.KeepGoing, k.Reentrant, k.Procs = o.keepGoing, o.reentrant, o.procs
 	seed := o.seed
 	if !o.seedSet {
 		seed = rand.Int64N(1 << 40)
 	}
-	return harness.Config{Scenario: sc, Registries: regs, Runs: o.runs, Seed: seed, Knobs: k}, nil
+	shard, err := parseShard(o.shard)
+	if err != nil {
+		return cfg, usageError("--shard: %v", err)
+	}
+	if o.shard != "" && !o.seedSet {
+		return cfg, usageError("--shard needs --seed, so that every shard runs its part of the same trials")
+	}
+	runs := o.runs
+	if o.budget > 0 && !o.runsSet {
+		runs = -1 // as many rounds as the budget allows
+	}
+	if o.budget > 0 && o.budget < k.Duration() {
+		return cfg, usageError("--budget %v is shorter than one trial (--seconds %g)", o.budget, o.seconds)
+	}
+	var cells []harness.Cell
+	if len(o.sweep) > 0 {
+		cells = o.sweep.cells(k)
+	}
+	return harness.Config{Scenario: sc, Registries: regs, Runs: runs, Seed: seed, Knobs: k, Cells: cells, Shard: shard}, nil
 }
 
 func parseRegistries(list, isolate string) ([]finalizer.Variant, error) {
@@ -357,13 +544,10 @@ func list(w io.Writer) error {
 }
 
 func render(w io.Writer, format string, s report.Summary) error {
-	if format == "json" {
-		return report.JSON(w, s)
-	}
-	return report.Table(w, s)
+	return report.Render(w, format, s)
 }
 
-func statusLine(r result.Record, total int) string {
+func statusLine(r result.Record) string {
 	what := string(r.Outcome)
 	if r.Detected {
 		what += " after " + report.FormatDuration(r.TTFF())
@@ -371,7 +555,11 @@ func statusLine(r result.Record, total int) string {
 			what += ": " + r.FirstError
 		}
 	}
-	return fmt.Sprintf("racestress: trial %d/%d %s/%s seed %d: %s", r.Trial+1, total, r.Scenario, r.Registry, r.Seed, what)
+	name := r.Scenario + "/" + r.Registry
+	if r.Cell != "" {
+		name += " [" + r.Cell + "]"
+	}
+	return fmt.Sprintf("racestress: trial %d %s seed %d: %s", r.Trial, name, r.Seed, what)
 }
 
 // headBytes is how much of a failed child's log the console shows.
@@ -434,15 +622,15 @@ func verdict(s report.Summary, controls []string) error {
 func reportCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("racestress report", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	format := fs.String("format", "table", "print results as `FORMAT`: table or json")
+	format := fs.String("format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
 	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError("report needs one results FILE, got %d arguments", fs.NArg())
 	}
-	if *format != "table" && *format != "json" {
-		return usageError("--format must be table or json, got %q", *format)
+	if !slices.Contains(report.Formats, *format) {
+		return usageError("--format must be one of %s, got %q", strings.Join(report.Formats, ", "), *format)
 	}
 	records, warnings, err := harness.ReadResultsFile(fs.Arg(0))
 	if err != nil {

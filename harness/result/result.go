@@ -88,6 +88,12 @@ type Knobs struct {
 	// Reentrant makes finalizer callbacks register a finalizer themselves,
 	// as real finalizers do (the locked registry deadlocks on it).
 	Reentrant bool `json:"reentrant,omitempty"`
+	// Procs, when positive, is the GOMAXPROCS the trial runs with.
+	Procs int `json:"procs,omitempty"`
+	// Chaos is the chaos-injection level ("", "off", "low", "high").
+	Chaos string `json:"chaos,omitempty"`
+	// Preset names the preset the knobs came from, if any.
+	Preset string `json:"preset,omitempty"`
 }
 
 // Duration returns the trial length the knobs ask for.
@@ -112,13 +118,15 @@ func (c Counts) Callbacks() uint64 { return c.CalledByGC + c.CalledByRun + c.Cal
 
 // Record is one trial's result: one line of a results file.
 type Record struct {
-	Trial    int       `json:"trial"`
-	Scenario string    `json:"scenario"`
-	Registry string    `json:"registry"`
-	Clean    bool      `json:"clean"` // the registry is expected to show no forbidden outcome
-	Seed     int64     `json:"seed"`
-	Knobs    Knobs     `json:"knobs"`
-	Start    time.Time `json:"start"`
+	Trial    int    `json:"trial"`
+	Scenario string `json:"scenario"`
+	Registry string `json:"registry"`
+	// Cell names the sweep cell the trial belongs to ("gogc=1 procs=2"), if any.
+	Cell  string    `json:"cell,omitempty"`
+	Clean bool      `json:"clean"` // the registry is expected to show no forbidden outcome
+	Seed  int64     `json:"seed"`
+	Knobs Knobs     `json:"knobs"`
+	Start time.Time `json:"start"`
 
 	Outcome  Outcome         `json:"outcome"`
 	Grade    Grade           `json:"grade"`
