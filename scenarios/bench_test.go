@@ -1,0 +1,99 @@
+package scenarios_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/racestress/racestress/finalizer"
+	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/scenarios"
+)
+
+// BenchmarkThreadSafety runs the bpo24484 scenario, one trial per iteration,
+// and reports what the harness is judged by:
+//
+//	go test -run '^$' -bench ThreadSafety ./scenarios/
+//
+// For the unfixed registry (a control) each trial stops at its first
+// failure: ttff-median-ms and ttff-p90-ms are over the detected trials,
+// detected/op is the detection rate. For the fixed registry each trial runs
+// its full length: objects/s is what the makers registered per second of
+// stress, forbidden/op must be 0. The "fast" knobs are the candidate default
+// preset (runner sleep U(0, 5 ms)); "faithful" are the original test's.
+func BenchmarkThreadSafety(b *testing.B) {
+	fast := scenarios.DefaultKnobs()
+	fast.SleepScale = 0.05
+	faithful := scenarios.DefaultKnobs()
+	for _, bc := range []struct {
+		name  string
+		knobs result.Knobs
+		chaos scenarios.Chaos
+	}{
+		{"fast", fast, scenarios.ChaosOff},
+		{"fast-chaos-low", fast, scenarios.ChaosLow},
+		{"fast-chaos-high", fast, scenarios.ChaosHigh},
+		{"faithful", faithful, scenarios.ChaosOff},
+	} {
+		for _, reg := range []string{"unfixed", "fixed"} {
+			b.Run(bc.name+"/"+reg, func(b *testing.B) {
+				v, ok := finalizer.Lookup(reg)
+				if !ok {
+					b.Fatal(reg)
+				}
+				k := bc.knobs
+				k.Seconds = 4
+				if v.Clean {
+					k.Seconds = 0.5 // long enough for a steady objects/s
+				}
+				benchTrials(b, v, k, bc.chaos)
+			})
+		}
+	}
+}
+
+func benchTrials(b *testing.B, v finalizer.Variant, k result.Knobs, chaos scenarios.Chaos) {
+	var ttffs []time.Duration
+	var objects uint64
+	var stress time.Duration
+	var detected, forbidden int
+	seed := int64(0)
+	for b.Loop() {
+		seed++
+		obs := scenarios.ThreadSafety.Trial(context.Background(), scenarios.Env{
+			Registry: v, Knobs: k, Seed: seed, Hook: chaos.Hook(seed),
+		})
+		objects += obs.Counts.Objects
+		stress += obs.Duration
+		if obs.Failed() {
+			forbidden++
+			if obs.Outcome == result.Panic && obs.Mutations["removed"] > 0 {
+				detected++
+				ttffs = append(ttffs, obs.TTFF)
+			}
+		}
+	}
+	n := float64(b.N)
+	if v.Clean {
+		b.ReportMetric(float64(forbidden)/n, "forbidden/op")
+	} else {
+		b.ReportMetric(float64(detected)/n, "detected/op")
+		if len(ttffs) > 0 {
+			slices.Sort(ttffs)
+			b.ReportMetric(ms(quantile(ttffs, 0.5)), "ttff-median-ms")
+			b.ReportMetric(ms(quantile(ttffs, 0.9)), "ttff-p90-ms")
+		}
+	}
+	if stress > 0 {
+		b.ReportMetric(float64(objects)/stress.Seconds(), "objects/s")
+	}
+}
+
+// quantile returns the nearest-rank q-quantile of sorted xs.
+func quantile(xs []time.Duration, q float64) time.Duration {
+	i := int(q*float64(len(xs)) + 0.5)
+	return xs[min(max(i-1, 0), len(xs)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
