@@ -109,7 +109,7 @@ func trialCase(g Group, r result.Record) junit.Testcase {
 		Classname: classname(g),
 		Time:      seconds(r.Duration()),
 	}
-	replay := fmt.Sprintf("seed %d (replay: racestress --scenario %s --registry %s --seed %d --runs 1)", r.Seed, r.Scenario, r.Registry, r.Seed)
+	replay := fmt.Sprintf("seed %d (replay: racestress replay RESULTS.jsonl %d)", r.Seed, r.Trial)
 	firstLine, _, _ := strings.Cut(r.FirstError, "\n")
 	switch {
 	case r.Outcome == result.Error:

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -93,7 +94,7 @@ func detectionCurveSVG(groups []Group) ([]byte, error) {
 		setLogX(p)
 		x0 = minPos / 2
 	}
-	p.Y.Min, p.Y.Max = 0, 1
+	p.Y.Min, p.Y.Max = 0, 1.03 // a little room, so a line at 1 stays visible
 	p.X.Min = x0
 	p.Legend.Top, p.Legend.Left = false, false
 	p.Legend.YOffs = vg.Points(24)
@@ -153,6 +154,7 @@ func ttffHistogramSVG(groups []Group) (svg []byte, ok bool, err error) {
 	edges[nbins] = hi // exactly, so that the slowest trial falls in the last bin
 	p.Legend.Top, p.Legend.Left = true, false
 	p.Add(plotter.NewGrid())
+	tallest := 0.0
 	for i, g := range groups {
 		if len(g.TTFF) == 0 {
 			continue
@@ -167,6 +169,7 @@ func ttffHistogramSVG(groups []Group) (svg []byte, ok bool, err error) {
 				b++
 			}
 			h.Bins[b].Weight++
+			tallest = max(tallest, h.Bins[b].Weight)
 		}
 		fill := colorOf(i)
 		fill.A = 0x80
@@ -175,9 +178,34 @@ func ttffHistogramSVG(groups []Group) (svg []byte, ok bool, err error) {
 		p.Add(h)
 		p.Legend.Add(fmt.Sprintf("%s: %d detected", columnName(g), len(g.TTFF)), h)
 	}
-	p.Y.Min = 0
+	p.Y.Min, p.Y.Max = 0, 1.3*tallest // room for the legend above the bars
+	p.Y.Tick.Marker = countTicks{}
 	svg, err = svgOf(p)
 	return svg, err == nil, err
+}
+
+// countTicks marks whole numbers only, at a step of 1, 2 or 5 times a power
+// of ten giving at most about five labels.
+type countTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (countTicks) Ticks(lo, hi float64) []plot.Tick {
+	step := 1.0
+	for (hi-lo)/step > 5 {
+		switch m := step / math.Pow(10, math.Floor(math.Log10(step))); {
+		case m < 2:
+			step *= 2
+		case m < 5:
+			step = step / 2 * 5
+		default:
+			step *= 2
+		}
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	return ticks
 }
 
 // svgOf draws p on an SVG canvas and returns the <svg> element alone, fit to

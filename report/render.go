@@ -79,7 +79,7 @@ func Markdown(w io.Writer, s Summary) error {
 		groups := groupsOf(s, sc)
 		fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(knobsLine(groups[0].Knobs)))
 		header, rows := comparison(groups)
-		for _, r := range rows {
+		for _, r := range append(rows, header) {
 			for j := range r {
 				r[j] = mdEscape(r[j])
 			}
@@ -87,7 +87,7 @@ func Markdown(w io.Writer, s Summary) error {
 		t := tablewriter.NewTable(w,
 			tablewriter.WithRenderer(renderer.NewMarkdown()),
 			tablewriter.WithHeaderAutoFormat(tw.Off),
-			tablewriter.WithRowAlignment(tw.AlignRight),
+			tablewriter.WithAlignment(markdownAlignment(len(header))),
 		)
 		t.Header(header)
 		if err := t.Bulk(rows); err != nil {
@@ -112,11 +112,38 @@ func Markdown(w io.Writer, s Summary) error {
 	return nil
 }
 
-// mdEscape keeps text that may come from a record from breaking a Markdown
-// table or turning into markup.
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", "\n", " ").Replace(s)
+// markdownAlignment aligns the statistic names left and the numbers right.
+func markdownAlignment(columns int) tw.Alignment {
+	a := tw.Alignment{tw.AlignLeft}
+	for range columns - 1 {
+		a = append(a, tw.AlignRight)
+	}
+	return a
 }
+
+// mdEscape keeps text that may come from a record from breaking a Markdown
+// table or turning into markup: it escapes pipes, emphasis and code marks,
+// and a "<" that could open an HTML tag, and folds newlines.
+func mdEscape(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch r {
+		case '|', '*', '_', '`', '\\':
+			b.WriteByte('\\')
+		case '\n':
+			r = ' '
+		case '<':
+			if i+1 < len(s) && (isLetter(s[i+1]) || strings.IndexByte("/!?", s[i+1]) >= 0) {
+				b.WriteString("&lt;")
+				continue
+			}
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // kmNote explains the Kaplan–Meier rows wherever they are shown.
 const kmNote = "ttff median/p90/p99: Kaplan-Meier estimates, trials never detected censored at their length; \"> T\": not reached within the longest trial T. ttff min/max: detected trials only."

@@ -234,3 +234,20 @@ func TestPercentages(t *testing.T) {
 		assert.Equal(t, "15%", pctDown(0.15))
 	})
 }
+
+func TestCountTicks(t *testing.T) {
+	t.Run("counts are marked at whole numbers only", func(t *testing.T) {
+		values := func(lo, hi float64) []float64 {
+			var vs []float64
+			for _, tk := range (countTicks{}).Ticks(lo, hi) {
+				vs = append(vs, tk.Value)
+			}
+			return vs
+		}
+		assert.Equal(t, []float64{0, 1}, values(0, 1.3))
+		assert.Equal(t, []float64{0, 2, 4, 6, 8}, values(0, 9.1))
+		assert.Equal(t, []float64{0, 5, 10, 15, 20}, values(0, 24))
+		assert.Equal(t, []float64{0, 10, 20}, values(0, 26))
+		assert.Equal(t, []float64{0, 100, 200}, values(0, 260))
+	})
+}
