@@ -178,7 +178,7 @@ func mergeCmd(args []string, stdout io.Writer) error {
 		all = append(all, recs...)
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Trial < all[j].Trial })
-	sum := report.Summarize(all)
+	sum := report.Summarize(all).WithControls(splitList(*control))
 	sum.Warnings = append(warnings, sum.Warnings...)
 	if err := render(stdout, *format, sum); err != nil {
 		return err

@@ -268,7 +268,7 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 	if progress != nil {
 		progress.Done()
 	}
-	sum := report.Summarize(records)
+	sum := report.Summarize(records).WithControls(controlsOf(o))
 	if err := render(stdout, o.format, sum); err != nil {
 		return err
 	}
