@@ -14,7 +14,7 @@ func HTML(w io.Writer, s Summary) error {
 	page := htmlPage{Warnings: s.Warnings, KMNote: kmNote}
 	for _, sc := range scenarios(s) {
 		groups := groupsOf(s, sc)
-		header, rows := comparison(groups)
+		header, rows := comparison(groups, columnName)
 		sec := htmlScenario{Name: sc, Knobs: knobsLine(groups[0].Knobs), Header: header, Rows: rows}
 		for _, g := range groups {
 			sec.Statements = append(sec.Statements, columnName(g)+": "+g.RateStatement())

@@ -21,13 +21,48 @@ type JSONReport struct {
 	Confidence float64     `json:"confidence"`
 	Scenario   string      `json:"scenario"`
 	Groups     []JSONGroup `json:"groups"`
-	Warnings   []string    `json:"warnings,omitempty"`
+	// Matrix is the sweep view, one entry per swept scenario; omitted when
+	// the run was no sweep.
+	Matrix   []JSONSweep `json:"matrix,omitempty"`
+	Warnings []string    `json:"warnings,omitempty"`
+}
+
+// JSONSweep is the matrix view of one scenario's sweep.
+type JSONSweep struct {
+	Scenario string    `json:"scenario"`
+	Dims     []JSONDim `json:"dims"`
+	// Grid is true when there are exactly two dimensions: rows are the
+	// values of dims[0], columns those of dims[1].
+	Grid  bool           `json:"grid"`
+	Cells []JSONCellStat `json:"cells"`
+}
+
+// JSONDim is one swept dimension: a knob and its values, in label order.
+type JSONDim struct {
+	Key    string   `json:"key"`
+	Values []string `json:"values"`
+}
+
+// JSONCellStat is one registry in one cell of a sweep.
+type JSONCellStat struct {
+	Cell          string            `json:"cell"`
+	At            map[string]string `json:"at"`
+	Registry      string            `json:"registry"`
+	Clean         bool              `json:"clean"`
+	Runs          int               `json:"runs"`
+	Detected      int               `json:"detected"`
+	DetectionRate float64           `json:"detection_rate"`
+	CILow         float64           `json:"ci_low"`
+	CIHigh        float64           `json:"ci_high"`
+	KMMedianMs    *float64          `json:"ttff_km_median_ms"`
+	KMHorizonMs   float64           `json:"ttff_km_horizon_ms"`
 }
 
 // JSONGroup is one group in a JSONReport.
 type JSONGroup struct {
 	Scenario        string         `json:"scenario"`
 	Registry        string         `json:"registry"`
+	Cell            string         `json:"cell,omitempty"`
 	Clean           bool           `json:"clean"`
 	Runs            int            `json:"runs"`
 	Detected        int            `json:"detected"`
@@ -87,7 +122,7 @@ func NewJSONReport(s Summary) JSONReport {
 	for _, g := range s.Groups {
 		lo, hi := g.DetectionCI()
 		jg := JSONGroup{
-			Scenario: g.Scenario, Registry: g.Registry, Clean: g.Clean, Runs: g.Runs, Detected: g.Detected,
+			Scenario: g.Scenario, Registry: g.Registry, Cell: g.Cell, Clean: g.Clean, Runs: g.Runs, Detected: g.Detected,
 			DetectionRate: g.Rate(), CILow: round6(lo), CIHigh: round6(hi), RateStatement: g.RateStatement(),
 			Outcomes: map[string]int{}, Grade: string(g.Grade), Passed: g.Passed(),
 			DetectionCurve: []JSONStep{},
@@ -123,6 +158,34 @@ func NewJSONReport(s Summary) JSONReport {
 			jg.DetectionCurve = append(jg.DetectionCurve, JSONStep{TMs: ms(st.T), P: round6(st.P), AtRisk: st.AtRisk, Detected: st.Detected})
 		}
 		doc.Groups = append(doc.Groups, jg)
+	}
+	for _, sw := range s.Sweeps() {
+		js := JSONSweep{Scenario: sw.Scenario, Grid: sw.Grid(), Cells: []JSONCellStat{}}
+		for _, d := range sw.Dims {
+			js.Dims = append(js.Dims, JSONDim{Key: d.Key, Values: d.Values})
+		}
+		for _, label := range sw.Labels {
+			at := map[string]string{}
+			for i, v := range sw.Values(label) {
+				at[sw.Dims[i].Key] = v
+			}
+			for _, reg := range sw.Registries {
+				g, ok := sw.Group(reg, label)
+				if !ok {
+					continue
+				}
+				lo, hi := g.DetectionCI()
+				c := JSONCellStat{Cell: label, At: at, Registry: reg, Clean: g.Clean, Runs: g.Runs, Detected: g.Detected,
+					DetectionRate: g.Rate(), CILow: round6(lo), CIHigh: round6(hi)}
+				curve := g.KaplanMeier()
+				if d, ok := curve.Quantile(0.5); ok {
+					c.KMMedianMs = msPtr(d)
+				}
+				c.KMHorizonMs = ms(curve.Horizon)
+				js.Cells = append(js.Cells, c)
+			}
+		}
+		doc.Matrix = append(doc.Matrix, js)
 	}
 	return doc
 }

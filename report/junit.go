@@ -14,9 +14,10 @@ import (
 // JUnit renders s as JUnit XML with the types of go-junit-report's junit
 // package, for CI systems to consume as is:
 //
-//   - one testsuite per group (scenario × registry), named
-//     "<scenario>/<registry>", its properties carrying the expectation, the
-//     knobs and the rate statement with its 95% interval;
+//   - one testsuite per group (scenario × registry × sweep cell), named
+//     "<scenario>/<registry>", or "<scenario>/<registry> [<cell>]" in a
+//     sweep, its properties carrying the expectation, the cell, the knobs
+//     and the rate statement with its 95% interval;
 //   - one testcase per trial, named "trial <n>", in record order;
 //   - on a clean registry, a trial with a forbidden outcome is a failure
 //     whose message is the first line of its first error and whose text is
@@ -49,7 +50,7 @@ func NewJUnit(s Summary) junit.Testsuites {
 	for _, warn := range s.Warnings {
 		at := 0
 		for i, g := range s.Groups {
-			if strings.HasPrefix(warn, g.Scenario+"/"+g.Registry+" ") || strings.HasPrefix(warn, g.Scenario+"/"+g.Registry+":") {
+			if strings.HasPrefix(warn, g.Name()+" trial ") || strings.HasPrefix(warn, g.Name()+":") {
 				at = i
 				break
 			}
@@ -57,19 +58,22 @@ func NewJUnit(s Summary) junit.Testsuites {
 		warnings[at] = append(warnings[at], warn)
 	}
 	for i, g := range s.Groups {
-		suite := junit.Testsuite{Name: g.Scenario + "/" + g.Registry, ID: i}
+		suite := junit.Testsuite{Name: g.Name(), ID: i}
 		expect := "control: must be detected"
 		if g.Clean {
 			expect = "clean: must show no forbidden outcome"
 		}
 		suite.AddProperty("scenario", g.Scenario)
 		suite.AddProperty("registry", g.Registry)
+		if g.Cell != "" {
+			suite.AddProperty("cell", g.Cell)
+		}
 		suite.AddProperty("expectation", expect)
 		suite.AddProperty("knobs", knobsLine(g.Knobs))
 		suite.AddProperty("rate", g.RateStatement())
 		var suiteTime time.Duration
 		for _, r := range s.Records {
-			if r.Scenario != g.Scenario || r.Registry != g.Registry {
+			if r.Scenario != g.Scenario || r.Registry != g.Registry || r.Cell != g.Cell {
 				continue
 			}
 			if suite.Timestamp == "" && !r.Start.IsZero() {
@@ -141,7 +145,16 @@ func trialCase(g Group, r result.Record) junit.Testcase {
 	return tc
 }
 
-func classname(g Group) string { return "racestress." + g.Scenario + "." + g.Registry }
+// classname is "racestress.<scenario>.<registry>", followed by " [<cell>]"
+// in a sweep, so that the testcases of different cells stay apart in CI
+// systems that group by class.
+func classname(g Group) string {
+	name := "racestress." + g.Scenario + "." + g.Registry
+	if g.Cell != "" {
+		name += " [" + g.Cell + "]"
+	}
+	return name
+}
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 
@@ -15,6 +16,8 @@ import (
 
 // Formats names the formats Render writes, the default first.
 var Formats = []string{"table", "markdown", "json", "junit", "html"}
+
+var nan = math.NaN()
 
 // Render writes s to w in format, one of Formats; an unknown format is an
 // error and writes nothing.
@@ -36,31 +39,49 @@ func Render(w io.Writer, format string, s Summary) error {
 
 // Table renders each scenario's groups side by side: one column per
 // registry, one row per statistic, then one sentence per registry on how
-// sure its rate is. Warnings follow as numbered footnotes.
+// sure its rate is. A sweep prints one such comparison per cell, then its
+// matrix view (see Sweep): detection rate with its 95% interval and the
+// Kaplan–Meier median time to first failure per cell, last, where a
+// terminal leaves it in view. Warnings follow as numbered footnotes.
 func Table(w io.Writer, s Summary) error {
 	for i, sc := range scenarios(s) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
 		groups := groupsOf(s, sc)
-		fmt.Fprintf(w, "scenario %s: %s\n", sc, knobsLine(groups[0].Knobs))
-		header, rows := comparison(groups)
-		t := tablewriter.NewTable(w,
-			tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
-			tablewriter.WithHeaderAutoFormat(tw.Off),
-			tablewriter.WithRowAlignment(tw.AlignRight),
-		)
-		t.Header(header)
-		if err := t.Bulk(rows); err != nil {
-			return err
+		sw, isSweep := sweepOf(groups)
+		if !isSweep {
+			fmt.Fprintf(w, "scenario %s: %s\n", sc, knobsLine(groups[0].Knobs))
+			header, rows := comparison(groups, columnName)
+			if err := asciiTable(w, header, rows); err != nil {
+				return err
+			}
+			for _, g := range groups {
+				fmt.Fprintf(w, "%s: %s\n", columnName(g), g.RateStatement())
+			}
+			fmt.Fprintln(w, kmNote)
+			continue
 		}
-		if err := t.Render(); err != nil {
-			return err
-		}
-		for _, g := range groups {
-			fmt.Fprintf(w, "%s: %s\n", columnName(g), g.RateStatement())
+		fmt.Fprintf(w, "scenario %s: %s\n", sc, sweptKnobsLine(groups[0].Knobs, sw))
+		fmt.Fprintf(w, "sweep: %s\n", sw.dimsLine())
+		for _, label := range sw.Labels {
+			cg := cellGroups(groups, label)
+			fmt.Fprintf(w, "\ncell %s\n", cellName(label))
+			header, rows := comparison(cg, roleNameOf)
+			if err := asciiTable(w, header, rows); err != nil {
+				return err
+			}
+			for _, g := range cg {
+				fmt.Fprintf(w, "%s: %s\n", columnName(g), g.RateStatement())
+			}
 		}
 		fmt.Fprintln(w, kmNote)
+		for _, m := range sw.tables() {
+			fmt.Fprintf(w, "\nmatrix %s\n", m.Title)
+			if err := asciiTable(w, m.Header, m.Rows); err != nil {
+				return err
+			}
+		}
 	}
 	for i, warn := range s.Warnings {
 		fmt.Fprintf(w, "[%d] %s\n", i+1, warn)
@@ -68,37 +89,92 @@ func Table(w io.Writer, s Summary) error {
 	return nil
 }
 
+// asciiTable writes header and rows as an ASCII table, the first column
+// the row names.
+func asciiTable(w io.Writer, header []string, rows [][]string) error {
+	t := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAlignment(tw.AlignRight),
+	)
+	t.Header(header)
+	if err := t.Bulk(rows); err != nil {
+		return err
+	}
+	return t.Render()
+}
+
+// markdownTable writes header and rows through tablewriter's Markdown
+// renderer, the text escaped, the first column aligned left.
+func markdownTable(w io.Writer, header []string, rows [][]string) error {
+	header = escapeAll(header)
+	var esc [][]string
+	for _, r := range rows {
+		esc = append(esc, escapeAll(r))
+	}
+	t := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewMarkdown()),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithAlignment(markdownAlignment(len(header))),
+	)
+	t.Header(header)
+	if err := t.Bulk(esc); err != nil {
+		return err
+	}
+	return t.Render()
+}
+
+func escapeAll(r []string) []string {
+	out := make([]string, len(r))
+	for i, c := range r {
+		out[i] = mdEscape(c)
+	}
+	return out
+}
+
 // Markdown renders the comparison tables through tablewriter's Markdown
 // renderer, fit to paste into a pull request: a bold scenario line, the
-// table, the rate statements as a list, and warnings as numbered notes.
+// table, the rate statements as a list, and warnings as numbered notes. A
+// sweep shows its matrix view first, then one comparison per cell.
 func Markdown(w io.Writer, s Summary) error {
 	for i, sc := range scenarios(s) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
 		groups := groupsOf(s, sc)
-		fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(knobsLine(groups[0].Knobs)))
-		header, rows := comparison(groups)
-		for _, r := range append(rows, header) {
-			for j := range r {
-				r[j] = mdEscape(r[j])
+		sw, isSweep := sweepOf(groups)
+		if !isSweep {
+			fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(knobsLine(groups[0].Knobs)))
+			header, rows := comparison(groups, columnName)
+			if err := markdownTable(w, header, rows); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+			for _, g := range groups {
+				fmt.Fprintf(w, "- **%s**: %s\n", mdEscape(columnName(g)), mdEscape(g.RateStatement()))
+			}
+			fmt.Fprintf(w, "\n_%s_\n", mdEscape(kmNote))
+			continue
+		}
+		fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(sweptKnobsLine(groups[0].Knobs, sw)))
+		fmt.Fprintf(w, "sweep: %s\n", mdEscape(sw.dimsLine()))
+		for _, m := range sw.tables() {
+			fmt.Fprintf(w, "\n**matrix** %s\n\n", mdEscape(m.Title))
+			if err := markdownTable(w, m.Header, m.Rows); err != nil {
+				return err
 			}
 		}
-		t := tablewriter.NewTable(w,
-			tablewriter.WithRenderer(renderer.NewMarkdown()),
-			tablewriter.WithHeaderAutoFormat(tw.Off),
-			tablewriter.WithAlignment(markdownAlignment(len(header))),
-		)
-		t.Header(header)
-		if err := t.Bulk(rows); err != nil {
-			return err
-		}
-		if err := t.Render(); err != nil {
-			return err
-		}
-		fmt.Fprintln(w)
-		for _, g := range groups {
-			fmt.Fprintf(w, "- **%s**: %s\n", mdEscape(columnName(g)), mdEscape(g.RateStatement()))
+		for _, label := range sw.Labels {
+			cg := cellGroups(groups, label)
+			fmt.Fprintf(w, "\n**cell %s**\n\n", mdEscape(cellName(label)))
+			header, rows := comparison(cg, roleNameOf)
+			if err := markdownTable(w, header, rows); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+			for _, g := range cg {
+				fmt.Fprintf(w, "- **%s**: %s\n", mdEscape(columnName(g)), mdEscape(g.RateStatement()))
+			}
 		}
 		fmt.Fprintf(w, "\n_%s_\n", mdEscape(kmNote))
 	}
@@ -150,10 +226,10 @@ const kmNote = "ttff median/p90/p99: Kaplan-Meier estimates, trials never detect
 
 // comparison returns the header and rows of the side-by-side table of
 // groups: one column per registry, one row per statistic.
-func comparison(groups []Group) (header []string, rows [][]string) {
+func comparison(groups []Group, name func(Group) string) (header []string, rows [][]string) {
 	header = []string{""}
 	for _, g := range groups {
-		header = append(header, columnName(g))
+		header = append(header, name(g))
 	}
 	rows = [][]string{
 		row(groups, "runs", func(g Group) string { return fmt.Sprint(g.Runs) }),
@@ -175,13 +251,44 @@ func comparison(groups []Group) (header []string, rows [][]string) {
 	return header, rows
 }
 
-// columnName names a group's column: its registry and whether it is clean
-// or a control.
+// columnName names a group's column: its registry, whether it is clean or a
+// control, and its sweep cell, if any: "unfixed (control) [gogc=1 procs=2]".
 func columnName(g Group) string {
-	if g.Clean {
-		return g.Registry + " (clean)"
+	name := roleNameOf(g)
+	if g.Cell != "" {
+		name += " [" + g.Cell + "]"
 	}
-	return g.Registry + " (control)"
+	return name
+}
+
+// roleName names a registry with its role: "unfixed (control)", "fixed
+// (clean)".
+func roleName(registry string, clean bool) string {
+	if clean {
+		return registry + " (clean)"
+	}
+	return registry + " (control)"
+}
+
+func roleNameOf(g Group) string { return roleName(g.Registry, g.Clean) }
+
+// cellName prints a cell label, "(no cell)" for groups outside the sweep.
+func cellName(label string) string {
+	if label == "" {
+		return "(no cell)"
+	}
+	return label
+}
+
+// cellGroups returns the groups of the cell labelled label.
+func cellGroups(groups []Group, label string) []Group {
+	var out []Group
+	for _, g := range groups {
+		if g.Cell == label {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 func row(groups []Group, name string, cell func(Group) string) []string {
@@ -271,9 +378,32 @@ func verdict(g Group) string {
 	return "FAIL: never detected"
 }
 
-func knobsLine(k result.Knobs) string {
-	return fmt.Sprintf("threads %d (%d makers, %d runners), %gs, GOGC %d, sleep-scale %g, %d slots x %d objects, priorities 1..%d",
-		k.Threads, k.Makers, k.Runners, k.Seconds, k.GOGC, k.SleepScale, k.Slots, k.PerSlot, k.MaxPriority)
+func knobsLine(k result.Knobs) string { return knobsLineSwept(k, func(string) bool { return false }) }
+
+// sweptKnobsLine is knobsLine with the knobs a sweep varies marked as swept
+// instead of showing the first cell's value.
+func sweptKnobsLine(k result.Knobs, sw Sweep) string { return knobsLineSwept(k, sw.swept) }
+
+func knobsLineSwept(k result.Knobs, swept func(key string) bool) string {
+	var parts []string
+	add := func(key, format string, args ...any) {
+		if swept(key) {
+			parts = append(parts, key+" swept")
+			return
+		}
+		parts = append(parts, fmt.Sprintf(format, args...))
+	}
+	add("threads", "threads %d (%d makers, %d runners)", k.Threads, k.Makers, k.Runners)
+	add("seconds", "%gs", k.Seconds)
+	add("gogc", "GOGC %d", k.GOGC)
+	add("sleep-scale", "sleep-scale %g", k.SleepScale)
+	parts = append(parts, fmt.Sprintf("%d slots x %d objects, priorities 1..%d", k.Slots, k.PerSlot, k.MaxPriority))
+	if swept("procs") {
+		parts = append(parts, "procs swept")
+	} else if k.Procs > 0 {
+		parts = append(parts, fmt.Sprintf("GOMAXPROCS %d", k.Procs))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func scenarios(s Summary) []string {

@@ -46,6 +46,17 @@ type Group struct {
 	Mutations map[string]int
 }
 
+// Name names the group: "<scenario>/<registry>", followed by " [<cell>]" in
+// a sweep.
+func (g Group) Name() string { return groupName(g.Scenario, g.Registry, g.Cell) }
+
+func groupName(scenario, registry, cell string) string {
+	if cell == "" {
+		return scenario + "/" + registry
+	}
+	return scenario + "/" + registry + " [" + cell + "]"
+}
+
 // Rate returns Detected/Runs (0 for no runs).
 func (g Group) Rate() float64 {
 	if g.Runs == 0 {
@@ -176,7 +187,7 @@ func Summarize(records []result.Record) Summary {
 			g.Mutations[k] += n
 		}
 		for _, w := range r.Warnings {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("%s/%s trial %d: %s", r.Scenario, r.Registry, r.Trial, w))
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s trial %d: %s", groupName(r.Scenario, r.Registry, r.Cell), r.Trial, w))
 		}
 	}
 	for i := range s.Groups {
@@ -184,8 +195,8 @@ func Summarize(records []result.Record) Summary {
 		slices.Sort(g.TTFF)
 		if n := g.Outcomes[result.Error]; n > 0 {
 			s.Warnings = append(s.Warnings, fmt.Sprintf(
-				"%s/%s: %d of %d trials ended in error (the harness could not run them); they count as forbidden outcomes but say nothing about the registry",
-				g.Scenario, g.Registry, n, g.Runs))
+				"%s: %d of %d trials ended in error (the harness could not run them); they count as forbidden outcomes but say nothing about the registry",
+				g.Name(), n, g.Runs))
 		}
 	}
 	s.Records = slices.Clone(records)
@@ -195,7 +206,9 @@ func Summarize(records []result.Record) Summary {
 // WithControls returns s with the registries named in controls graded as
 // controls (they must be detected) and every other registry as clean (it
 // must show no forbidden outcome), overriding what the records say, so that
-// the report agrees with a verdict taken from a --control list.
+// the report agrees with a verdict taken from a --control list. The role
+// belongs to the registry: in a sweep, every cell of a registry gets it.
+// Only the grading changes; counts, intervals and cells stay as they are.
 func (s Summary) WithControls(controls []string) Summary {
 	s.Groups = slices.Clone(s.Groups)
 	for i := range s.Groups {
