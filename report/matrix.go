@@ -190,9 +190,25 @@ type matrixTable struct {
 	Title  string
 	Header []string
 	Rows   [][]string
-	// Rates hold each data cell's rate (NaN for an empty cell), for the
-	// HTML heat map; same shape as Rows without the first column.
-	Rates [][]float64
+	// Entries hold the data cells of Rows (all but the first column) as
+	// parts, for the HTML heat map.
+	Entries [][]matrixEntry
+}
+
+// matrixEntry is one data cell of a matrix.
+type matrixEntry struct {
+	OK             bool    // the cell ran
+	Rate           float64 // its rate
+	RateText, CI   string
+	TTFF, Detected string
+}
+
+func entryOf(g Group, ok bool) matrixEntry {
+	if !ok || g.Runs == 0 {
+		return matrixEntry{}
+	}
+	return matrixEntry{OK: true, Rate: g.Rate(), RateText: pct(g.Rate()), CI: interval(g.DetectionCI()),
+		TTFF: kmCell(0.5)(g), Detected: fmt.Sprintf("%d/%d", g.Detected, g.Runs)}
 }
 
 func (s Sweep) tables() []matrixTable {
@@ -207,12 +223,12 @@ func (s Sweep) tables() []matrixTable {
 				t.Header = append(t.Header, colDim.Key+"="+cv)
 			}
 			for _, rv := range rowDim.Values {
-				row, rates := []string{rowDim.Key + "=" + rv}, []float64{}
+				row, entries := []string{rowDim.Key + "=" + rv}, []matrixEntry{}
 				for _, cv := range colDim.Values {
 					g, ok := s.At(reg, rv, cv)
-					row, rates = append(row, matrixCell(g, ok)), append(rates, rateOf(g, ok))
+					row, entries = append(row, matrixCell(g, ok)), append(entries, entryOf(g, ok))
 				}
-				t.Rows, t.Rates = append(t.Rows, row), append(t.Rates, rates)
+				t.Rows, t.Entries = append(t.Rows, row), append(t.Entries, entries)
 			}
 			out = append(out, t)
 		}
@@ -239,12 +255,12 @@ func (s Sweep) tables() []matrixTable {
 		if label == "" {
 			name = "(no cell)"
 		}
-		row, rates := []string{name}, []float64{}
+		row, entries := []string{name}, []matrixEntry{}
 		for _, reg := range s.Registries {
 			g, ok := s.Group(reg, label)
-			row, rates = append(row, matrixCell(g, ok)), append(rates, rateOf(g, ok))
+			row, entries = append(row, matrixCell(g, ok)), append(entries, entryOf(g, ok))
 		}
-		t.Rows, t.Rates = append(t.Rows, row), append(t.Rates, rates)
+		t.Rows, t.Entries = append(t.Rows, row), append(t.Entries, entries)
 	}
 	return append(out, t)
 }
@@ -258,11 +274,4 @@ func (s Sweep) clean(registry string) bool {
 		}
 	}
 	return false
-}
-
-func rateOf(g Group, ok bool) float64 {
-	if !ok || g.Runs == 0 {
-		return nan
-	}
-	return g.Rate()
 }

@@ -40,9 +40,11 @@ var palette = []color.NRGBA{
 func colorOf(i int) color.NRGBA { return palette[i%len(palette)] }
 
 // dashesOf gives each registry its own line pattern too, so the chart reads
-// without colour.
+// without colour. Past the palette (sweeps with many cells) the patterns
+// shift by one for each round of colours, so that the first 18 styles are
+// all different.
 func dashesOf(i int) []vg.Length {
-	switch i % 3 {
+	switch (i%len(palette) + i/len(palette)) % 3 {
 	case 1:
 		return []vg.Length{vg.Points(6), vg.Points(3)}
 	case 2:
@@ -76,7 +78,9 @@ func setLogX(p *plot.Plot) {
 // detectionCurveSVG draws the Kaplan–Meier estimate of P(detected by t) of
 // every group on one chart, as step lines running to each group's longest
 // trial.
-func detectionCurveSVG(groups []Group) ([]byte, error) {
+// name labels each group's line, titlePrefix goes before the chart title and
+// style(i) picks the colour and dash pattern of the i-th line.
+func detectionCurveSVG(groups []Group, name func(Group) string, titlePrefix string, style func(int) int) ([]byte, error) {
 	curves := make([]Curve, len(groups))
 	minPos, horizon := math.Inf(1), 0.0
 	for i, g := range groups {
@@ -88,7 +92,7 @@ func detectionCurveSVG(groups []Group) ([]byte, error) {
 			}
 		}
 	}
-	p := newPlot("Detection curve (Kaplan-Meier)", "time since trial start (ms)", "P(detected by t)")
+	p := newPlot(titlePrefix+"Detection curve (Kaplan-Meier)", "time since trial start (ms)", "P(detected by t)")
 	x0 := 0.0
 	if logAxis(minPos, horizon) {
 		setLogX(p)
@@ -111,9 +115,9 @@ func detectionCurveSVG(groups []Group) ([]byte, error) {
 			return nil, fmt.Errorf("report: detection curve of %s: %w", g.Registry, err)
 		}
 		line.StepStyle = plotter.PostStep
-		line.Color, line.Width, line.Dashes = colorOf(i), vg.Points(2), dashesOf(i)
+		line.Color, line.Width, line.Dashes = colorOf(style(i)), vg.Points(2), dashesOf(style(i))
 		p.Add(line)
-		p.Legend.Add(fmt.Sprintf("%s: %d/%d detected", columnName(g), g.Detected, g.Runs), line)
+		p.Legend.Add(fmt.Sprintf("%s: %d/%d detected", name(g), g.Detected, g.Runs), line)
 	}
 	p.X.Max = max(horizon, x0*2, 1e-3)
 	return svgOf(p)
@@ -122,7 +126,7 @@ func detectionCurveSVG(groups []Group) ([]byte, error) {
 // ttffHistogramSVG draws the times to first failure of the detected trials
 // of every group as overlaid histograms on shared bins; ok is false when no
 // trial was detected.
-func ttffHistogramSVG(groups []Group) (svg []byte, ok bool, err error) {
+func ttffHistogramSVG(groups []Group, name func(Group) string, titlePrefix string, style func(int) int) (svg []byte, ok bool, err error) {
 	var all []float64
 	for _, g := range groups {
 		for _, d := range g.TTFF {
@@ -134,7 +138,7 @@ func ttffHistogramSVG(groups []Group) (svg []byte, ok bool, err error) {
 	}
 	lo, hi := slices.Min(all), slices.Max(all)
 	nbins := min(40, max(5, int(math.Ceil(2*math.Cbrt(float64(len(all)))))))
-	p := newPlot("Time to first failure (detected trials)", "time since trial start (ms)", "trials")
+	p := newPlot(titlePrefix+"Time to first failure (detected trials)", "time since trial start (ms)", "trials")
 	edges := make([]float64, nbins+1)
 	if logAxis(lo, hi) {
 		setLogX(p)
@@ -171,12 +175,12 @@ func ttffHistogramSVG(groups []Group) (svg []byte, ok bool, err error) {
 			h.Bins[b].Weight++
 			tallest = max(tallest, h.Bins[b].Weight)
 		}
-		fill := colorOf(i)
+		fill := colorOf(style(i))
 		fill.A = 0x80
 		h.FillColor = fill
-		h.LineStyle = draw.LineStyle{Color: colorOf(i), Width: vg.Points(1)}
+		h.LineStyle = draw.LineStyle{Color: colorOf(style(i)), Width: vg.Points(1)}
 		p.Add(h)
-		p.Legend.Add(fmt.Sprintf("%s: %d detected", columnName(g), len(g.TTFF)), h)
+		p.Legend.Add(fmt.Sprintf("%s: %d detected", name(g), len(g.TTFF)), h)
 	}
 	p.Y.Min, p.Y.Max = 0, 1.3*tallest // room for the legend above the bars
 	p.Y.Tick.Marker = countTicks{}

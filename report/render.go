@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strings"
 
@@ -16,8 +15,6 @@ import (
 
 // Formats names the formats Render writes, the default first.
 var Formats = []string{"table", "markdown", "json", "junit", "html"}
-
-var nan = math.NaN()
 
 // Render writes s to w in format, one of Formats; an unknown format is an
 // error and writes nothing.
