@@ -23,6 +23,26 @@
 // travel as data and print as footnotes in every format. Progress is the
 // live status line of a running stress.
 //
+// # Sweeps
+//
+// A sweep (racestress --sweep gogc=1,10 procs=1,2) labels each trial with
+// its cell, "gogc=1 procs=2", and Summarize makes one group per scenario ×
+// registry × cell. Every format names the cell beside the registry:
+// "unfixed (control) [gogc=1 procs=2]" in tables and statements, the
+// "cell" field in JSON, "<scenario>/<registry> [<cell>]" as JUnit suite
+// name. ParseCell reads a label back into its key=value pairs, in label
+// order, and Summary.Sweeps gives the matrix view of each swept scenario
+// (Sweep): with exactly two swept keys a grid per registry, rows the values
+// of the first key and columns those of the second; otherwise one row per
+// cell and one column per registry. Each matrix cell shows the rate with its
+// 95% interval and the Kaplan–Meier median time to first failure. The table
+// format prints one comparison per cell, then the matrices last, where a
+// terminal leaves them in view; markdown prints the matrices first, for a
+// reader of a pull request; HTML shows them as a heat map (table cells
+// coloured by the rate, light 0% to dark 100%), then the comparisons, and
+// per registry a detection curve with one line per cell and a histogram of
+// its times to first failure.
+//
 // # JSON schema, version 1
 //
 // The document is one object:
@@ -30,8 +50,11 @@
 //	schema              1; changes only when a field is removed or changes meaning
 //	confidence          0.95, the level of every interval
 //	scenario            the scenarios, comma-separated, in order of appearance
-//	groups[]            one per scenario × registry, in order of appearance:
+//	groups[]            one per scenario × registry (× sweep cell), in order
+//	                    of appearance:
 //	  scenario, registry  names
+//	  cell                the sweep cell, "gogc=1 procs=2"; omitted outside
+//	                      sweeps
 //	  clean               true when the registry must show no forbidden outcome
 //	                      (then the rate is a failure rate), false for a control
 //	                      (the rate is a detection rate)
@@ -61,5 +84,21 @@
 //	  mutations           changed-size panics by what they saw: "removed" and
 //	                      "inserted" always, "removed+inserted" when seen
 //	  knobs               the settings the trials ran with
+//	matrix[]            the sweep view, one per swept scenario (omitted when
+//	                    the run was no sweep):
+//	  scenario            its name
+//	  dims[]              the swept dimensions in label order:
+//	    key, values[]       a knob and its values in order of appearance; a
+//	                        single key "cell" holding the labels when they do
+//	                        not all parse into the same keys
+//	  grid                true for exactly two dims: rows dims[0], columns dims[1]
+//	  cells[]             per cell (in order of appearance), per registry:
+//	    cell                the label
+//	    at                  the label as an object, {"gogc": "1", "procs": "2"}
+//	    registry, clean     as in groups
+//	    runs, detected, detection_rate, ci_low, ci_high   as in groups
+//	    ttff_km_median_ms   the Kaplan–Meier median time to first failure;
+//	                        null when not reached: then "> ttff_km_horizon_ms"
+//	    ttff_km_horizon_ms  the longest observed time
 //	warnings[]          problems that did not stop the run (omitted when none)
 package report

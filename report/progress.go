@@ -55,7 +55,15 @@ type progressGroup struct {
 }
 
 // NewProgress returns a Progress writing to w for a run of planned trials,
-// started now. terminal selects the updating line over periodic lines.
+// started now. terminal selects the updating line over periodic lines. A
+// planned of 0 or less means the number of trials is not known in advance
+// (a --budget run goes round after round until its time is up): the line
+// then says "N trials" with no total and no ETA.
+//
+// On a terminal every redraw starts with "\r\x1b[2K" (back to column 0, clear
+// the line), so the caller may print whole lines of its own between
+// redraws: it clears the status line the same way, prints its lines ending
+// in a newline, and the next Add or Tick draws the status afresh below them.
 func NewProgress(w io.Writer, planned int, terminal bool, now func() time.Time) *Progress {
 	if now == nil {
 		now = time.Now
@@ -82,6 +90,29 @@ func (p *Progress) Add(r result.Record) {
 	if r.Detected {
 		g.detected++
 	}
+	p.update(false)
+}
+
+// Above prints text (whole lines, e.g. a failed trial's status and log head)
+// above the status line, under the same lock as the redraws so that a
+// concurrent Tick cannot land in the middle of it: on a terminal it clears
+// the status line, prints text (a newline is added if it lacks one), and
+// draws the status again below it; off a terminal it prints text alone.
+// After Done it prints text alone.
+func (p *Progress) Above(text string) {
+	if text == "" {
+		return
+	}
+	if !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.terminal || p.finished {
+		io.WriteString(p.w, text)
+		return
+	}
+	io.WriteString(p.w, "\r\x1b[2K"+text)
 	p.update(false)
 }
 
@@ -137,6 +168,13 @@ func (p *Progress) Line() string {
 func (p *Progress) line(now time.Time) string {
 	elapsed := max(0, now.Sub(p.start))
 	parts := []string{fmt.Sprintf("racestress: %d/%d trials", p.done, p.planned)}
+	if p.planned <= 0 {
+		// The plan is open (rounds until a --budget ends): no total, no ETA.
+		parts[0] = fmt.Sprintf("racestress: %d trials", p.done)
+		if p.done == 1 {
+			parts[0] = "racestress: 1 trial"
+		}
+	}
 	scenarios := map[string]bool{}
 	for _, g := range p.groups {
 		scenarios[g.scenario] = true

@@ -172,3 +172,73 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestProgressWithAnOpenPlan(t *testing.T) {
+	clock := newFakeClock()
+	var out bytes.Buffer
+	p := NewProgress(&out, 0, true, clock.now)
+
+	t.Run("the line counts trials without a total or an ETA", func(t *testing.T) {
+		clock.advance(2 * time.Second)
+		p.Add(detectedRecord("unfixed"))
+		assert.Equal(t, "\r\x1b[2Kracestress: 1 trial | unfixed detected 1/1 | elapsed 2s", out.String())
+	})
+	t.Run("a log line gets the same wording", func(t *testing.T) {
+		var log bytes.Buffer
+		q := NewProgress(&log, -1, false, clock.now)
+		q.Add(cleanRecord("fixed"))
+		q.Done()
+		assert.Equal(t, "racestress: 1 trial | fixed forbidden 0/1 (rate < 97.5% at 95%) | elapsed 0s\n", log.String())
+	})
+	t.Run("lines the caller prints between redraws stay whole", func(t *testing.T) {
+		// What the CLI does when a trial fails with a child log: clear the
+		// status line, print its own lines, then Add, which redraws below.
+		out.Reset()
+		out.WriteString("\r\x1b[2K" + "bpo24484/unfixed: panic after 1ms\n" + "  log head\n")
+		p.Add(detectedRecord("unfixed"))
+		assert.Equal(t, "\r\x1b[2Kbpo24484/unfixed: panic after 1ms\n  log head\n\r\x1b[2Kracestress: 2 trials | unfixed detected 2/2 | elapsed 2s", out.String())
+		screen := terminalScreen(out.String())
+		assert.Equal(t, []string{"bpo24484/unfixed: panic after 1ms", "  log head", "racestress: 2 trials | unfixed detected 2/2 | elapsed 2s"}, screen)
+	})
+}
+
+func TestProgressAbove(t *testing.T) {
+	clock := newFakeClock()
+	t.Run("on a terminal the text goes above a redrawn status line", func(t *testing.T) {
+		var out bytes.Buffer
+		p := NewProgress(&out, 2, true, clock.now)
+		p.Add(detectedRecord("unfixed"))
+		p.Above("bpo24484/unfixed: panic\n    | log head")
+		assert.Equal(t, []string{"bpo24484/unfixed: panic", "    | log head", "racestress: 1/2 trials | unfixed detected 1/1 | elapsed 0s | ETA 0s"},
+			terminalScreen(out.String()))
+	})
+	t.Run("in a log the text is printed alone", func(t *testing.T) {
+		var out bytes.Buffer
+		p := NewProgress(&out, 2, false, clock.now)
+		p.Above("bpo24484/unfixed: panic")
+		assert.Equal(t, "bpo24484/unfixed: panic\n", out.String())
+	})
+}
+
+// terminalScreen replays what a terminal shows for s, understanding only
+// newlines, carriage returns and "clear line" (ESC [2K).
+func terminalScreen(s string) []string {
+	lines := []string{""}
+	for len(s) > 0 {
+		switch {
+		case strings.HasPrefix(s, "\x1b[2K"):
+			lines[len(lines)-1] = ""
+			s = s[len("\x1b[2K"):]
+			continue
+		case s[0] == '\r':
+			// Back to column 0: the next text overwrites; the tests always
+			// clear right after, so nothing partial remains.
+		case s[0] == '\n':
+			lines = append(lines, "")
+		default:
+			lines[len(lines)-1] += s[:1]
+		}
+		s = s[1:]
+	}
+	return lines
+}
