@@ -132,7 +132,8 @@ func TestSweepRunsEveryCellAsItsOwnGroup(t *testing.T) {
 	assert.Equal(t, 2, cells["gogc=1 procs=2"].Procs)
 	assert.Equal(t, 10, cells["gogc=10 procs=2"].GOGC)
 	assert.Len(t, cells, 4)
-	_ = stdout // TODO(lead): assert the matrix view once report renders cells
+	assert.Contains(t, stdout, "gogc=10 procs=2")
+	assert.Contains(t, stdout, "gogc \\ procs", "a 2x2 sweep prints a matrix")
 
 	t.Run("bad sweeps are usage errors", func(t *testing.T) {
 		for _, args := range [][]string{{"--sweep", "gogc=0"}, {"--sweep", "color=red"}, {"--sweep", "gogc"}, {"--sweep", "gogc=1", "gogc=2"}} {

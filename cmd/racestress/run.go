@@ -253,12 +253,7 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 			// Each unexpected failure gets a line and the head of its log, as
 			// in x/tools stress; a control's expected detections only count.
 			if r.Detected && !slices.Contains(controls, r.Registry) {
-				head := logHead(r)
-				if terminal {
-					fmt.Fprint(stderr, "\r\x1b[2K")
-				}
-				fmt.Fprintln(stderr, statusLine(r))
-				fmt.Fprint(stderr, head)
+				progress.Above(statusLine(r) + "\n" + logHead(r))
 			}
 			progress.Add(r)
 		}
