@@ -400,7 +400,19 @@ func knobsLineSwept(k result.Knobs, swept func(key string) bool) string {
 	} else if k.Procs > 0 {
 		parts = append(parts, fmt.Sprintf("GOMAXPROCS %d", k.Procs))
 	}
-	return strings.Join(parts, ", ")
+	if swept("chaos") {
+		parts = append(parts, "chaos swept")
+	} else if k.Chaos != "" {
+		parts = append(parts, "chaos "+k.Chaos)
+	}
+	if k.Reentrant {
+		parts = append(parts, "reentrant callbacks")
+	}
+	line := strings.Join(parts, ", ")
+	if k.Preset != "" {
+		line = "preset " + k.Preset + ": " + line
+	}
+	return line
 }
 
 func scenarios(s Summary) []string {

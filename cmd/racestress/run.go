@@ -22,8 +22,18 @@ import (
 	"github.com/racestress/racestress/scenarios"
 )
 
-// chaosHook gives in-process and worker trials their step-point hook.
-var chaosHook func(harness.Spec) func(finalizer.Point)
+// chaosHook gives in-process and worker trials the step-point hook of their
+// chaos level (none when off).
+func chaosHook(spec harness.Spec) func(finalizer.Point) {
+	if spec.Knobs.Chaos == "" {
+		return nil
+	}
+	c, err := scenarios.ParseChaos(spec.Knobs.Chaos)
+	if err != nil {
+		return nil
+	}
+	return c.Hook(spec.Seed)
+}
 
 // options are the parsed flags of a run.
 type options struct {
@@ -54,6 +64,9 @@ type options struct {
 	shard       string
 	procs       int
 	runsSet     bool
+	preset      string
+	chaos       string
+	set         map[string]bool // flags given on the command line
 	// gate only
 	clean    string
 	cleanSet bool
@@ -75,14 +88,20 @@ func addRunFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.control, "control", "unfixed", "registries in `LIST` are controls: expected to fail, and the run fails if one is never detected; forbidden outcomes anywhere else fail the run")
 	fs.DurationVar(&o.budget, "budget", 0, "stop starting trials when the next would end after `D` of wall-clock time; trials are shared across groups round by round (with no --runs/--count: as many rounds as fit)")
 	fs.BoolVar(&o.failfast, "failfast", false, "stop a group at its first forbidden outcome (controls, which are expected to fail, keep running)")
-	fs.Var(&o.sweep, "sweep", "sweep `KEY=V1,V2` (gogc, procs, threads, sleep-scale, seconds); repeat the flag or list more KEY=... arguments after it; every combination runs as its own group")
+	fs.Var(&o.sweep, "sweep", "sweep `KEY=V1,V2` (gogc, procs, threads, sleep-scale, seconds, chaos); repeat the flag or list more KEY=... arguments after it; every combination runs as its own group")
 	fs.StringVar(&o.shard, "shard", "", "run only shard `K/N` of the rounds (deterministic by round; merge shards with racestress merge)")
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("racestress", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	d := scenarios.DefaultKnobs()
+	p, err := scenarios.LookupPreset(scenarios.DefaultPreset)
+	if err != nil {
+		panic(err) // the default preset is declared in scenarios
+	}
+	d := p.Knobs
+	fs.StringVar(&o.preset, "preset", p.Name, "start from the knobs of preset `NAME` (see below); flags given override them")
+	fs.StringVar(&o.chaos, "chaos", d.Chaos, "inject chaos at the registry's step points: `LEVEL` off, low or high (timing only, never what counts as a failure)")
 	fs.IntVar(&o.threads, "threads", d.Threads, "run `N` goroutines: makers and runners, split evenly, at least one each")
 	fs.Float64Var(&o.seconds, "seconds", d.Seconds, "stress each trial for `S` seconds (a trial stops earlier at its first forbidden outcome)")
 	fs.IntVar(&o.runs, "runs", 1, "run `N` trials per registry (and sweep cell)")
@@ -119,6 +138,12 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
+	if fs.Lookup("preset") != nil {
+		fmt.Fprintln(w, "\npresets (--preset):")
+		for _, p := range scenarios.Presets() {
+			fmt.Fprintf(w, "  %-9s %s\n            %s\n", p.Name, p.Doc, scenarios.Describe(p.Knobs))
+		}
+	}
 }
 
 // parseFlags parses args into fs; help is not an error.
@@ -185,7 +210,9 @@ func (o *options) parse(fs *flag.FlagSet, args []string, stdout io.Writer) error
 		}
 		args = fs.Args()[1:]
 	}
+	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {
+		o.set[f.Name] = true
 		switch f.Name {
 		case "seed":
 			o.seedSet = true
@@ -447,6 +474,30 @@ func parseSize(s string) (int64, error) {
 
 func (o *options) config() (harness.Config, error) {
 	var cfg harness.Config
+	preset, err := scenarios.LookupPreset(o.preset)
+	if err != nil {
+		return cfg, usageError("--preset: %v", err)
+	}
+	// Start from the preset; flags given on the command line override it.
+	k := preset.Knobs
+	if o.set == nil || !o.set["threads"] {
+		o.threads = k.Threads
+	}
+	if o.set == nil || !o.set["seconds"] {
+		o.seconds = k.Seconds
+	}
+	if o.set == nil || !o.set["gogc"] {
+		o.gogc = k.GOGC
+	}
+	if o.set == nil || !o.set["sleep-scale"] {
+		o.sleepScale = k.SleepScale
+	}
+	if o.set == nil || !o.set["chaos"] {
+		o.chaos = k.Chaos
+	}
+	if _, err := scenarios.ParseChaos(o.chaos); err != nil {
+		return cfg, usageError("--chaos: %v", err)
+	}
 	switch {
 	case o.threads < 2:
 		return cfg, usageError("--threads must be at least 2 (one maker and one runner), got %d", o.threads)
@@ -469,11 +520,10 @@ func (o *options) config() (harness.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	k := scenarios.DefaultKnobs()
 	k.Threads = o.threads
 	k.Makers, k.Runners = scenarios.SplitThreads(o.threads)
 	k.Seconds, k.GOGC, k.SleepScale = o.seconds, o.gogc, o.sleepScale
-	k.KeepGoing, k.Reentrant, k.Procs = o.keepGoing, o.reentrant, o.procs
+	k.KeepGoing, k.Reentrant, k.Procs, k.Chaos = o.keepGoing, o.reentrant, o.procs, o.chaos
 	seed := o.seed
 	if !o.seedSet {
 		seed = rand.Int64N(1 << 40)

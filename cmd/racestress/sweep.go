@@ -61,6 +61,13 @@ var sweepKeys = map[string]func(k *result.Knobs, v string) error{
 		k.SleepScale = f
 		return nil
 	},
+	"chaos": func(k *result.Knobs, v string) error {
+		if _, err := scenarios.ParseChaos(v); err != nil {
+			return err
+		}
+		k.Chaos = v
+		return nil
+	},
 	"seconds": func(k *result.Knobs, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(f > 0) {
@@ -78,7 +85,7 @@ func (s *sweepFlag) Set(arg string) error {
 	}
 	set, known := sweepKeys[key]
 	if !known {
-		return fmt.Errorf("cannot sweep %q (can: gogc, procs, threads, sleep-scale, seconds)", key)
+		return fmt.Errorf("cannot sweep %q (can: gogc, procs, threads, sleep-scale, seconds, chaos)", key)
 	}
 	for _, d := range *s {
 		if d.key == key {

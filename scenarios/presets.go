@@ -1,0 +1,69 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/racestress/racestress/harness/result"
+)
+
+// Preset is a named set of knobs for ThreadSafety.
+type Preset struct {
+	Name string
+	Doc  string
+	// Knobs are the preset's knobs; Knobs.Preset is Name.
+	Knobs result.Knobs
+}
+
+// DefaultPreset is the preset a run uses unless told otherwise: the one
+// measured fastest at detection that still shows the same bug (every
+// detection a GC-driven removal; see README, Benchmarks).
+const DefaultPreset = "fast"
+
+func presetKnobs(name string, edit func(*result.Knobs)) result.Knobs {
+	k := DefaultKnobs()
+	k.Preset = name
+	edit(&k)
+	return k
+}
+
+var presets = []Preset{
+	{
+		Name: "fast",
+		Doc:  "the default: runners call Run() almost back to back, so a walk is under way whenever the GC's cleanups run",
+		Knobs: presetKnobs("fast", func(k *result.Knobs) {
+			k.SleepScale = 0.05
+			k.Chaos = "low"
+		}),
+	},
+	{
+		Name:  "faithful",
+		Doc:   "the original test_thread_safety: runner sleep U(0, 100ms), 32 slots x 10 objects, priorities 1..100",
+		Knobs: presetKnobs("faithful", func(k *result.Knobs) { k.Chaos = "off" }),
+	},
+}
+
+// Presets returns the presets, the default first.
+func Presets() []Preset { return append([]Preset(nil), presets...) }
+
+// LookupPreset returns the preset called name.
+func LookupPreset(name string) (Preset, error) {
+	var names []string
+	for _, p := range presets {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	return Preset{}, fmt.Errorf("unknown preset %q (have %s)", name, strings.Join(names, ", "))
+}
+
+// Describe prints knobs on one line, e.g. for --help and reports.
+func Describe(k result.Knobs) string {
+	chaos := k.Chaos
+	if chaos == "" {
+		chaos = "off"
+	}
+	return fmt.Sprintf("threads %d, %gs, GOGC %d, sleep-scale %g, %d slots x %d objects, priorities 1..%d, chaos %s",
+		k.Threads, k.Seconds, k.GOGC, k.SleepScale, k.Slots, k.PerSlot, k.MaxPriority, chaos)
+}
