@@ -1,0 +1,121 @@
+// Command benchtable turns the results files written by scripts/bench.sh into
+// the Markdown benchmark table of the README: one row per preset and chaos
+// level, unfixed and fixed side by side.
+//
+// Usage:
+//
+//	go run ./scripts/benchtable [-overhead MS] [-machine TEXT] FILE.jsonl...
+package main
+
+import (
+	"cmp"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/racestress/racestress/harness"
+	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/report"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(2)
+	}
+}
+
+type config struct{ preset, chaos string }
+
+func run(args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("benchtable", flag.ContinueOnError)
+	overhead := fs.String("overhead", "", "median per-trial overhead of process isolation, in `MS`, measured by the harness benchmark")
+	machine := fs.String("machine", "", "a line describing the machine and date")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("no results files")
+	}
+	byConfig := map[config][]result.Record{}
+	var order []config
+	for _, path := range fs.Args() {
+		recs, _, err := harness.ReadResultsFile(path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		for _, r := range recs {
+			c := config{r.Knobs.Preset, cmp.Or(r.Knobs.Chaos, "off")}
+			if _, ok := byConfig[c]; !ok {
+				order = append(order, c)
+			}
+			byConfig[c] = append(byConfig[c], r)
+		}
+	}
+	fmt.Fprintln(w, "| preset | chaos | unfixed detected (95% CI) | TTFF median / p90 / p99 (KM) | GC removals | fixed forbidden (95% upper bound) | objects/s (fixed) | callbacks/s (fixed) | peak RSS of a trial |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, c := range order {
+		sum := report.Summarize(byConfig[c])
+		var unfixed, fixed *report.Group
+		for i := range sum.Groups {
+			switch sum.Groups[i].Registry {
+			case "unfixed":
+				unfixed = &sum.Groups[i]
+			case "fixed":
+				fixed = &sum.Groups[i]
+			}
+		}
+		row := []string{c.preset, c.chaos, "-", "-", "-", "-", "-", "-", peakRSS(byConfig[c])}
+		if unfixed != nil {
+			lo, hi := unfixed.DetectionCI()
+			row[2] = fmt.Sprintf("%d/%d = %s [%s, %s]", unfixed.Detected, unfixed.Runs, pct(unfixed.Rate()), pct(lo), pct(hi))
+			row[3] = strings.Join([]string{km(*unfixed, 0.5), km(*unfixed, 0.9), km(*unfixed, 0.99)}, " / ")
+			if unfixed.Detected > 0 {
+				row[4] = pct(float64(unfixed.Mutations["removed"]) / float64(unfixed.Detected))
+			}
+		}
+		if fixed != nil {
+			_, hi := fixed.DetectionCI()
+			row[5] = fmt.Sprintf("%d/%d (< %s)", fixed.Detected, fixed.Runs, pct(hi))
+			row[6] = fmt.Sprintf("%.2fM", fixed.ObjectsPerSec()/1e6)
+			row[7] = fmt.Sprintf("%.2fM", fixed.CallbacksPerSec()/1e6)
+		}
+		fmt.Fprintln(w, "| "+strings.Join(row, " | ")+" |")
+	}
+	if *overhead != "" {
+		fmt.Fprintf(w, "\nProcess isolation costs %s ms per trial over running it in-process (median, `BenchmarkIsolationOverhead`).\n", *overhead)
+	}
+	if *machine != "" {
+		fmt.Fprintf(w, "\n%s\n", *machine)
+	}
+	return nil
+}
+
+func km(g report.Group, q float64) string {
+	d, ok := g.KMQuantile(q)
+	if !ok {
+		return "> " + report.FormatDuration(d)
+	}
+	return report.FormatDuration(d)
+}
+
+func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
+
+// peakRSS is the largest peak resident set size of the trials run in child
+// processes.
+func peakRSS(recs []result.Record) string {
+	var peaks []int64
+	for _, r := range recs {
+		if r.Process != nil && r.Process.PeakRSS > 0 {
+			peaks = append(peaks, r.Process.PeakRSS)
+		}
+	}
+	if len(peaks) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(slices.Max(peaks))/(1<<20))
+}
+
