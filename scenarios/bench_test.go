@@ -20,35 +20,25 @@ import (
 // failure: ttff-median-ms and ttff-p90-ms are over the detected trials,
 // detected/op is the detection rate. For the fixed registry each trial runs
 // its full length: objects/s is what the makers registered per second of
-// stress, forbidden/op must be 0. The "fast" knobs are the candidate default
-// preset (runner sleep U(0, 5 ms)); "faithful" are the original test's.
+// stress, forbidden/op must be 0. It runs every preset (scenarios.Presets)
+// at every chaos level; select one with e.g. -bench 'ThreadSafety/fast/chaos-low'.
 func BenchmarkThreadSafety(b *testing.B) {
-	fast := scenarios.DefaultKnobs()
-	fast.SleepScale = 0.05
-	faithful := scenarios.DefaultKnobs()
-	for _, bc := range []struct {
-		name  string
-		knobs result.Knobs
-		chaos scenarios.Chaos
-	}{
-		{"fast", fast, scenarios.ChaosOff},
-		{"fast-chaos-low", fast, scenarios.ChaosLow},
-		{"fast-chaos-high", fast, scenarios.ChaosHigh},
-		{"faithful", faithful, scenarios.ChaosOff},
-	} {
-		for _, reg := range []string{"unfixed", "fixed"} {
-			b.Run(bc.name+"/"+reg, func(b *testing.B) {
-				v, ok := finalizer.Lookup(reg)
-				if !ok {
-					b.Fatal(reg)
-				}
-				k := bc.knobs
-				k.Seconds = 4
-				if v.Clean {
-					k.Seconds = 0.5 // long enough for a steady objects/s
-				}
-				benchTrials(b, v, k, bc.chaos)
-			})
+	for _, p := range scenarios.Presets() {
+		for _, chaos := range []scenarios.Chaos{scenarios.ChaosOff, scenarios.ChaosLow, scenarios.ChaosHigh} {
+			for _, reg := range []string{"unfixed", "fixed"} {
+				b.Run(p.Name+"/chaos-"+chaos.String()+"/"+reg, func(b *testing.B) {
+					v, ok := finalizer.Lookup(reg)
+					if !ok {
+						b.Fatal(reg)
+					}
+					k := p.Knobs
+					k.Chaos = chaos.String()
+					if v.Clean {
+						k.Seconds = 0.5 // long enough for a steady objects/s
+					}
+					benchTrials(b, v, k, chaos)
+				})
+			}
 		}
 	}
 }
@@ -97,3 +87,21 @@ func quantile(xs []time.Duration, q float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkChaosHook is the cost of one step-point call of each chaos level's
+// hook, from parallel goroutines, including the yields, spins and sleeps it
+// injects (that cost is the point; its rate is what the levels differ in).
+func BenchmarkChaosHook(b *testing.B) {
+	for _, c := range []scenarios.Chaos{scenarios.ChaosLow, scenarios.ChaosHigh} {
+		b.Run(c.String(), func(b *testing.B) {
+			h := c.Hook(1)
+			b.RunParallel(func(pb *testing.PB) {
+				p := finalizer.PointWalkStep
+				for pb.Next() {
+					h(p)
+					p = p%3 + 1
+				}
+			})
+		})
+	}
+}
