@@ -7,14 +7,16 @@
 # table (to stdout and to $OUT/bench.md). Usable from a fresh clone.
 #
 # Sizes (environment): UNFIXED_RUNS (200), FIXED_RUNS (1000), FIXED_SECONDS
-# (0.25: the length of a fixed trial), PRESETS ("fast faithful"), CHAOS
-# ("off low high"), OUT (racestress-out/bench-<time>).
+# (0.25: the length of a fixed trial), THROUGHPUT_RUNS (5 fixed trials of 4 s
+# each, for objects/s and callbacks/s in steady state), PRESETS ("fast
+# faithful"), CHAOS ("off low high"), OUT (racestress-out/bench-<time>).
 # The full suite takes about 40 minutes on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UNFIXED_RUNS=${UNFIXED_RUNS:-200}
 FIXED_RUNS=${FIXED_RUNS:-1000}
 FIXED_SECONDS=${FIXED_SECONDS:-0.25}
+THROUGHPUT_RUNS=${THROUGHPUT_RUNS:-5}
 PRESETS=${PRESETS:-"fast faithful"}
 CHAOS=${CHAOS:-"off low high"}
 OUT=${OUT:-racestress-out/bench-$(date -u +%Y%m%d-%H%M%S)}
@@ -33,12 +35,15 @@ for preset in $PRESETS; do
     echo "bench: $preset chaos=$chaos: $FIXED_RUNS fixed trials of ${FIXED_SECONDS}s" >&2
     "$bin" --preset "$preset" --chaos "$chaos" --registry fixed --control "" --runs "$FIXED_RUNS" --seconds "$FIXED_SECONDS" --seed 1 \
       --quiet --format json --out "$OUT/$preset-$chaos-fixed.jsonl" >/dev/null || true
+    echo "bench: $preset chaos=$chaos: $THROUGHPUT_RUNS fixed trials of 4s for throughput" >&2
+    "$bin" --preset "$preset" --chaos "$chaos" --registry fixed --control "" --runs "$THROUGHPUT_RUNS" --seconds 4 --seed 1 \
+      --quiet --format json --out "$OUT/$preset-$chaos-throughput.jsonl" >/dev/null || true
   done
 done
 
 machine="Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(go version | cut -d' ' -f3)); reproduce with scripts/bench.sh."
 files=()
 for preset in $PRESETS; do for chaos in $CHAOS; do
-  files+=("$OUT/$preset-$chaos-unfixed.jsonl" "$OUT/$preset-$chaos-fixed.jsonl")
+  files+=("$OUT/$preset-$chaos-unfixed.jsonl" "$OUT/$preset-$chaos-fixed.jsonl" "$OUT/$preset-$chaos-throughput.jsonl")
 done; done
 go run ./scripts/benchtable -overhead "$overhead" -machine "$machine" "${files[@]}" | tee "$OUT/bench.md"
