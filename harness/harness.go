@@ -144,7 +144,7 @@ func Run(ctx context.Context, cfg Config) ([]result.Record, error) {
 func RunSpecs(ctx context.Context, cfg Config, specs iter.Seq[Spec]) ([]result.Record, error) {
 	exec := cfg.Executor
 	if exec == nil {
-		exec = InProcess{}
+		exec = InProcess{Registries: cfg.Registries, Scenarios: []*scenarios.Scenario{cfg.Scenario}}
 	}
 	parallel := max(1, cfg.Parallel)
 	ctx, cancel := context.WithCancel(ctx)
@@ -210,9 +210,14 @@ feed:
 // cannot survive a fatal error or a deadlock: use it only for registries
 // that never produce them. Hook, when set, is every registry's step-point
 // hook; Now is the clock (time.Now when nil).
+//
+// Registries and Scenarios are looked up by name before the built-in ones,
+// so that users can stress their own registry (and scenario) in-process.
 type InProcess struct {
-	Hook func(spec Spec) func(finalizer.Point)
-	Now  func() time.Time
+	Hook       func(spec Spec) func(finalizer.Point)
+	Now        func() time.Time
+	Registries []finalizer.Variant
+	Scenarios  []*scenarios.Scenario
 }
 
 // Execute implements Executor.
@@ -225,11 +230,11 @@ func (p InProcess) Execute(ctx context.Context, spec Spec) (result.Record, bool)
 		Trial: spec.Trial, Scenario: spec.Scenario, Registry: spec.Registry,
 		Seed: spec.Seed, Knobs: spec.Knobs, Start: now().UTC(),
 	}
-	sc, err := scenarios.Lookup(spec.Scenario)
+	sc, err := p.scenario(spec.Scenario)
 	if err != nil {
 		return errorRecord(rec, err.Error()), true
 	}
-	reg, ok := finalizer.Lookup(spec.Registry)
+	reg, ok := p.registry(spec.Registry)
 	if !ok {
 		return errorRecord(rec, "unknown registry "+spec.Registry), true
 	}
@@ -246,6 +251,24 @@ func (p InProcess) Execute(ctx context.Context, spec Spec) (result.Record, bool)
 		return rec, false
 	}
 	return Grade(sc, rec, obs), true
+}
+
+func (p InProcess) scenario(name string) (*scenarios.Scenario, error) {
+	for _, s := range p.Scenarios {
+		if s != nil && s.Name == name {
+			return s, nil
+		}
+	}
+	return scenarios.Lookup(name)
+}
+
+func (p InProcess) registry(name string) (finalizer.Variant, bool) {
+	for _, v := range p.Registries {
+		if v.Name == name && v.New != nil {
+			return v, true
+		}
+	}
+	return finalizer.Lookup(name)
 }
 
 func errorRecord(rec result.Record, msg string) result.Record {
