@@ -210,19 +210,7 @@ func (s *store) Run(min Priority) {
 }
 
 func (s *store) runUnlocked(min Priority, id uint64) {
-	keys := s.snapshot(s, min, id)
-	sortDescending(keys)
-	for i, e := range keys {
-		if i > 0 {
-			s.hook(PointCallStep)
-		}
-		if s.remove(e) {
-			s.call(e, ByRun, id)
-		} else {
-			s.stats.skipped.Add(1)
-			s.observe(Event{Kind: Skipped, Key: e.key, Run: id})
-		}
-	}
+	s.callInOrder(s.snapshot(s, min, id), id, s.remove)
 	if !min.set {
 		s.mu.Lock()
 		dropped := s.clearLocked()
@@ -242,20 +230,27 @@ func (s *store) runLocked(min Priority, id uint64) {
 			keys = append(keys, e)
 		}
 	}
+	s.callInOrder(keys, id, s.removeLocked)
+	if !min.set {
+		s.reportDropped(s.clearLocked(), id)
+	}
+}
+
+// callInOrder is the heart of Run after the snapshot: highest key first, it
+// removes each entry (the linearization point) and calls it, or skips it
+// when someone removed it first.
+func (s *store) callInOrder(keys []*entry, id uint64, remove func(*entry) bool) {
 	sortDescending(keys)
 	for i, e := range keys {
 		if i > 0 {
 			s.hook(PointCallStep)
 		}
-		if s.removeLocked(e) {
+		if remove(e) {
 			s.call(e, ByRun, id)
 		} else {
 			s.stats.skipped.Add(1)
 			s.observe(Event{Kind: Skipped, Key: e.key, Run: id})
 		}
-	}
-	if !min.set {
-		s.reportDropped(s.clearLocked(), id)
 	}
 }
 
