@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/racestress/racestress/finalizer"
 	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/scenarios"
 )
@@ -69,7 +70,9 @@ func (p Process) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	if err != nil {
 		return errorRecord(rec, err.Error()), true
 	}
-	rec.Clean = cleanRegistry(spec.Registry)
+	if v, ok := finalizer.Lookup(spec.Registry); ok {
+		rec.Clean = v.Clean
+	}
 
 	run, err := p.start(spec, proc)
 	if err != nil {
@@ -335,7 +338,7 @@ func firstLines(s string, n int) string {
 // Worker is the worker mode's main: it reads one Spec from in, runs the
 // trial in this process and writes its graded record as one JSON line to
 // out. Its error means the trial could not be run.
-func Worker(ctx context.Context, in io.Reader, out io.Writer, hook func(Spec) func(finalizerPoint)) error {
+func Worker(ctx context.Context, in io.Reader, out io.Writer, hook func(Spec) func(finalizer.Point)) error {
 	var spec Spec
 	dec := json.NewDecoder(in)
 	dec.DisallowUnknownFields()
