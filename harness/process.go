@@ -28,7 +28,10 @@ import (
 const WorkerArg = "__racestress_worker"
 
 // Process runs each trial in a child process: the worker command, normally
-// the racestress binary itself re-executed with WorkerArg.
+// the racestress binary itself re-executed with WorkerArg. The worker finds
+// scenarios and registries by name, so the racestress binary knows only the
+// built-in ones; to isolate trials of your own registry, build a binary
+// whose main calls Worker with it (or use InProcess).
 type Process struct {
 	// Path and Args are the worker command (Args excludes Path).
 	Path string
