@@ -41,7 +41,7 @@ func fakeWorker(mode string) int {
 	out := os.NewFile(3, "result")
 	switch mode {
 	case "ok":
-		if err := harness.Worker(context.Background(), os.Stdin, out, nil); err != nil {
+		if err := harness.Worker(context.Background(), os.Stdin, out, harness.InProcess{}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}

@@ -339,16 +339,16 @@ func firstLines(s string, n int) string {
 }
 
 // Worker is the worker mode's main: it reads one Spec from in, runs the
-// trial in this process and writes its graded record as one JSON line to
-// out. Its error means the trial could not be run.
-func Worker(ctx context.Context, in io.Reader, out io.Writer, hook func(Spec) func(finalizer.Point)) error {
+// trial with exec (in this process) and writes its graded record as one JSON
+// line to out. Its error means the trial could not be run.
+func Worker(ctx context.Context, in io.Reader, out io.Writer, exec InProcess) error {
 	var spec Spec
 	dec := json.NewDecoder(in)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
 		return fmt.Errorf("worker: reading the trial spec: %w", err)
 	}
-	rec, ok := InProcess{Hook: hook}.Execute(ctx, spec)
+	rec, ok := exec.Execute(ctx, spec)
 	if !ok {
 		return errors.New("worker: interrupted")
 	}

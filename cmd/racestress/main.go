@@ -46,7 +46,7 @@ func worker() int {
 		fmt.Fprintln(os.Stderr, "racestress worker: no result pipe on fd 3")
 		return 1
 	}
-	if err := harness.Worker(context.Background(), os.Stdin, out, chaosHook); err != nil {
+	if err := harness.Worker(context.Background(), os.Stdin, out, harness.InProcess{Hook: chaosHook}); err != nil {
 		fmt.Fprintln(os.Stderr, "racestress worker:", err)
 		return 1
 	}
