@@ -131,4 +131,3 @@ func peakRSS(recs []result.Record) string {
 	}
 	return fmt.Sprintf("%.1f MiB", float64(slices.Max(peaks))/(1<<20))
 }
-
