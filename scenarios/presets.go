@@ -30,10 +30,10 @@ func presetKnobs(name string, edit func(*result.Knobs)) result.Knobs {
 var presets = []Preset{
 	{
 		Name: "fast",
-		Doc:  "the default: runner sleep U(0, 5ms), often enough that walks meet each GC cycle's cleanups, long enough that registered objects die first",
+		Doc:  "the default: runner sleep U(0, 5ms), often enough that walks meet each GC cycle's cleanups, long enough that registered objects die first; chaos only on one CPU",
 		Knobs: presetKnobs("fast", func(k *result.Knobs) {
 			k.SleepScale = 0.05
-			k.Chaos = "off"
+			k.Chaos = "auto"
 		}),
 	},
 	{
@@ -64,6 +64,28 @@ func Describe(k result.Knobs) string {
 	if chaos == "" {
 		chaos = "off"
 	}
+	if chaos == "auto" {
+		chaos = "auto (low on one CPU, else off)"
+	}
 	return fmt.Sprintf("threads %d, %gs, GOGC %d, sleep-scale %g, %d slots x %d objects, priorities 1..%d, chaos %s",
 		k.Threads, k.Seconds, k.GOGC, k.SleepScale, k.Slots, k.PerSlot, k.MaxPriority, chaos)
+}
+
+// ResolveChaos returns the chaos level called name for a trial running with
+// GOMAXPROCS procs. "auto" is ChaosLow on a single P and ChaosOff otherwise:
+// on one P the walking goroutine is never interrupted between two steps
+// unless something yields, so without chaos the race cannot show at all
+// (0 of 10 trials at the fast preset with GOMAXPROCS 1, 10 of 10 with chaos
+// low), while on two or more Ps chaos only costs throughput.
+func ResolveChaos(name string, procs int) (Chaos, error) {
+	switch name {
+	case "", "off":
+		return ChaosOff, nil
+	case "auto":
+		if procs == 1 {
+			return ChaosLow, nil
+		}
+		return ChaosOff, nil
+	}
+	return ParseChaos(name)
 }

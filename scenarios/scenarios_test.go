@@ -185,3 +185,44 @@ func TestLookup(t *testing.T) {
 	assert.Equal(t, result.Forbidden, s.Grade("undeclared"))
 	assert.Equal(t, result.Acceptable, s.Grade(result.OK))
 }
+
+func TestResolveChaos(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		procs int
+		want  scenarios.Chaos
+	}{
+		{"auto", 1, scenarios.ChaosLow},
+		{"auto", 2, scenarios.ChaosOff},
+		{"", 1, scenarios.ChaosOff},
+		{"off", 1, scenarios.ChaosOff},
+		{"high", 4, scenarios.ChaosHigh},
+	} {
+		got, err := scenarios.ResolveChaos(c.name, c.procs)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got, "%q with %d procs", c.name, c.procs)
+	}
+	_, err := scenarios.ResolveChaos("wild", 1)
+	assert.Error(t, err)
+}
+
+func TestPresets(t *testing.T) {
+	t.Run("the default preset is first and every preset names itself", func(t *testing.T) {
+		ps := scenarios.Presets()
+		require.NotEmpty(t, ps)
+		assert.Equal(t, scenarios.DefaultPreset, ps[0].Name)
+		for _, p := range ps {
+			assert.Equal(t, p.Name, p.Knobs.Preset)
+			_, err := scenarios.ResolveChaos(p.Knobs.Chaos, 1)
+			assert.NoError(t, err)
+		}
+	})
+	t.Run("faithful keeps the original timings", func(t *testing.T) {
+		p, err := scenarios.LookupPreset("faithful")
+		require.NoError(t, err)
+		assert.Equal(t, 1.0, p.Knobs.SleepScale)
+		assert.Equal(t, [3]int{32, 10, 100}, [3]int{p.Knobs.Slots, p.Knobs.PerSlot, p.Knobs.MaxPriority})
+	})
+	_, err := scenarios.LookupPreset("nope")
+	assert.Error(t, err)
+}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,12 +26,13 @@ import (
 // chaosHook gives in-process and worker trials the step-point hook of their
 // chaos level (none when off).
 func chaosHook(spec harness.Spec) func(finalizer.Point) {
-	if spec.Knobs.Chaos == "" {
-		return nil
+	procs := spec.Knobs.Procs
+	if procs <= 0 {
+		procs = runtime.GOMAXPROCS(0)
 	}
-	c, err := scenarios.ParseChaos(spec.Knobs.Chaos)
+	c, err := scenarios.ResolveChaos(spec.Knobs.Chaos, procs)
 	if err != nil {
-		return nil
+		return nil // validated when the run was configured
 	}
 	return c.Hook(spec.Seed)
 }
@@ -101,7 +103,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	}
 	d := p.Knobs
 	fs.StringVar(&o.preset, "preset", p.Name, "start from the knobs of preset `NAME` (see below); flags given override them")
-	fs.StringVar(&o.chaos, "chaos", d.Chaos, "inject chaos at the registry's step points: `LEVEL` off, low or high (timing only, never what counts as a failure)")
+	fs.StringVar(&o.chaos, "chaos", d.Chaos, "inject chaos at the registry's step points: `LEVEL` off, low, high, or auto (low on one CPU, else off); timing only, never what counts as a failure")
 	fs.IntVar(&o.threads, "threads", d.Threads, "run `N` goroutines: makers and runners, split evenly, at least one each")
 	fs.Float64Var(&o.seconds, "seconds", d.Seconds, "stress each trial for `S` seconds (a trial stops earlier at its first forbidden outcome)")
 	fs.IntVar(&o.runs, "runs", 1, "run `N` trials per registry (and sweep cell)")
@@ -495,7 +497,7 @@ func (o *options) config() (harness.Config, error) {
 	if o.set == nil || !o.set["chaos"] {
 		o.chaos = k.Chaos
 	}
-	if _, err := scenarios.ParseChaos(o.chaos); err != nil {
+	if _, err := scenarios.ResolveChaos(o.chaos, 1); err != nil {
 		return cfg, usageError("--chaos: %v", err)
 	}
 	switch {

@@ -62,7 +62,7 @@ var sweepKeys = map[string]func(k *result.Knobs, v string) error{
 		return nil
 	},
 	"chaos": func(k *result.Knobs, v string) error {
-		if _, err := scenarios.ParseChaos(v); err != nil {
+		if _, err := scenarios.ResolveChaos(v, 1); err != nil {
 			return err
 		}
 		k.Chaos = v
