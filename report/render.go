@@ -142,13 +142,8 @@ func Markdown(w io.Writer, s Summary) error {
 		sw, isSweep := sweepOf(groups)
 		if !isSweep {
 			fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(knobsLine(groups[0].Knobs)))
-			header, rows := comparison(groups, columnName)
-			if err := markdownTable(w, header, rows); err != nil {
+			if err := markdownComparison(w, groups, columnName); err != nil {
 				return err
-			}
-			fmt.Fprintln(w)
-			for _, g := range groups {
-				fmt.Fprintf(w, "- **%s**: %s\n", mdEscape(columnName(g)), mdEscape(g.RateStatement()))
 			}
 			fmt.Fprintf(w, "\n_%s_\n", mdEscape(kmNote))
 			continue
@@ -164,13 +159,8 @@ func Markdown(w io.Writer, s Summary) error {
 		for _, label := range sw.Labels {
 			cg := cellGroups(groups, label)
 			fmt.Fprintf(w, "\n**cell %s**\n\n", mdEscape(cellName(label)))
-			header, rows := comparison(cg, roleNameOf)
-			if err := markdownTable(w, header, rows); err != nil {
+			if err := markdownComparison(w, cg, roleNameOf); err != nil {
 				return err
-			}
-			fmt.Fprintln(w)
-			for _, g := range cg {
-				fmt.Fprintf(w, "- **%s**: %s\n", mdEscape(columnName(g)), mdEscape(g.RateStatement()))
 			}
 		}
 		fmt.Fprintf(w, "\n_%s_\n", mdEscape(kmNote))
@@ -186,6 +176,20 @@ func Markdown(w io.Writer, s Summary) error {
 }
 
 // markdownAlignment aligns the statistic names left and the numbers right.
+// markdownComparison writes the comparison table of groups, columns named
+// by name, and under it one rate statement per group.
+func markdownComparison(w io.Writer, groups []Group, name func(Group) string) error {
+	header, rows := comparison(groups, name)
+	if err := markdownTable(w, header, rows); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	for _, g := range groups {
+		fmt.Fprintf(w, "- **%s**: %s\n", mdEscape(columnName(g)), mdEscape(g.RateStatement()))
+	}
+	return nil
+}
+
 func markdownAlignment(columns int) tw.Alignment {
 	a := tw.Alignment{tw.AlignLeft}
 	for range columns - 1 {
