@@ -96,7 +96,7 @@ func TestHelpGoesToStdout(t *testing.T) {
 func TestList(t *testing.T) {
 	code, stdout, _ := runCLI(t, context.Background(), "list")
 	assert.Equal(t, 0, code)
-	for _, name := range []string{"bpo24484", "finalize-order", "unfixed", "fixed", "racy", "locked"} {
+	for _, name := range []string{"bpo24484", "finalize-order", "unfixed", "fixed", "racy", "locked", "fast", "faithful"} {
 		assert.Contains(t, stdout, name)
 	}
 }

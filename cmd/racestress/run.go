@@ -591,6 +591,10 @@ func list(w io.Writer) error {
 		}
 		fmt.Fprintf(w, "  %-16s %-8s %s\n", v.Name, kind, v.Doc)
 	}
+	fmt.Fprintln(w, "presets:")
+	for _, p := range scenarios.Presets() {
+		fmt.Fprintf(w, "  %-16s %s\n", p.Name, scenarios.Describe(p.Knobs))
+	}
 	return nil
 }
 
