@@ -49,12 +49,8 @@ func Table(w io.Writer, s Summary) error {
 		sw, isSweep := sweepOf(groups)
 		if !isSweep {
 			fmt.Fprintf(w, "scenario %s: %s\n", sc, knobsLine(groups[0].Knobs))
-			header, rows := comparison(groups, columnName)
-			if err := asciiTable(w, header, rows); err != nil {
+			if err := asciiComparison(w, groups, columnName); err != nil {
 				return err
-			}
-			for _, g := range groups {
-				fmt.Fprintf(w, "%s: %s\n", columnName(g), g.RateStatement())
 			}
 			fmt.Fprintln(w, kmNote)
 			continue
@@ -64,12 +60,8 @@ func Table(w io.Writer, s Summary) error {
 		for _, label := range sw.Labels {
 			cg := cellGroups(groups, label)
 			fmt.Fprintf(w, "\ncell %s\n", cellName(label))
-			header, rows := comparison(cg, roleNameOf)
-			if err := asciiTable(w, header, rows); err != nil {
+			if err := asciiComparison(w, cg, roleNameOf); err != nil {
 				return err
-			}
-			for _, g := range cg {
-				fmt.Fprintf(w, "%s: %s\n", columnName(g), g.RateStatement())
 			}
 		}
 		fmt.Fprintln(w, kmNote)
@@ -176,6 +168,19 @@ func Markdown(w io.Writer, s Summary) error {
 }
 
 // markdownAlignment aligns the statistic names left and the numbers right.
+// asciiComparison writes the comparison table of groups, columns named by
+// name, and under it one rate statement per group.
+func asciiComparison(w io.Writer, groups []Group, name func(Group) string) error {
+	header, rows := comparison(groups, name)
+	if err := asciiTable(w, header, rows); err != nil {
+		return err
+	}
+	for _, g := range groups {
+		fmt.Fprintf(w, "%s: %s\n", columnName(g), g.RateStatement())
+	}
+	return nil
+}
+
 // markdownComparison writes the comparison table of groups, columns named
 // by name, and under it one rate statement per group.
 func markdownComparison(w io.Writer, groups []Group, name func(Group) string) error {
