@@ -387,15 +387,7 @@ func (a *admission) record(r result.Record) {
 }
 
 // controlsOf returns the control registries of a run.
-func controlsOf(o *options) []string {
-	var out []string
-	for _, name := range strings.Split(o.control, ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			out = append(out, name)
-		}
-	}
-	return out
-}
+func controlsOf(o *options) []string { return splitList(o.control) }
 
 func (o *options) checkRunFlags() error {
 	switch {
@@ -415,8 +407,8 @@ func (o *options) checkRunFlags() error {
 	if _, err := parseSize(o.memoryLimit); err != nil {
 		return usageError("--memory-limit: %v", err)
 	}
-	for _, name := range strings.Split(o.control, ",") {
-		if _, ok := finalizer.Lookup(name); !ok && name != "" {
+	for _, name := range splitList(o.control) {
+		if _, ok := finalizer.Lookup(name); !ok {
 			return usageError("--control: unknown registry %q (have %s)", name, strings.Join(variantNames(), ", "))
 		}
 	}
