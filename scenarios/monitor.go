@@ -166,23 +166,7 @@ func (p *probe) fire() {
 // it may grow while cleanups drain (reentrant callbacks). A zero wait skips
 // the drain, for scenarios whose objects are still alive.
 func teardown(m *monitor, iv *invariants, reg finalizer.Registry, registered func() uint64, wait time.Duration) {
-	if src, ok := reg.(finalizer.StatsSource); wait == 0 {
-		// nothing to drain
-	} else if ok {
-		deadline := time.Now().Add(wait)
-		for src.Stats().Cleanups < registered() {
-			if time.Now().After(deadline) {
-				m.warn("teardown: %d of %d cleanups ran within %v", src.Stats().Cleanups, registered(), wait)
-				break
-			}
-			runtime.GC()
-			time.Sleep(100 * time.Microsecond)
-		}
-	} else {
-		m.warn("teardown: registry does not count cleanups; ran the GC twice instead of draining")
-		runtime.GC()
-		runtime.GC()
-	}
+	drain(m, reg, registered, wait)
 	if m.failed() && !m.keepGoing {
 		return // the trial's outcome is decided; a second report would count it twice
 	}
@@ -196,6 +180,32 @@ func teardown(m *monitor, iv *invariants, reg finalizer.Registry, registered fun
 	accounted := iv.calledOnce.Load() + iv.cancelled.Load() + iv.dropped.Load()
 	if n := registered(); accounted < n {
 		m.fail(result.Lost, fmt.Sprintf("lost: %d of %d finalizers never called, cancelled or dropped", n-accounted, n))
+	}
+}
+
+// drain runs the GC until the registry's cleanups have caught up with the
+// finalizers registered, for at most wait; a zero wait drains nothing (the
+// scenario's objects are still alive). A registry that does not count its
+// cleanups gets two GCs and a warning.
+func drain(m *monitor, reg finalizer.Registry, registered func() uint64, wait time.Duration) {
+	if wait == 0 {
+		return
+	}
+	src, ok := reg.(finalizer.StatsSource)
+	if !ok {
+		m.warn("teardown: registry does not count cleanups; ran the GC twice instead of draining")
+		runtime.GC()
+		runtime.GC()
+		return
+	}
+	deadline := time.Now().Add(wait)
+	for src.Stats().Cleanups < registered() {
+		if time.Now().After(deadline) {
+			m.warn("teardown: %d of %d cleanups ran within %v", src.Stats().Cleanups, registered(), wait)
+			return
+		}
+		runtime.GC()
+		time.Sleep(100 * time.Microsecond)
 	}
 }
 
