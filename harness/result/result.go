@@ -15,20 +15,24 @@ type Outcome string
 
 // The outcome classes, from least to most severe.
 const (
-	OK         Outcome = "ok"          // no invariant was violated
-	Panic      Outcome = "panic"       // a recovered panic, e.g. registry changed size during iteration
-	Order      Outcome = "order"       // Run called back out of (priority, seq) order
-	DoubleCall Outcome = "double-call" // a finalizer was called more than once
-	Lost       Outcome = "lost"        // a finalizer was never called, or the registry was not empty at teardown
-	DataRace   Outcome = "data-race"   // the race detector reported a race
-	Fatal      Outcome = "fatal"       // a runtime fatal error killed the trial's process
-	Crash      Outcome = "crash"       // the trial's process was killed by a signal or ran out of memory
-	Hang       Outcome = "hang"        // the watchdog stopped a trial that did not finish
-	Error      Outcome = "error"       // a harness or set-up problem; never a pass
+	OK          Outcome = "ok"           // no invariant was violated
+	ChangedSize Outcome = "changed-size" // Run panicked: the registry changed size during iteration (bpo-24484's signature)
+	Panic       Outcome = "panic"        // any other panic; its message and the head of its stack are kept
+	Fail        Outcome = "fail"         // a command exited with a non-zero status, or its output matched --fail-on
+	Order       Outcome = "order"        // Run called back out of (priority, seq) order
+	DoubleCall  Outcome = "double-call"  // a finalizer was called more than once
+	Contract    Outcome = "contract"     // an operation broke its contract: Run skipped a finalizer it had to call, called one it must not, left an entry it saw, or did not return
+	Lost        Outcome = "lost"         // a finalizer was never called, or the registry was not empty at teardown
+	Canon       Outcome = "canon"        // a canonicalising cache broke canonicalisation: two live values for a key, or an entry removed while its value was alive
+	DataRace    Outcome = "data-race"    // the race detector reported a race
+	Fatal       Outcome = "fatal"        // a runtime fatal error killed the trial's process
+	Crash       Outcome = "crash"        // the trial's process was killed by a signal or ran out of memory
+	Hang        Outcome = "hang"         // the watchdog stopped a trial that did not finish
+	Error       Outcome = "error"        // a harness or set-up problem, or a limit of the harness's own; never a pass and never a detection
 )
 
 // Outcomes lists every outcome class from least to most severe.
-var Outcomes = []Outcome{OK, Panic, Order, DoubleCall, Lost, DataRace, Fatal, Crash, Hang, Error}
+var Outcomes = []Outcome{OK, ChangedSize, Panic, Fail, Order, DoubleCall, Contract, Lost, Canon, DataRace, Fatal, Crash, Hang, Error}
 
 // Severity ranks o among Outcomes; unknown outcomes rank above Error.
 func (o Outcome) Severity() int {
@@ -71,6 +75,21 @@ func (g Grade) Rank() int {
 	}
 	return 2
 }
+
+// Role is what a subject is expected to do in a run.
+type Role string
+
+// The roles.
+const (
+	// Control is a subject with the bug: it must be caught (show one of its
+	// signature outcomes), or the harness has lost its power to detect.
+	Control Role = "control"
+	// Clean is a subject that must never show a forbidden outcome.
+	Clean Role = "clean"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == Control || r == Clean }
 
 // Knobs are the settings a trial ran with; with the seed they are what a
 // replay needs.
