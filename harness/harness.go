@@ -8,6 +8,7 @@ package harness
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"runtime"
 	"slices"
@@ -22,13 +23,20 @@ import (
 
 // Spec is one planned trial: everything a worker needs to run it.
 type Spec struct {
-	Trial    int          `json:"trial"`
-	Round    int          `json:"round"`
-	Scenario string       `json:"scenario"`
-	Registry string       `json:"registry"`
-	Cell     string       `json:"cell,omitempty"`
-	Seed     int64        `json:"seed"`
-	Knobs    result.Knobs `json:"knobs"`
+	Trial    int    `json:"trial"`
+	Round    int    `json:"round"`
+	Scenario string `json:"scenario"`
+	// Registry names the subject under test.
+	Registry string `json:"registry"`
+	// Role is the subject's role in this run, and Signature its signature
+	// outcomes: what the trial's record is graded against.
+	Role      result.Role      `json:"role"`
+	Signature []result.Outcome `json:"signature,omitempty"`
+	Cell      string           `json:"cell,omitempty"`
+	Seed      int64            `json:"seed"`
+	Knobs     result.Knobs     `json:"knobs"`
+	// RunID names the run the trial belongs to.
+	RunID string `json:"run_id,omitempty"`
 }
 
 // Executor runs one trial and returns its graded record. It must return a
@@ -64,8 +72,10 @@ const (
 
 // Config is what Run runs.
 type Config struct {
-	Scenario   *scenarios.Scenario
-	Registries []finalizer.Variant
+	Scenario *scenarios.Scenario
+	// Subjects are the systems under test, each with the role it runs
+	// with (the scenario's declaration, or an override).
+	Subjects []scenarios.Subject
 	// Runs is the number of rounds; a round runs one trial per cell and
 	// registry, so trials alternate between registries and meet the same
 	// machine conditions. Negative means rounds until Admit says Stop.
@@ -84,6 +94,8 @@ type Config struct {
 	Executor Executor
 	// Parallel is the number of trials run at once; 1 when zero.
 	Parallel int
+	// RunID, when set, is stamped on every spec and record.
+	RunID string
 	// OnRecord, when set, receives each record as soon as its trial ends,
 	// one call at a time; an error from it stops the run and is returned.
 	OnRecord func(result.Record) error
@@ -106,17 +118,17 @@ func (cfg Config) cells() []Cell {
 func Schedule(cfg Config) iter.Seq[Spec] {
 	return func(yield func(Spec) bool) {
 		cells := cfg.cells()
-		per := len(cells) * len(cfg.Registries)
+		per := len(cells) * len(cfg.Subjects)
 		for r := 0; cfg.Runs < 0 || r < cfg.Runs; r++ {
 			if !cfg.Shard.Has(r) {
 				continue
 			}
 			for c, cell := range cells {
-				for j, reg := range cfg.Registries {
+				for j, sub := range cfg.Subjects {
 					spec := Spec{
-						Trial: r*per + c*len(cfg.Registries) + j, Round: r,
-						Scenario: cfg.Scenario.Name, Registry: reg.Name, Cell: cell.Label,
-						Seed: cfg.Seed + int64(r), Knobs: cell.Knobs,
+						Trial: r*per + c*len(cfg.Subjects) + j, Round: r,
+						Scenario: cfg.Scenario.Name, Registry: sub.Name, Role: sub.Role, Signature: sub.Signature,
+						Cell: cell.Label, Seed: cfg.Seed + int64(r), Knobs: cell.Knobs, RunID: cfg.RunID,
 					}
 					if !yield(spec) {
 						return
@@ -134,8 +146,13 @@ func Plan(cfg Config) []Spec { return slices.Collect(Schedule(cfg)) }
 // When ctx is done it starts no more trials, lets the executor stop the
 // running ones, and returns what completed with ctx's error.
 func Run(ctx context.Context, cfg Config) ([]result.Record, error) {
-	if cfg.Scenario == nil || len(cfg.Registries) == 0 || cfg.Runs == 0 {
+	if cfg.Scenario == nil || len(cfg.Subjects) == 0 || cfg.Runs == 0 {
 		return nil, ErrNoTrials
+	}
+	for _, s := range cfg.Subjects {
+		if !s.Role.Valid() {
+			return nil, fmt.Errorf("harness: subject %q has no role (want %s or %s)", s.Name, result.Control, result.Clean)
+		}
 	}
 	return RunSpecs(ctx, cfg, Schedule(cfg))
 }
@@ -144,7 +161,7 @@ func Run(ctx context.Context, cfg Config) ([]result.Record, error) {
 func RunSpecs(ctx context.Context, cfg Config, specs iter.Seq[Spec]) ([]result.Record, error) {
 	exec := cfg.Executor
 	if exec == nil {
-		exec = InProcess{Registries: cfg.Registries, Scenarios: []*scenarios.Scenario{cfg.Scenario}}
+		exec = InProcess{Subjects: cfg.Subjects, Scenarios: []*scenarios.Scenario{cfg.Scenario}}
 	}
 	parallel := max(1, cfg.Parallel)
 	ctx, cancel := context.WithCancel(ctx)
@@ -166,7 +183,7 @@ func RunSpecs(ctx context.Context, cfg Config, specs iter.Seq[Spec]) ([]result.R
 				if !ok {
 					continue
 				}
-				rec.Cell = spec.Cell
+				rec.Cell, rec.RunID = spec.Cell, spec.RunID
 				mu.Lock()
 				if sinkErr == nil {
 					records = append(records, rec)
@@ -207,17 +224,17 @@ feed:
 }
 
 // InProcess runs trials in this process, one goroutine group at a time. It
-// cannot survive a fatal error or a deadlock: use it only for registries
-// that never produce them. Hook, when set, is every registry's step-point
-// hook; Now is the clock (time.Now when nil).
+// cannot survive a fatal error or a deadlock: use it only for subjects that
+// never produce them. Hook, when set, is every registry's step-point hook;
+// Now is the clock (time.Now when nil).
 //
-// Registries and Scenarios are looked up by name before the built-in ones,
+// Subjects and Scenarios are looked up by name before the scenario's own,
 // so that users can stress their own registry (and scenario) in-process.
 type InProcess struct {
-	Hook       func(spec Spec) func(finalizer.Point)
-	Now        func() time.Time
-	Registries []finalizer.Variant
-	Scenarios  []*scenarios.Scenario
+	Hook      func(spec Spec) func(finalizer.Point)
+	Now       func() time.Time
+	Subjects  []scenarios.Subject
+	Scenarios []*scenarios.Scenario
 }
 
 // Execute implements Executor.
@@ -226,31 +243,52 @@ func (p InProcess) Execute(ctx context.Context, spec Spec) (result.Record, bool)
 	if now == nil {
 		now = time.Now
 	}
-	rec := result.Record{
-		Trial: spec.Trial, Scenario: spec.Scenario, Registry: spec.Registry,
-		Seed: spec.Seed, Knobs: spec.Knobs, Start: now().UTC(),
-	}
+	rec := newRecord(spec, now())
 	sc, err := p.scenario(spec.Scenario)
 	if err != nil {
 		return errorRecord(rec, err.Error()), true
 	}
-	reg, ok := p.registry(spec.Registry)
-	if !ok {
-		return errorRecord(rec, "unknown registry "+spec.Registry), true
+	sub, err := p.subject(sc, spec.Registry)
+	if err != nil {
+		return errorRecord(rec, err.Error()), true
 	}
 	var hook func(finalizer.Point)
 	if p.Hook != nil {
 		hook = p.Hook(spec)
 	}
-	rec.Clean = reg.Clean
 	if n := spec.Knobs.Procs; n > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
 	}
-	obs := sc.Trial(ctx, scenarios.Env{Registry: reg, Knobs: spec.Knobs, Seed: spec.Seed, Hook: hook, Now: now})
+	env := scenarios.Env{Subject: sub, Knobs: spec.Knobs, Seed: spec.Seed, Hook: hook, Now: now}
+	obs, ended := runTrial(ctx, sc, env)
 	if ctx.Err() != nil {
 		return rec, false
 	}
-	return Grade(sc, rec, obs), true
+	if !ended {
+		return errorRecord(rec, "scenario "+sc.Name+"'s trial did not return (runtime.Goexit in the scenario)"), true
+	}
+	return Grade(sc, spec, rec, obs), true
+}
+
+// runTrial runs one trial on a goroutine of its own, so that a scenario
+// that ends its goroutine with runtime.Goexit cannot take the caller's.
+func runTrial(ctx context.Context, sc *scenarios.Scenario, env scenarios.Env) (obs scenarios.Observation, ended bool) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		obs = sc.Trial(ctx, env)
+		ended = true
+	}()
+	<-done
+	return obs, ended
+}
+
+// newRecord starts the record of spec's trial.
+func newRecord(spec Spec, start time.Time) result.Record {
+	return result.Record{
+		Trial: spec.Trial, Scenario: spec.Scenario, Registry: spec.Registry, Role: spec.Role,
+		Cell: spec.Cell, RunID: spec.RunID, Seed: spec.Seed, Knobs: spec.Knobs, Start: start.UTC(),
+	}
 }
 
 func (p InProcess) scenario(name string) (*scenarios.Scenario, error) {
@@ -262,39 +300,57 @@ func (p InProcess) scenario(name string) (*scenarios.Scenario, error) {
 	return scenarios.Lookup(name)
 }
 
-func (p InProcess) registry(name string) (finalizer.Variant, bool) {
-	for _, v := range p.Registries {
-		if v.Name == name && v.New != nil {
-			return v, true
+func (p InProcess) subject(sc *scenarios.Scenario, name string) (scenarios.Subject, error) {
+	for _, s := range p.Subjects {
+		if s.Name == name && s.New != nil {
+			return s, nil
 		}
 	}
-	return finalizer.Lookup(name)
+	return sc.Subject(name)
 }
 
+// errorRecord makes rec a harness error: never a detection, never a pass.
 func errorRecord(rec result.Record, msg string) result.Record {
-	rec.Outcome, rec.Grade, rec.Detected = result.Error, result.Forbidden, true
+	rec.Outcome, rec.Grade = result.Error, result.Forbidden
+	rec.Detected, rec.Signature = false, false
 	rec.Failures = map[result.Outcome]int{result.Error: 1}
 	rec.FirstError = "error: " + msg
+	rec.TTFFNanos = 0
 	return rec
 }
 
 // Grade fills rec from obs and grades its outcome against the scenario's
-// declaration.
-func Grade(sc *scenarios.Scenario, rec result.Record, obs scenarios.Observation) result.Record {
-	rec.Outcome = obs.Outcome
-	if rec.Outcome == "" {
-		rec.Outcome = result.OK
+// declaration and spec's role and signature.
+func Grade(sc *scenarios.Scenario, spec Spec, rec result.Record, obs scenarios.Observation) result.Record {
+	o := obs.Outcome
+	if o == "" {
+		o = result.OK
 	}
-	rec.Grade = sc.Grade(rec.Outcome)
 	rec.Failures = obs.Failures
-	rec.Detected = rec.Grade == result.Forbidden
-	if rec.Detected {
-		rec.TTFFNanos = int64(obs.TTFF)
-	}
 	rec.DurationNs = int64(obs.Duration)
 	rec.FirstError = obs.FirstError
+	rec.Stack = obs.Stack
 	rec.Mutations = obs.Mutations
 	rec.Counts = obs.Counts
 	rec.Warnings = obs.Warnings
+	rec = gradeOutcome(sc, spec, rec, o)
+	if rec.Detected {
+		rec.TTFFNanos = int64(obs.TTFF)
+	}
+	return rec
+}
+
+// gradeOutcome sets rec's outcome o, its grade, and whether it is a failure
+// of the subject (Detected: forbidden, and not a harness error) and one of
+// its signature outcomes (Signature: a detection, for a control).
+func gradeOutcome(sc *scenarios.Scenario, spec Spec, rec result.Record, o result.Outcome) result.Record {
+	rec.Outcome = o
+	rec.Role = spec.Role
+	rec.Grade = sc.Grade(o)
+	rec.Detected = rec.Grade == result.Forbidden && o != result.Error
+	rec.Signature = rec.Detected && slices.Contains(spec.Signature, o)
+	if o == result.Error {
+		rec.TTFFNanos = 0
+	}
 	return rec
 }

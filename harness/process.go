@@ -60,10 +60,7 @@ func DefaultTimeout(k result.Knobs) time.Duration { return 2*k.Duration() + 5*ti
 
 // Execute implements Executor.
 func (p Process) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
-	rec := result.Record{
-		Trial: spec.Trial, Scenario: spec.Scenario, Registry: spec.Registry,
-		Seed: spec.Seed, Knobs: spec.Knobs, Start: time.Now().UTC(),
-	}
+	rec := newRecord(spec, time.Now())
 	proc := &result.Process{Isolation: p.Isolation, ExitCode: -1}
 	if proc.Isolation == "" {
 		proc.Isolation = "process"
@@ -73,21 +70,56 @@ func (p Process) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	if err != nil {
 		return errorRecord(rec, err.Error()), true
 	}
-	if v, ok := finalizer.Lookup(spec.Registry); ok {
-		rec.Clean = v.Clean
-	}
-
 	run, err := p.start(spec, proc)
 	if err != nil {
 		return errorRecord(rec, "worker could not start: "+err.Error()), true
 	}
-	ended := p.watch(ctx, run, spec.Knobs, proc)
+	timeout := p.timeout(spec.Knobs)
+	ended := p.watch(ctx, run, timeout, proc)
 	if ended == endInterrupted {
 		return rec, false
 	}
 	stderr := run.stderr.Bytes()
 	p.keepLogs(spec.Trial, stderr, proc)
-	return classify(sc, rec, run.result, stderr, proc), true
+	rec = classify(sc, spec, rec, run.result, stderr, proc)
+	if msg := p.harnessLimit(spec.Knobs, timeout, proc); msg != "" && rec.Outcome != result.OK {
+		// The harness's own limit ended the trial: what it shows says
+		// nothing about the subject.
+		rec = errorRecord(rec, msg+" (the trial ended "+string(rec.Outcome)+")")
+	}
+	return rec, true
+}
+
+func (p Process) timeout(k result.Knobs) time.Duration {
+	if p.Timeout != nil {
+		return p.Timeout(k)
+	}
+	return DefaultTimeout(k)
+}
+
+// MinTimeoutSlack is how much longer than a trial's stress phase the
+// watchdog must allow (start-up, teardown's drain) before a hang is the
+// subject's: a watchdog firing earlier is the harness's own limit.
+const MinTimeoutSlack = time.Second
+
+// MinMemoryLimit is the smallest memory limit under which a trial can run
+// at all (a fresh worker's heap, stacks and runtime); a child killed over a
+// lower limit shows the harness's limit, not the subject's appetite.
+const MinMemoryLimit = 32 << 20
+
+// MinTimeout returns the shortest watchdog limit under which a hang is
+// credited to the subject: the trial's length plus MinTimeoutSlack.
+func MinTimeout(k result.Knobs) time.Duration { return k.Duration() + MinTimeoutSlack }
+
+// harnessLimit names the harness limit that ended the trial, if one did.
+func (p Process) harnessLimit(k result.Knobs, timeout time.Duration, proc *result.Process) string {
+	switch {
+	case proc.TimedOut && timeout < MinTimeout(k):
+		return fmt.Sprintf("the watchdog limit %v is shorter than the trial (%v plus %v): a harness limit, not a hang of the subject", timeout, k.Duration(), MinTimeoutSlack)
+	case proc.OverMemory && p.MemoryLimit < MinMemoryLimit:
+		return fmt.Sprintf("the memory limit %d bytes is below the %d MiB a trial needs: a harness limit, not the subject's", p.MemoryLimit, MinMemoryLimit>>20)
+	}
+	return ""
 }
 
 type running struct {
@@ -154,11 +186,7 @@ const (
 	endInterrupted
 )
 
-func (p Process) watch(ctx context.Context, r *running, k result.Knobs, proc *result.Process) ending {
-	timeout := DefaultTimeout(k)
-	if p.Timeout != nil {
-		timeout = p.Timeout(k)
-	}
+func (p Process) watch(ctx context.Context, r *running, timeout time.Duration, proc *result.Process) ending {
 	grace := p.Grace
 	if grace <= 0 {
 		grace = 2 * time.Second
@@ -265,21 +293,22 @@ const raceExitCode = 66
 // wrote a whole, valid record and exited 0 is believed; everything else is
 // classified from its exit status and stderr, and a result it cannot trust
 // is an error, never a pass.
-func classify(sc *scenarios.Scenario, rec result.Record, out, stderr []byte, proc *result.Process) result.Record {
+func classify(sc *scenarios.Scenario, spec Spec, rec result.Record, out, stderr []byte, proc *result.Process) result.Record {
 	fail := func(o result.Outcome, msg string) result.Record {
-		rec.Outcome, rec.Grade = o, sc.Grade(o)
-		rec.Detected = rec.Grade == result.Forbidden
+		rec = gradeOutcome(sc, spec, rec, o)
 		rec.Failures = map[result.Outcome]int{o: 1}
 		rec.FirstError = msg
-		rec.TTFFNanos = proc.WallNanos
+		if rec.Detected {
+			rec.TTFFNanos = proc.WallNanos
+		}
 		return rec
 	}
 	text := string(stderr)
 	switch {
 	case strings.Contains(text, "fatal error: all goroutines are asleep"):
-		return fail(result.Hang, fmt.Sprintf("hang: deadlock: all goroutines are asleep (runtime detector, at %v); goroutine dump kept", time.Duration(proc.WallNanos).Round(time.Millisecond)))
+		return fail(result.Hang, fmt.Sprintf("hang: deadlock: all goroutines are asleep (runtime detector, at %v)%s", time.Duration(proc.WallNanos).Round(time.Millisecond), dumpNote(proc)))
 	case proc.TimedOut:
-		return fail(result.Hang, fmt.Sprintf("hang: no result after %v (watchdog); goroutine dump kept", time.Duration(proc.WallNanos).Round(time.Millisecond)))
+		return fail(result.Hang, fmt.Sprintf("hang: no result after %v (watchdog)%s", time.Duration(proc.WallNanos).Round(time.Millisecond), dumpNote(proc)))
 	case proc.OverMemory:
 		return fail(result.Crash, "crash: memory limit exceeded; killed")
 	case strings.Contains(text, "WARNING: DATA RACE") || proc.ExitCode == raceExitCode:
@@ -293,7 +322,13 @@ func classify(sc *scenarios.Scenario, rec result.Record, out, stderr []byte, pro
 	case proc.Signal != "":
 		return fail(result.Crash, "crash: killed by "+proc.Signal)
 	case panicLine.MatchString(text) && proc.ExitCode != 0:
-		return fail(result.Panic, "panic (not recovered): "+panicLine.FindStringSubmatch(text)[1])
+		msg := panicLine.FindStringSubmatch(text)[1]
+		o := result.Panic
+		if strings.Contains(msg, finalizer.ErrChangedDuringIteration.Error()) {
+			o = result.ChangedSize
+		}
+		rec.Stack = firstLines(text[strings.Index(text, "panic: "):], 12)
+		return fail(o, string(o)+" (not recovered): "+msg)
 	}
 	got, err := decodeRecord(out)
 	switch {
@@ -302,10 +337,22 @@ func classify(sc *scenarios.Scenario, rec result.Record, out, stderr []byte, pro
 	case proc.ExitCode != 0:
 		return fail(result.Error, fmt.Sprintf("error: worker exited %d after writing its result", proc.ExitCode))
 	}
+	if got.Trial != spec.Trial || got.Registry != spec.Registry || got.Scenario != spec.Scenario {
+		return fail(result.Error, fmt.Sprintf("error: the worker answered for trial %d %s/%s, not the one it was given", got.Trial, got.Scenario, got.Registry))
+	}
 	got.Process = proc
 	got.Start = rec.Start
-	got.Clean = rec.Clean
-	return got
+	got.RunID, got.Cell = rec.RunID, rec.Cell
+	// The role and the grade are the run's, not the worker's to decide.
+	return gradeOutcome(sc, spec, got, got.Outcome)
+}
+
+// dumpNote says where the goroutine dump is, if one was kept.
+func dumpNote(proc *result.Process) string {
+	if proc.Dump == "" {
+		return "; no goroutine dump was written"
+	}
+	return "; goroutine dump kept"
 }
 
 func decodeRecord(out []byte) (result.Record, error) {

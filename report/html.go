@@ -18,7 +18,7 @@ import (
 // to first failure. It loads nothing: no scripts, no style sheets, no fonts,
 // no images.
 func HTML(w io.Writer, s Summary) error {
-	page := htmlPage{Warnings: s.Warnings, KMNote: kmNote}
+	page := htmlPage{Warnings: s.Warnings, KMNote: kmNote, Verdict: s.Verdict().Line}
 	for _, sc := range scenarios(s) {
 		groups := groupsOf(s, sc)
 		var (
@@ -26,9 +26,9 @@ func HTML(w io.Writer, s Summary) error {
 			err error
 		)
 		if sw, ok := sweepOf(groups); ok {
-			sec, err = htmlSweep(groups, sw)
+			sec, err = htmlSweep(groups, sw, s.Policy)
 		} else {
-			sec, err = htmlPlain(groups)
+			sec, err = htmlPlain(groups, s.Policy)
 		}
 		if err != nil {
 			return err
@@ -39,9 +39,9 @@ func HTML(w io.Writer, s Summary) error {
 }
 
 // htmlPlain is the section of a scenario without sweep cells.
-func htmlPlain(groups []Group) (htmlScenario, error) {
+func htmlPlain(groups []Group, p Policy) (htmlScenario, error) {
 	sec := htmlScenario{Name: groups[0].Scenario, Knobs: knobsLine(groups[0].Knobs)}
-	header, rows := comparison(groups, columnName)
+	header, rows := comparison(groups, columnName, p)
 	cmp := htmlComparison{Header: header, Rows: rows}
 	for _, g := range groups {
 		cmp.Statements = append(cmp.Statements, columnName(g)+": "+g.RateStatement())
@@ -56,7 +56,7 @@ func htmlPlain(groups []Group) (htmlScenario, error) {
 }
 
 // htmlSweep is the section of a swept scenario.
-func htmlSweep(groups []Group, sw Sweep) (htmlScenario, error) {
+func htmlSweep(groups []Group, sw Sweep, p Policy) (htmlScenario, error) {
 	sec := htmlScenario{Name: sw.Scenario, Knobs: sweptKnobsLine(groups[0].Knobs, sw), Sweep: sw.dimsLine()}
 	for _, m := range sw.tables() {
 		hm := htmlHeatMap{Title: m.Title, Header: m.Header}
@@ -75,7 +75,7 @@ func htmlSweep(groups []Group, sw Sweep) (htmlScenario, error) {
 	}
 	for _, label := range sw.Labels {
 		cg := cellGroups(groups, label)
-		header, rows := comparison(cg, roleNameOf)
+		header, rows := comparison(cg, roleNameOf, p)
 		cmp := htmlComparison{Cell: cellName(label), Header: header, Rows: rows}
 		for _, g := range cg {
 			cmp.Statements = append(cmp.Statements, columnName(g)+": "+g.RateStatement())
@@ -160,6 +160,7 @@ type htmlPage struct {
 	Scenarios []htmlScenario
 	Warnings  []string
 	KMNote    string
+	Verdict   string
 }
 
 type htmlScenario struct {
@@ -275,6 +276,8 @@ p.legend span { display: inline-block; padding: 0.1em 0.8em; border: 1px solid #
 {{- end}}
 </section>
 {{- end}}
+<h2>Verdict</h2>
+<p class="verdict"><b>{{.Verdict}}</b></p>
 {{- if .Warnings}}
 <h2>Warnings</h2>
 <ol>

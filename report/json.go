@@ -13,7 +13,7 @@ import (
 // SchemaVersion is the version of the JSON document JSON writes; see the
 // package documentation for the schema. It changes only when a field is
 // removed or changes meaning; new fields may appear within a version.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // JSONReport is the document --format json prints.
 type JSONReport struct {
@@ -25,6 +25,15 @@ type JSONReport struct {
 	// the run was no sweep.
 	Matrix   []JSONSweep `json:"matrix,omitempty"`
 	Warnings []string    `json:"warnings,omitempty"`
+	Verdict  JSONVerdict `json:"verdict"`
+}
+
+// JSONVerdict is the run's verdict (Summary.Verdict).
+type JSONVerdict struct {
+	Status   string  `json:"status"`    // "PASS", "FAIL regression", "FAIL lost power", "INVALID"
+	ExitCode int     `json:"exit_code"` // what racestress exits with
+	Line     string  `json:"line"`
+	MinPower float64 `json:"min_power"`
 }
 
 // JSONSweep is the matrix view of one scenario's sweep.
@@ -48,6 +57,7 @@ type JSONCellStat struct {
 	Cell          string            `json:"cell"`
 	At            map[string]string `json:"at"`
 	Registry      string            `json:"registry"`
+	Role          string            `json:"role"`
 	Clean         bool              `json:"clean"`
 	Runs          int               `json:"runs"`
 	Detected      int               `json:"detected"`
@@ -63,9 +73,13 @@ type JSONGroup struct {
 	Scenario        string         `json:"scenario"`
 	Registry        string         `json:"registry"`
 	Cell            string         `json:"cell,omitempty"`
+	Role            string         `json:"role"`
 	Clean           bool           `json:"clean"`
 	Runs            int            `json:"runs"`
 	Detected        int            `json:"detected"`
+	Errors          int            `json:"errors"`
+	Other           int            `json:"other_failures"`
+	Verdict         string         `json:"verdict"`
 	DetectionRate   float64        `json:"detection_rate"`
 	CILow           float64        `json:"ci_low"`
 	CIHigh          float64        `json:"ci_high"`
@@ -115,14 +129,17 @@ func JSON(w io.Writer, s Summary) error {
 
 // NewJSONReport returns the document JSON writes for s.
 func NewJSONReport(s Summary) JSONReport {
-	doc := JSONReport{Schema: SchemaVersion, Confidence: Confidence, Groups: []JSONGroup{}, Warnings: s.Warnings}
+	v := s.Verdict()
+	doc := JSONReport{Schema: SchemaVersion, Confidence: Confidence, Groups: []JSONGroup{}, Warnings: s.Warnings,
+		Verdict: JSONVerdict{Status: v.Status.String(), ExitCode: v.Status.ExitCode(), Line: v.Line, MinPower: s.Policy.MinPower}}
 	if names := scenarios(s); len(names) > 0 {
 		doc.Scenario = strings.Join(names, ",")
 	}
-	for _, g := range s.Groups {
+	for i, g := range s.Groups {
 		lo, hi := g.DetectionCI()
 		jg := JSONGroup{
-			Scenario: g.Scenario, Registry: g.Registry, Cell: g.Cell, Clean: g.Clean, Runs: g.Runs, Detected: g.Detected,
+			Verdict: v.Groups[i].Cell,
+			Scenario: g.Scenario, Registry: g.Registry, Cell: g.Cell, Role: string(g.Role), Clean: g.IsClean(), Runs: g.Runs, Detected: g.Detected, Errors: g.Errors, Other: g.Other,
 			DetectionRate: g.Rate(), CILow: round6(lo), CIHigh: round6(hi), RateStatement: g.RateStatement(),
 			Outcomes: map[string]int{}, Grade: string(g.Grade), Passed: g.Passed(),
 			DetectionCurve: []JSONStep{},
@@ -175,7 +192,7 @@ func NewJSONReport(s Summary) JSONReport {
 					continue
 				}
 				lo, hi := g.DetectionCI()
-				c := JSONCellStat{Cell: label, At: at, Registry: reg, Clean: g.Clean, Runs: g.Runs, Detected: g.Detected,
+				c := JSONCellStat{Cell: label, At: at, Registry: reg, Role: string(g.Role), Clean: g.IsClean(), Runs: g.Runs, Detected: g.Detected,
 					DetectionRate: g.Rate(), CILow: round6(lo), CIHigh: round6(hi)}
 				curve := g.KaplanMeier()
 				if d, ok := curve.Quantile(0.5); ok {

@@ -57,10 +57,11 @@ func NewJUnit(s Summary) junit.Testsuites {
 		}
 		warnings[at] = append(warnings[at], warn)
 	}
+	v := s.Verdict()
 	for i, g := range s.Groups {
 		suite := junit.Testsuite{Name: g.Name(), ID: i}
 		expect := "control: must be detected"
-		if g.Clean {
+		if g.IsClean() {
 			expect = "clean: must show no forbidden outcome"
 		}
 		suite.AddProperty("scenario", g.Scenario)
@@ -71,6 +72,7 @@ func NewJUnit(s Summary) junit.Testsuites {
 		suite.AddProperty("expectation", expect)
 		suite.AddProperty("knobs", knobsLine(g.Knobs))
 		suite.AddProperty("rate", g.RateStatement())
+		suite.AddProperty("verdict", v.Groups[i].Cell)
 		var suiteTime time.Duration
 		for _, r := range s.Records {
 			if r.Scenario != g.Scenario || r.Registry != g.Registry || r.Cell != g.Cell {
@@ -82,11 +84,11 @@ func NewJUnit(s Summary) junit.Testsuites {
 			suiteTime += r.Duration()
 			suite.AddTestcase(trialCase(g, r))
 		}
-		if !g.Clean {
+		if !g.IsClean() {
 			tc := junit.Testcase{Name: g.Registry + " detected", Classname: classname(g)}
-			if g.Detected == 0 {
+			if gv := v.Groups[i]; gv.Status == LostPower {
 				tc.Failure = &junit.Result{
-					Message: fmt.Sprintf("control %s was never detected in %d trials: the harness lost its power to detect", g.Registry, g.Runs),
+					Message: xmlText(gv.Text + ": the harness lost its power to detect"),
 					Type:    "not-detected",
 					Data:    g.RateStatement(),
 				}
@@ -102,6 +104,19 @@ func NewJUnit(s Summary) junit.Testsuites {
 		total += suiteTime
 		out.AddSuite(suite)
 	}
+	vs := junit.Testsuite{Name: "racestress verdict", ID: len(s.Groups)}
+	vc := junit.Testcase{Name: "verdict", Classname: "racestress"}
+	switch v.Status {
+	case Pass:
+		vc.SystemOut = &junit.Output{Data: xmlText(v.Line)}
+	case Invalid:
+		vc.Error = &junit.Result{Message: xmlText(v.Line), Type: "invalid"}
+	default:
+		vc.Failure = &junit.Result{Message: xmlText(v.Line), Type: v.Status.String()}
+	}
+	vs.AddProperty("exit_code", fmt.Sprint(v.Status.ExitCode()))
+	vs.AddTestcase(vc)
+	out.AddSuite(vs)
 	out.Time = seconds(total)
 	return out
 }
@@ -122,7 +137,7 @@ func trialCase(g Group, r result.Record) junit.Testcase {
 			Type:    string(r.Outcome),
 			Data:    xmlText(r.FirstError + "\n" + replay),
 		}
-	case r.Detected && g.Clean:
+	case r.Detected && g.IsClean():
 		msg := firstLine
 		if msg == "" {
 			msg = "forbidden outcome " + string(r.Outcome)
@@ -133,10 +148,13 @@ func trialCase(g Group, r result.Record) junit.Testcase {
 			Data: xmlText(fmt.Sprintf("forbidden outcome %s after %s\n%s\n%s",
 				r.Outcome, FormatDuration(r.TTFF()), r.FirstError, replay)),
 		}
-	case r.Detected:
+	case r.Signature:
 		tc.SystemOut = &junit.Output{Data: xmlText(fmt.Sprintf("detected: %s after %s: %s\n%s",
 			r.Outcome, FormatDuration(r.TTFF()), firstLine, replay))}
-	case !g.Clean:
+	case r.Detected:
+		tc.SystemOut = &junit.Output{Data: xmlText(fmt.Sprintf("failed otherwise than by the control's signature, not a detection: %s after %s: %s\n%s",
+			r.Outcome, FormatDuration(r.TTFF()), firstLine, replay))}
+	case !g.IsClean():
 		tc.SystemOut = &junit.Output{Data: xmlText(fmt.Sprintf("not detected in this trial (outcome %s after %s); a control need not be caught in every trial: see %q\n%s",
 			r.Outcome, FormatDuration(r.Duration()), g.Registry+" detected", replay))}
 	default:

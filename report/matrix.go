@@ -1,6 +1,7 @@
 package report
 
 import (
+	"github.com/racestress/racestress/harness/result"
 	"fmt"
 	"slices"
 	"strings"
@@ -217,7 +218,7 @@ func (s Sweep) tables() []matrixTable {
 		rowDim, colDim := s.Dims[0], s.Dims[1]
 		for _, reg := range s.Registries {
 			clean := s.clean(reg)
-			t := matrixTable{Title: fmt.Sprintf("%s: %s", roleName(reg, clean), matrixCaption(clean))}
+			t := matrixTable{Title: fmt.Sprintf("%s: %s", roleName(reg, s.role(reg)), matrixCaption(clean))}
 			t.Header = []string{rowDim.Key + " \\ " + colDim.Key}
 			for _, cv := range colDim.Values {
 				t.Header = append(t.Header, colDim.Key+"="+cv)
@@ -248,7 +249,7 @@ func (s Sweep) tables() []matrixTable {
 		t.Header[0] = s.Dims[0].Key
 	}
 	for _, reg := range s.Registries {
-		t.Header = append(t.Header, roleName(reg, s.clean(reg)))
+		t.Header = append(t.Header, roleName(reg, s.role(reg)))
 	}
 	for _, label := range s.Labels {
 		name := label
@@ -267,11 +268,14 @@ func (s Sweep) tables() []matrixTable {
 
 // clean reports whether registry is graded clean in the sweep (in its first
 // cell that has it).
-func (s Sweep) clean(registry string) bool {
+func (s Sweep) clean(registry string) bool { return s.role(registry) == result.Clean }
+
+// role returns registry's role in the sweep (in its first cell that has it).
+func (s Sweep) role(registry string) result.Role {
 	for _, label := range s.Labels {
 		if g, ok := s.Group(registry, label); ok {
-			return g.Clean
+			return g.Role
 		}
 	}
-	return false
+	return result.Control
 }

@@ -83,7 +83,7 @@ func (p *Progress) Add(r result.Record) {
 		i++
 	}
 	if i == len(p.groups) {
-		p.groups = append(p.groups, progressGroup{scenario: r.Scenario, registry: r.Registry, clean: r.Clean})
+		p.groups = append(p.groups, progressGroup{scenario: r.Scenario, registry: r.Registry, clean: r.Role == result.Clean})
 	}
 	g := &p.groups[i]
 	g.runs++

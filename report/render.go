@@ -49,7 +49,7 @@ func Table(w io.Writer, s Summary) error {
 		sw, isSweep := sweepOf(groups)
 		if !isSweep {
 			fmt.Fprintf(w, "scenario %s: %s\n", sc, knobsLine(groups[0].Knobs))
-			if err := asciiComparison(w, groups, columnName); err != nil {
+			if err := asciiComparison(w, groups, columnName, s.Policy); err != nil {
 				return err
 			}
 			fmt.Fprintln(w, kmNote)
@@ -60,7 +60,7 @@ func Table(w io.Writer, s Summary) error {
 		for _, label := range sw.Labels {
 			cg := cellGroups(groups, label)
 			fmt.Fprintf(w, "\ncell %s\n", cellName(label))
-			if err := asciiComparison(w, cg, roleNameOf); err != nil {
+			if err := asciiComparison(w, cg, roleNameOf, s.Policy); err != nil {
 				return err
 			}
 		}
@@ -75,6 +75,7 @@ func Table(w io.Writer, s Summary) error {
 	for i, warn := range s.Warnings {
 		fmt.Fprintf(w, "[%d] %s\n", i+1, warn)
 	}
+	fmt.Fprintf(w, "verdict: %s\n", s.Verdict().Line)
 	return nil
 }
 
@@ -134,7 +135,7 @@ func Markdown(w io.Writer, s Summary) error {
 		sw, isSweep := sweepOf(groups)
 		if !isSweep {
 			fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(knobsLine(groups[0].Knobs)))
-			if err := markdownComparison(w, groups, columnName); err != nil {
+			if err := markdownComparison(w, groups, columnName, s.Policy); err != nil {
 				return err
 			}
 			fmt.Fprintf(w, "\n_%s_\n", mdEscape(kmNote))
@@ -151,7 +152,7 @@ func Markdown(w io.Writer, s Summary) error {
 		for _, label := range sw.Labels {
 			cg := cellGroups(groups, label)
 			fmt.Fprintf(w, "\n**cell %s**\n\n", mdEscape(cellName(label)))
-			if err := markdownComparison(w, cg, roleNameOf); err != nil {
+			if err := markdownComparison(w, cg, roleNameOf, s.Policy); err != nil {
 				return err
 			}
 		}
@@ -164,14 +165,15 @@ func Markdown(w io.Writer, s Summary) error {
 			fmt.Fprintf(w, "%d. %s\n", i+1, mdEscape(warn))
 		}
 	}
+	fmt.Fprintf(w, "\n**verdict**: %s\n", mdEscape(s.Verdict().Line))
 	return nil
 }
 
 // markdownAlignment aligns the statistic names left and the numbers right.
 // asciiComparison writes the comparison table of groups, columns named by
 // name, and under it one rate statement per group.
-func asciiComparison(w io.Writer, groups []Group, name func(Group) string) error {
-	header, rows := comparison(groups, name)
+func asciiComparison(w io.Writer, groups []Group, name func(Group) string, p Policy) error {
+	header, rows := comparison(groups, name, p)
 	if err := asciiTable(w, header, rows); err != nil {
 		return err
 	}
@@ -183,8 +185,8 @@ func asciiComparison(w io.Writer, groups []Group, name func(Group) string) error
 
 // markdownComparison writes the comparison table of groups, columns named
 // by name, and under it one rate statement per group.
-func markdownComparison(w io.Writer, groups []Group, name func(Group) string) error {
-	header, rows := comparison(groups, name)
+func markdownComparison(w io.Writer, groups []Group, name func(Group) string, p Policy) error {
+	header, rows := comparison(groups, name, p)
 	if err := markdownTable(w, header, rows); err != nil {
 		return err
 	}
@@ -232,7 +234,7 @@ const kmNote = "ttff median/p90/p99: Kaplan-Meier estimates, trials never detect
 
 // comparison returns the header and rows of the side-by-side table of
 // groups: one column per registry, one row per statistic.
-func comparison(groups []Group, name func(Group) string) (header []string, rows [][]string) {
+func comparison(groups []Group, name func(Group) string, p Policy) (header []string, rows [][]string) {
 	header = []string{""}
 	for _, g := range groups {
 		header = append(header, name(g))
@@ -240,6 +242,8 @@ func comparison(groups []Group, name func(Group) string) (header []string, rows 
 	rows = [][]string{
 		row(groups, "runs", func(g Group) string { return fmt.Sprint(g.Runs) }),
 		row(groups, "detected", func(g Group) string { return fmt.Sprintf("%d/%d", g.Detected, g.Runs) }),
+		row(groups, "signature", signatureCell),
+		row(groups, "harness errors", func(g Group) string { return fmt.Sprint(g.Errors) }),
 		row(groups, "detection rate", func(g Group) string { return pct(g.Rate()) }),
 		row(groups, "rate 95% CI", func(g Group) string { return interval(g.DetectionCI()) }),
 		row(groups, "runs for 99% detection", runsNeededCell),
@@ -252,7 +256,7 @@ func comparison(groups []Group, name func(Group) string) (header []string, rows 
 		row(groups, "callbacks/s", func(g Group) string { return si(g.CallbacksPerSec()) }),
 		row(groups, "outcomes", outcomeCell),
 		row(groups, "mutations seen", mutationCell),
-		row(groups, "verdict", verdict),
+		row(groups, "verdict", func(g Group) string { return p.judge(g).Cell }),
 	}
 	return header, rows
 }
@@ -269,14 +273,23 @@ func columnName(g Group) string {
 
 // roleName names a registry with its role: "unfixed (control)", "fixed
 // (clean)".
-func roleName(registry string, clean bool) string {
-	if clean {
-		return registry + " (clean)"
-	}
-	return registry + " (control)"
+func roleName(registry string, role result.Role) string {
+	return registry + " (" + string(role) + ")"
 }
 
-func roleNameOf(g Group) string { return roleName(g.Registry, g.Clean) }
+func roleNameOf(g Group) string { return roleName(g.Registry, g.Role) }
+
+// signatureCell says what counted as detected: a control's signature
+// detections, or a clean subject's failures.
+func signatureCell(g Group) string {
+	if g.IsClean() {
+		return "any forbidden"
+	}
+	if g.Other > 0 {
+		return fmt.Sprintf("signature only (%d other failures)", g.Other)
+	}
+	return "signature only"
+}
 
 // cellName prints a cell label, "(no cell)" for groups outside the sweep.
 func cellName(label string) string {
@@ -370,18 +383,6 @@ func mutationKinds(m map[string]int) []string {
 	}
 	slices.Sort(other)
 	return append(kinds, other...)
-}
-
-func verdict(g Group) string {
-	switch {
-	case g.Clean && g.Passed():
-		return "PASS: clean"
-	case g.Clean:
-		return "FAIL: forbidden outcomes"
-	case g.Passed():
-		return "PASS: detected"
-	}
-	return "FAIL: never detected"
 }
 
 func knobsLine(k result.Knobs) string { return knobsLineSwept(k, func(string) bool { return false }) }

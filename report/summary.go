@@ -15,6 +15,9 @@ type Summary struct {
 	Groups   []Group
 	Warnings []string // problems that did not stop the run, printed as footnotes
 
+	// Policy is what the verdict asks of the groups (see Verdict).
+	Policy Policy
+
 	// Records are the trials behind Groups, in the order Summarize got them;
 	// the JUnit renderer writes one testcase per record.
 	Records []result.Record
@@ -24,14 +27,26 @@ type Summary struct {
 type Group struct {
 	Scenario string
 	Registry string
-	Cell     string // the sweep cell, "" outside sweeps
-	Clean    bool   // expected to show no forbidden outcome
+	Cell     string      // the sweep cell, "" outside sweeps
+	Role     result.Role // control: must be detected; clean: must never fail
 	Knobs    result.Knobs
 
-	Runs     int
-	Detected int                    // trials with a forbidden outcome
-	Outcomes map[result.Outcome]int // trials by outcome
+	// Runs counts the valid trials: every trial but those the harness could
+	// not run (Errors), which say nothing about the subject.
+	Runs int
+	// Detected counts the trials that count for the role: for a control,
+	// detections (its signature outcomes); for a clean subject, failures
+	// (any forbidden outcome).
+	Detected int
+	// Other counts a control's forbidden outcomes that are not its
+	// signature: failures, but not the bug it stands for.
+	Other    int
+	Errors   int                    // trials that ended in error
+	Outcomes map[result.Outcome]int // trials by outcome, errors included
 	Grade    result.Grade           // the worst grade of its trials
+	// FirstError is the first error text of the first trial that counted
+	// (Detected), else of the first failed or invalid one.
+	FirstError string
 
 	// TTFF holds the times to first failure of the detected trials, sorted.
 	TTFF []time.Duration
@@ -56,6 +71,9 @@ func groupName(scenario, registry, cell string) string {
 	}
 	return scenario + "/" + registry + " [" + cell + "]"
 }
+
+// IsClean reports whether g's subject is clean (must never fail).
+func (g Group) IsClean() bool { return g.Role == result.Clean }
 
 // Rate returns Detected/Runs (0 for no runs).
 func (g Group) Rate() float64 {
@@ -88,7 +106,7 @@ func (g Group) KMQuantile(q float64) (d time.Duration, reached bool) {
 // Noun names what the group's rate measures: "failure rate" for a clean
 // registry, "detection rate" for a control.
 func (g Group) Noun() string {
-	if g.Clean {
+	if g.IsClean() {
 		return "failure rate"
 	}
 	return "detection rate"
@@ -143,8 +161,14 @@ func quantile(sorted []time.Duration, q float64) (time.Duration, bool) {
 
 // Passed reports whether the group met its expectation: a clean registry
 // shows no forbidden outcome, a control is detected at least once.
+//
+// It is the group's judgement without a policy: Summary.Verdict applies
+// the run's policy (power, errors) on top of it.
 func (g Group) Passed() bool {
-	if g.Clean {
+	if g.Errors > 0 || g.Runs == 0 {
+		return false
+	}
+	if g.IsClean() {
 		return g.Detected == 0
 	}
 	return g.Detected > 0
@@ -155,28 +179,51 @@ func (g Group) Passed() bool {
 func Summarize(records []result.Record) Summary {
 	var s Summary
 	index := map[[3]string]int{}
+	mixed := map[int]bool{}
 	for _, r := range records {
+		r.Upgrade()
 		key := [3]string{r.Scenario, r.Registry, r.Cell}
 		i, ok := index[key]
 		if !ok {
 			i = len(s.Groups)
 			index[key] = i
 			s.Groups = append(s.Groups, Group{
-				Scenario: r.Scenario, Registry: r.Registry, Cell: r.Cell, Clean: r.Clean, Knobs: r.Knobs,
+				Scenario: r.Scenario, Registry: r.Registry, Cell: r.Cell, Role: r.Role, Knobs: r.Knobs,
 				Outcomes: map[result.Outcome]int{}, Mutations: map[string]int{}, Grade: result.Acceptable,
 			})
 		}
 		g := &s.Groups[i]
-		g.Runs++
+		if r.Role != g.Role && !mixed[i] {
+			mixed[i] = true
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s: trials with different roles (%s and %s): the records mix runs", g.Name(), g.Role, r.Role))
+		}
 		g.Outcomes[r.Outcome]++
 		if r.Grade.Rank() > g.Grade.Rank() {
 			g.Grade = r.Grade
 		}
-		if r.Detected {
+		if r.Invalid() {
+			g.Errors++
+			if g.FirstError == "" {
+				g.FirstError = r.FirstError
+			}
+			continue
+		}
+		g.Runs++
+		switch {
+		case r.Hit():
+			if g.Detected == 0 {
+				g.FirstError = r.FirstError
+			}
 			g.Detected++
 			g.TTFF = append(g.TTFF, r.TTFF())
 			g.Observations = append(g.Observations, Observation{T: r.TTFF(), Detected: true})
-		} else {
+		default:
+			if r.Detected {
+				g.Other++
+				if g.FirstError == "" {
+					g.FirstError = r.FirstError
+				}
+			}
 			g.Observations = append(g.Observations, Observation{T: r.Duration()})
 		}
 		g.Objects += r.Counts.Objects
@@ -193,30 +240,20 @@ func Summarize(records []result.Record) Summary {
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		slices.Sort(g.TTFF)
-		if n := g.Outcomes[result.Error]; n > 0 {
+		if g.Errors > 0 {
 			s.Warnings = append(s.Warnings, fmt.Sprintf(
-				"%s: %d of %d trials ended in error (the harness could not run them); they count as forbidden outcomes but say nothing about the registry",
-				g.Name(), n, g.Runs))
+				"%s: %d of %d trials ended in error (the harness could not run them, or stopped them by a limit of its own); they are neither detections nor passes, and the run is invalid; first: %s",
+				g.Name(), g.Errors, g.Errors+g.Runs, g.FirstError))
+		}
+		if g.Other > 0 && !g.IsClean() {
+			s.Warnings = append(s.Warnings, fmt.Sprintf(
+				"%s: %d trials failed otherwise than by the control's signature; they are not detections", g.Name(), g.Other))
 		}
 	}
-	s.Records = slices.Clone(records)
-	return s
-}
-
-// WithControls returns s with the registries named in controls graded as
-// controls (they must be detected) and every other registry as clean (it
-// must show no forbidden outcome), overriding what the records say, so that
-// the report agrees with a verdict taken from a --control list. The role
-// belongs to the registry: in a sweep, every cell of a registry gets it.
-// Only the grading changes; counts, intervals and cells stay as they are.
-func (s Summary) WithControls(controls []string) Summary {
-	s.Groups = slices.Clone(s.Groups)
-	for i := range s.Groups {
-		s.Groups[i].Clean = !slices.Contains(controls, s.Groups[i].Registry)
-	}
-	s.Records = slices.Clone(s.Records)
-	for i := range s.Records {
-		s.Records[i].Clean = !slices.Contains(controls, s.Records[i].Registry)
+	s.Records = make([]result.Record, len(records))
+	for i, r := range records {
+		r.Upgrade()
+		s.Records[i] = r
 	}
 	return s
 }

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
 	"sync/atomic"
@@ -17,9 +18,11 @@ import (
 // registryOutcomes are the outcomes every registry scenario declares: only a
 // clean trial is acceptable.
 var registryOutcomes = map[result.Outcome]Expect{
-	result.OK:         {result.Acceptable, "no invariant violated"},
-	result.Panic:      {result.Forbidden, "Run panicked: the registry changed size during iteration"},
-	result.Order:      {result.Forbidden, "Run called back out of (priority, seq) order"},
+	result.OK:          {result.Acceptable, "no invariant violated"},
+	result.ChangedSize: {result.Forbidden, "Run panicked: the registry changed size during iteration (bpo-24484)"},
+	result.Panic:       {result.Forbidden, "the registry panicked otherwise (message and stack head kept)"},
+	result.Contract:    {result.Forbidden, "Run broke its contract: a finalizer it had to call was not called, one it must not call was, an entry it saw stayed registered, or Run did not return"},
+	result.Order:       {result.Forbidden, "Run called back out of (priority, seq) order"},
 	result.DoubleCall: {result.Forbidden, "a finalizer was called twice"},
 	result.Lost:       {result.Forbidden, "a finalizer was never called, or the registry was not empty at teardown"},
 	result.DataRace:   {result.Forbidden, "the race detector reported a race on the registry"},
@@ -38,6 +41,15 @@ var ThreadSafety = &Scenario{
 	Name:     "bpo24484",
 	Doc:      "test_thread_safety: makers register finalizers on self-cyclic objects while runners call Run() under an aggressive GC",
 	Outcomes: registryOutcomes,
+	Subjects: registries(map[string]Subject{
+		"unfixed": {Role: result.Control, Signature: []result.Outcome{result.ChangedSize}},
+		"fixed":   {Role: result.Clean},
+		"retry":   {Role: result.Clean},
+		"racy":    {Role: result.Control, Signature: []result.Outcome{result.Fatal, result.DataRace}, Crashes: true},
+		"locked": {Role: result.Control, Signature: []result.Outcome{result.Hang}, Crashes: true, Needs: "reentrant",
+			Doc: "the wrong fix: callbacks called under the registry lock (deadlocks on re-entry: needs --reentrant)"},
+	}),
+	Defaults: []string{"unfixed", "fixed"},
 	Trial:    threadSafety,
 }
 
@@ -56,8 +68,7 @@ const drainWait = 10 * time.Second
 func threadSafety(ctx context.Context, env Env) Observation {
 	k := env.Knobs
 	if k.Makers < 1 || k.Runners < 1 || k.Slots < 1 || k.PerSlot < 1 || k.MaxPriority < 1 {
-		return Observation{Outcome: result.Error, Failures: map[result.Outcome]int{result.Error: 1},
-			FirstError: "error: knobs need at least one maker, runner, slot, object per slot and priority"}
+		return errorObservation(errors.New("knobs need at least one maker, runner, slot, object per slot and priority"))
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(k.GOGC))
 
@@ -71,11 +82,11 @@ func threadSafety(ctx context.Context, env Env) Observation {
 	mon := newMonitor(env, cancel)
 	mon.start = start
 	iv := newInvariants(mon)
-	opts := []finalizer.Option{finalizer.WithObserver(iv)}
-	if env.Hook != nil {
-		opts = append(opts, finalizer.WithHook(env.Hook))
+	led := newLedger(mon, false)
+	reg, err := newRegistry(env, iv)
+	if err != nil {
+		return errorObservation(err)
 	}
-	reg := env.Registry.New(opts...)
 
 	var objects, runs, reentered atomic.Uint64
 	// reenter is what a reentrant callback does after it is called: register
@@ -85,7 +96,10 @@ func threadSafety(ctx context.Context, env Env) Observation {
 		f := &foo{}
 		f.ref = f
 		n := reentered.Add(1)
-		reg.Register(f, (&probe{iv: iv}).fire, finalizer.P(1+int(n%uint64(k.MaxPriority))))
+		p := &probe{iv: iv, prio: finalizer.P(1 + int(n%uint64(k.MaxPriority)))}
+		t := led.begin()
+		p.handle = reg.Register(f, p.fire, p.prio)
+		led.add(t, p)
 	}
 	gc0 := gcCycles()
 	errFailed := errors.New("forbidden outcome")
@@ -94,20 +108,23 @@ func threadSafety(ctx context.Context, env Env) Observation {
 		rng := rand.New(rand.NewPCG(uint64(env.Seed), uint64(2*i)))
 		g.Go(func() error {
 			slots := make([][]*foo, k.Slots)
+			probes := make([]*probe, k.PerSlot)
 			for !stop.Load() {
-				mon.guard(func() {
+				mon.guard("Register", func() {
+					t := led.begin()
 					set := make([]*foo, k.PerSlot)
 					for j := range set {
 						f := &foo{}
 						f.ref = f // create reference cycle
-						p := &probe{iv: iv}
+						p := &probe{iv: iv, prio: finalizer.P(1 + rng.IntN(k.MaxPriority))}
 						cb := p.fire
 						if k.Reentrant {
 							cb = func() { p.fire(); reenter() }
 						}
-						reg.Register(f, cb, finalizer.P(1+rng.IntN(k.MaxPriority)))
-						set[j] = f
+						p.handle = reg.Register(f, cb, p.prio)
+						set[j], probes[j] = f, p
 					}
+					led.add(t, probes...)
 					// Old sets get gradually replaced and later collected.
 					slots[rng.IntN(k.Slots)] = set
 					objects.Add(uint64(k.PerSlot))
@@ -133,7 +150,7 @@ func threadSafety(ctx context.Context, env Env) Observation {
 				runs.Add(1)
 				// A GC run will eventually happen during this, collecting
 				// stale foos and mutating the registry.
-				if mon.guard(func() { reg.Run(finalizer.NoPriority) }) && !k.KeepGoing {
+				if led.run(reg, finalizer.NoPriority) && !k.KeepGoing {
 					return errFailed
 				}
 			}
@@ -146,6 +163,29 @@ func threadSafety(ctx context.Context, env Env) Observation {
 	c := result.Counts{Objects: objects.Load(), Runs: runs.Load(), GCCycles: gcCycles() - gc0}
 	fillCounts(&c, reg)
 	total := func() uint64 { return objects.Load() + reentered.Load() }
-	teardown(mon, iv, reg, total, drainWait)
+	teardown(mon, iv, led, reg, total, drainWait)
 	return mon.observation(duration, c)
+}
+
+// newRegistry builds a fresh registry of env's subject, reporting to iv
+// and stepping env's chaos hook.
+func newRegistry(env Env, iv *invariants) (finalizer.Registry, error) {
+	newReg, ok := registryFunc(env.Subject)
+	if !ok {
+		return nil, fmt.Errorf("subject %q is not a finalizer registry (its New is %T, want a scenarios.RegistryFunc)", env.Subject.Name, env.Subject.New)
+	}
+	opts := []finalizer.Option{finalizer.WithObserver(iv)}
+	if env.Hook != nil {
+		opts = append(opts, finalizer.WithHook(env.Hook))
+	}
+	reg := newReg(opts...)
+	if reg == nil {
+		return nil, fmt.Errorf("subject %q built a nil registry", env.Subject.Name)
+	}
+	return reg, nil
+}
+
+// errorObservation is the observation of a trial that could not run.
+func errorObservation(err error) Observation {
+	return Observation{Outcome: result.Error, Failures: map[result.Outcome]int{result.Error: 1}, FirstError: "error: " + err.Error()}
 }

@@ -1,8 +1,11 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
+	"strings"
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
@@ -18,6 +21,7 @@ type monitor struct {
 	now       func() time.Time
 	keepGoing bool
 	stop      func() // called at the first failure unless keepGoing
+	goexited  atomic.Bool
 
 	mu        sync.Mutex
 	worst     result.Outcome
@@ -26,6 +30,7 @@ type monitor struct {
 	firstErr  string
 	mutations map[string]int
 	warnings  []string
+	stack     string
 }
 
 func newMonitor(env Env, stop func()) *monitor {
@@ -51,15 +56,67 @@ func (m *monitor) fail(o result.Outcome, msg string) {
 	}
 }
 
-// recovered records a panic recovered from the registry.
-func (m *monitor) recovered(v any) {
+// recovered records a panic recovered from the system under test: the
+// registry's changed-size panic is the ChangedSize outcome (bpo-24484's
+// signature), with the mutation it saw; any other panic is Panic, its
+// message and the head of its stack kept.
+func (m *monitor) recovered(v any, stack []byte) {
 	msg := fmt.Sprint(v)
-	if ce, ok := v.(*finalizer.ChangedError); ok {
+	var ce *finalizer.ChangedError
+	if err, ok := v.(error); ok && errors.As(err, &ce) {
 		m.mu.Lock()
 		m.mutations[ce.Kind()]++
 		m.mu.Unlock()
+		m.fail(result.ChangedSize, "changed-size: "+msg)
+		return
 	}
-	m.fail(result.Panic, "panic: "+msg)
+	if err, ok := v.(error); ok && errors.Is(err, finalizer.ErrChangedDuringIteration) {
+		m.fail(result.ChangedSize, "changed-size: "+msg)
+		return
+	}
+	head := stackHead(stack, stackFrames)
+	m.mu.Lock()
+	if m.stack == "" {
+		m.stack = head
+	}
+	m.mu.Unlock()
+	line := "panic: " + msg
+	if f := firstFrame(head); f != "" {
+		line += " [at " + f + "]"
+	}
+	m.fail(result.Panic, line)
+}
+
+// stackFrames is how many frames of an unexpected panic's stack are kept.
+const stackFrames = 8
+
+// stackHead returns the first n frames of a goroutine stack from
+// debug.Stack taken in a deferred recover, starting at the frame that
+// panicked: the frames of the recovery itself (runtime/debug.Stack, the
+// deferred function, runtime.gopanic) are left out.
+func stackHead(stack []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(stack)), "\n")
+	start := 1 // lines[0] is "goroutine N [running]:"
+	for i := 1; i+1 < len(lines); i += 2 {
+		if strings.HasPrefix(lines[i], "panic(") || strings.HasPrefix(lines[i], "runtime.gopanic") {
+			start = i + 2
+		}
+	}
+	var out []string
+	for i := start; i+1 < len(lines) && len(out) < 2*n; i += 2 {
+		out = append(out, lines[i], lines[i+1])
+	}
+	return strings.Join(out, "\n")
+}
+
+// firstFrame returns the function of a stack head's first frame, e.g.
+// "main.(*reg).Run".
+func firstFrame(head string) string {
+	f, _, _ := strings.Cut(head, "\n")
+	if i := strings.LastIndexByte(f, '('); i > 0 {
+		f = f[:i]
+	}
+	return strings.TrimSpace(f)
 }
 
 func (m *monitor) warn(format string, args ...any) {
@@ -79,7 +136,7 @@ func (m *monitor) observation(duration time.Duration, c result.Counts) Observati
 	defer m.mu.Unlock()
 	o := Observation{Outcome: m.worst, Counts: c, Duration: duration, Warnings: m.warnings}
 	if len(m.failures) > 0 {
-		o.Failures, o.TTFF, o.FirstError = m.failures, m.ttff, m.firstErr
+		o.Failures, o.TTFF, o.FirstError, o.Stack = m.failures, m.ttff, m.firstErr, m.stack
 	}
 	if len(m.mutations) > 0 {
 		o.Mutations = m.mutations
@@ -87,15 +144,27 @@ func (m *monitor) observation(duration time.Duration, c result.Counts) Observati
 	return o
 }
 
-// guard runs f, recording a panic from it; it reports whether f panicked.
-func (m *monitor) guard(f func()) (panicked bool) {
+// guard runs f, recording a panic from it, or a runtime.Goexit that ends
+// f without returning (the goroutine then ends after guard's deferred
+// call); it reports whether f failed either way. what names f in the
+// Goexit message.
+func (m *monitor) guard(what string, f func()) (failed bool) {
+	returned := false
 	defer func() {
 		if v := recover(); v != nil {
-			panicked = true
-			m.recovered(v)
+			failed = true
+			m.recovered(v, debug.Stack())
+		} else if !returned {
+			failed = true
+			// Goexit unwinds through every guard on the goroutine: the
+			// innermost one, which names the call, reports it.
+			if !m.goexited.Swap(true) {
+				m.fail(result.Contract, "contract: "+what+" did not return (runtime.Goexit)")
+			}
 		}
 	}()
 	f()
+	returned = true
 	return false
 }
 
@@ -141,19 +210,51 @@ func (iv *invariants) Observe(e finalizer.Event) {
 	}
 }
 
-// probe is the callback registered for one finalizer.
+// probe is the callback registered for one finalizer; it is also the
+// contract ledger's record of it.
 type probe struct {
 	iv    *invariants
 	calls atomic.Int32
 	name  string
+
+	// Set by the contract ledger when the finalizer is registered.
+	handle finalizer.Handle
+	prio   finalizer.Priority
+	// during is the id of the Run in progress when the callback was first
+	// called, as the ledger saw it (0: none); only meaningful where the
+	// scenario keeps the objects alive, so that no GC cleanup can call.
+	during atomic.Uint64
+	ledger *ledger
+	idx    uint64 // registration index, under ledger.mu
+	// overlapped: its registration overlapped a Run, which may have
+	// cleared it uncalled.
+	overlapped bool
 }
 
 func (p *probe) fire() {
+	if p.ledger != nil {
+		p.during.CompareAndSwap(0, p.ledger.current.Load())
+	}
 	if n := p.calls.Add(1); n == 1 {
 		p.iv.calledOnce.Add(1)
 	} else {
-		p.iv.mon.fail(result.DoubleCall, fmt.Sprintf("double-call: finalizer %s called %d times", p.name, n))
+		p.iv.mon.fail(result.DoubleCall, fmt.Sprintf("double-call: finalizer %s called %d times", p.label(), n))
 	}
+}
+
+// label names the finalizer in messages: its name and key, e.g. "d01 (0, 17)".
+func (p *probe) label() string {
+	var key string
+	if p.handle != nil {
+		key = p.handle.Key().String()
+	}
+	switch {
+	case p.name != "" && key != "":
+		return p.name + " " + key
+	case p.name != "":
+		return p.name
+	}
+	return key
 }
 
 // teardown is the original test's tearDown: with every object dropped, run
@@ -165,21 +266,25 @@ func (p *probe) fire() {
 // registered counts the finalizers registered, all on objects now garbage;
 // it may grow while cleanups drain (reentrant callbacks). A zero wait skips
 // the drain, for scenarios whose objects are still alive.
-func teardown(m *monitor, iv *invariants, reg finalizer.Registry, registered func() uint64, wait time.Duration) {
+func teardown(m *monitor, iv *invariants, led *ledger, reg finalizer.Registry, registered func() uint64, wait time.Duration) {
 	drain(m, reg, registered, wait)
 	if m.failed() && !m.keepGoing {
 		return // the trial's outcome is decided; a second report would count it twice
 	}
-	if m.guard(func() { reg.Run(finalizer.NoPriority) }) {
+	if led.run(reg, finalizer.NoPriority) {
 		return
 	}
+	led.settle(settleWait)
 	if n := reg.Len(); n != 0 {
 		m.fail(result.Lost, fmt.Sprintf("lost: registry holds %d entries at teardown", n))
 		return
 	}
-	accounted := iv.calledOnce.Load() + iv.cancelled.Load() + iv.dropped.Load()
-	if n := registered(); accounted < n {
-		m.fail(result.Lost, fmt.Sprintf("lost: %d of %d finalizers never called, cancelled or dropped", n-accounted, n))
+	accounted := func() uint64 { return iv.calledOnce.Load() + iv.cancelled.Load() + iv.dropped.Load() }
+	// A GC cleanup counts itself before it calls back: give callbacks in
+	// flight a bounded moment to land (paid only when something is amiss).
+	settle(func() bool { return accounted() >= registered() }, settleWait)
+	if n, a := registered(), accounted(); a < n {
+		m.fail(result.Lost, fmt.Sprintf("lost: %d of %d finalizers never called, cancelled or dropped", n-a, n))
 	}
 }
 
@@ -207,6 +312,23 @@ func drain(m *monitor, reg finalizer.Registry, registered func() uint64, wait ti
 		runtime.GC()
 		time.Sleep(100 * time.Microsecond)
 	}
+}
+
+// settleWait bounds how long a check waits for callbacks still in flight.
+const settleWait = 2 * time.Second
+
+// settle runs the GC until done reports true, for at most wait; it
+// returns done's last answer.
+func settle(done func() bool, wait time.Duration) bool {
+	deadline := time.Now().Add(wait)
+	for !done() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		runtime.GC()
+		time.Sleep(100 * time.Microsecond)
+	}
+	return true
 }
 
 // gcCycles returns the number of completed GC cycles so far.

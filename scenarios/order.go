@@ -18,6 +18,17 @@ var FinalizeOrder = &Scenario{
 	Name:     "finalize-order",
 	Doc:      "_test_finalize: collected, explicit, and exit-priority callbacks run in the order a, b, d10, d03, d02, d01, e",
 	Outcomes: registryOutcomes,
+	// Deterministic and single-threaded: every variant, the unfixed one
+	// included, must pass it (the racy one only in a child process, as a
+	// GC cleanup touches its map).
+	Subjects: registries(map[string]Subject{
+		"unfixed": {Role: result.Clean},
+		"fixed":   {Role: result.Clean},
+		"retry":   {Role: result.Clean},
+		"racy":    {Role: result.Clean, Crashes: true},
+		"locked":  {Role: result.Clean, Crashes: true},
+	}),
+	Defaults: []string{"unfixed", "fixed"},
 	Trial:    finalizeOrder,
 }
 
@@ -28,39 +39,44 @@ func finalizeOrder(ctx context.Context, env Env) Observation {
 	mon := newMonitor(env, nil)
 	mon.keepGoing = true // deterministic: run every check, tearDown's included
 	iv := newInvariants(mon)
-	opts := []finalizer.Option{finalizer.WithObserver(iv)}
-	if env.Hook != nil {
-		opts = append(opts, finalizer.WithHook(env.Hook))
+	// The test holds every object but a until the end, so no GC cleanup can
+	// call back during a Run: a call during a Run is that Run's.
+	led := newLedger(mon, true)
+	reg, err := newRegistry(env, iv)
+	if err != nil {
+		return errorObservation(err)
 	}
-	reg := env.Registry.New(opts...)
 	start := env.now()
 
 	var mu sync.Mutex
 	var got []string
-	send := func(name string) func() {
-		p := &probe{iv: iv, name: name}
-		return func() {
+	collected := make(chan struct{})
+	var registered uint64
+	register := func(obj any, name string, pr finalizer.Priority) finalizer.Handle {
+		registered++
+		p := &probe{iv: iv, name: name, prio: pr}
+		cb := func() {
 			p.fire()
 			mu.Lock()
 			got = append(got, name)
 			mu.Unlock()
 		}
-	}
-	collected := make(chan struct{})
-	var registered uint64
-	register := func(obj any, name string, pr finalizer.Priority) finalizer.Handle {
-		registered++
-		cb := send(name)
 		if name == "a" {
 			inner := cb
 			var once sync.Once
 			cb = func() { inner(); once.Do(func() { close(collected) }) }
 		}
-		return reg.Register(obj, cb, pr)
+		t := led.begin()
+		p.handle = reg.Register(obj, cb, pr)
+		if p.handle == nil {
+			panic(fmt.Sprintf("Register(%s) returned a nil Handle", name))
+		}
+		led.add(t, p)
+		return p.handle
 	}
 
 	var c, d10, d01, d02, d03 *foo
-	mon.guard(func() {
+	body := func() {
 		func() {
 			a := &foo{}
 			a.ref = a
@@ -83,10 +99,19 @@ func finalizeOrder(ctx context.Context, env Env) Observation {
 		register(nil, "e", finalizer.P(-10))
 		register(nil, "STOP", finalizer.P(-100))
 		// multiprocessing's _exit_function: _run_finalizers(0), then _run_finalizers().
-		reg.Run(finalizer.P(0))
-		reg.Run(finalizer.NoPriority)
+		if !led.run(reg, finalizer.P(0)) {
+			led.run(reg, finalizer.NoPriority)
+		}
 		runtime.KeepAlive([]*foo{b, c, d10, d01, d02, d03})
-	})
+	}
+	// On a goroutine of its own, so that a registry calling runtime.Goexit
+	// ends only that goroutine: the guard records it.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mon.guard("the test body", body)
+	}()
+	<-done
 	duration := env.now().Sub(start)
 	mu.Lock()
 	seen := slices.Clone(got)
@@ -101,7 +126,7 @@ func finalizeOrder(ctx context.Context, env Env) Observation {
 	counts := countsOf(reg)
 	// Objects c and d* are still in the test's hands until here, so there is
 	// nothing to drain: tearDown only checks the registry and the calls.
-	teardown(mon, iv, reg, func() uint64 { return registered }, 0)
+	teardown(mon, iv, led, reg, func() uint64 { return registered }, 0)
 	return mon.observation(duration, counts)
 }
 

@@ -25,6 +25,11 @@ type Expect struct {
 type Scenario struct {
 	Name string
 	Doc  string
+	// Subjects are the systems under test the scenario knows, each with its
+	// declared role and signature; Defaults names those a run stresses
+	// unless told otherwise.
+	Subjects []Subject
+	Defaults []string
 	// Outcomes declares how each outcome is graded; an outcome not declared
 	// here is forbidden.
 	Outcomes map[result.Outcome]Expect
@@ -44,10 +49,10 @@ func (s *Scenario) Grade(o result.Outcome) result.Grade {
 
 // Env is what a trial runs with.
 type Env struct {
-	// Registry is the registry variant under test; the trial builds a fresh
-	// registry with Registry.New.
-	Registry finalizer.Variant
-	Knobs    result.Knobs
+	// Subject is the system under test; the trial builds a fresh instance
+	// with Subject.New.
+	Subject Subject
+	Knobs   result.Knobs
 	// Seed seeds every random choice the trial makes (goroutine i uses a
 	// generator derived from Seed and i). The GC's timing is not seeded.
 	Seed int64
@@ -70,6 +75,8 @@ type Observation struct {
 	Failures   map[result.Outcome]int // every failure, by class
 	TTFF       time.Duration          // time from start to the first failure, when there was one
 	FirstError string
+	// Stack is the head of the stack of the first unexpected panic.
+	Stack      string
 	Mutations  map[string]int
 	Counts     result.Counts
 	Duration   time.Duration // how long the stress phase ran

@@ -33,10 +33,10 @@ for preset in $PRESETS; do
     "$bin" --preset "$preset" --chaos "$chaos" --registry unfixed --runs "$UNFIXED_RUNS" --seed 1 \
       --quiet --format json --out "$OUT/$preset-$chaos-unfixed.jsonl" >/dev/null || true
     echo "bench: $preset chaos=$chaos: $FIXED_RUNS fixed trials of ${FIXED_SECONDS}s" >&2
-    "$bin" --preset "$preset" --chaos "$chaos" --registry fixed --control "" --runs "$FIXED_RUNS" --seconds "$FIXED_SECONDS" --seed 1 \
+    "$bin" --preset "$preset" --chaos "$chaos" --registry fixed --runs "$FIXED_RUNS" --seconds "$FIXED_SECONDS" --seed 1 \
       --quiet --format json --out "$OUT/$preset-$chaos-fixed.jsonl" >/dev/null || true
     echo "bench: $preset chaos=$chaos: $THROUGHPUT_RUNS fixed trials of 4s for throughput" >&2
-    "$bin" --preset "$preset" --chaos "$chaos" --registry fixed --control "" --runs "$THROUGHPUT_RUNS" --seconds 4 --seed 1 \
+    "$bin" --preset "$preset" --chaos "$chaos" --registry fixed --runs "$THROUGHPUT_RUNS" --seconds 4 --seed 1 \
       --quiet --format json --out "$OUT/$preset-$chaos-throughput.jsonl" >/dev/null || true
   done
 done

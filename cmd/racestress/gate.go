@@ -2,16 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/racestress/racestress/harness"
 	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/scenarios"
 )
 
 // DefaultMinPower is the gate's default --min-power: the lower 95% bound of
@@ -26,48 +28,18 @@ const DefaultMinPower = 0.5
 // --runs is given.
 const gateDefaultCount = 10
 
-// gateCmd is racestress gate: a run whose verdict is a CI gate.
+// gateCmd is racestress gate: a run whose verdict is a CI gate. It asks a
+// minimum power of every control and refuses to pass when no control ran.
 func gateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
-	fs := newFlagSet(&o)
-	fs.StringVar(&o.clean, "clean", "fixed", "registries in `LIST` must show zero forbidden outcomes")
+	fs := newFlagSet("racestress gate", &o)
 	fs.Float64Var(&o.minPower, "min-power", DefaultMinPower, "every control's detection rate must have a lower 95% bound of at least `P`")
 	o.gate = true
 	if err := o.parse(fs, args, stdout); err != nil || o.help {
 		return err
 	}
-	registrySet := false
-	fs.Visit(func(f *flag.Flag) { registrySet = registrySet || f.Name == "registry" })
-	clean, control := splitList(o.clean), splitList(o.control)
-	if !o.cleanSet {
-		clean = slices.DeleteFunc(clean, func(n string) bool { return slices.Contains(control, n) && o.controlSet })
-	}
-	if !o.controlSet {
-		control = slices.DeleteFunc(control, func(n string) bool { return slices.Contains(clean, n) && o.cleanSet })
-	}
-	for _, n := range clean {
-		if slices.Contains(control, n) {
-			return usageError("gate: %q cannot be both --clean and --control", n)
-		}
-	}
-	if len(clean)+len(control) == 0 {
-		return usageError("gate: nothing to gate: --clean and --control are both empty")
-	}
-	if !(o.minPower >= 0 && o.minPower < 1) {
-		return usageError("--min-power must be in [0, 1), got %g", o.minPower)
-	}
-	if !registrySet {
-		o.registries = strings.Join(append(slices.Clone(control), clean...), ",")
-	} else {
-		have := splitList(o.registries)
-		for _, n := range append(slices.Clone(control), clean...) {
-			if !slices.Contains(have, n) {
-				return usageError("gate: --registry must include %q (named in --clean or --control)", n)
-			}
-		}
-	}
-	o.clean, o.control = strings.Join(clean, ","), strings.Join(control, ",")
-	if !o.runsSet && o.budget == 0 {
+	o.args = append([]string{"racestress", "gate"}, args...)
+	if !o.runsSet() && o.budget == 0 {
 		o.runs = gateDefaultCount
 	}
 	cfg, err := o.config()
@@ -77,111 +49,162 @@ func gateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return execute(ctx, &o, cfg, nil, stdout, stderr)
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, n := range strings.Split(s, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			out = append(out, n)
-		}
+// reportCmd re-renders a saved results file with the verdict it recorded.
+func reportCmd(args []string, stdout, stderr io.Writer) error {
+	format := new(string)
+	fs := fsWithFormat("racestress report", format)
+	pos, help, err := parseFlags(fs, args, stdout)
+	if help || err != nil {
+		return err
 	}
-	return out
+	if err := checkFormat(*format); err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("report needs one results FILE, got %d arguments", len(pos))
+	}
+	res, err := harness.ReadResultsFile(pos[0])
+	if err != nil {
+		return usageError("report: %s: %v", pos[0], err)
+	}
+	sum := summarize(res.Records, res.Header, res.Warnings)
+	if err := render(stdout, *format, sum); err != nil {
+		return invalid("writing the report: %v", err)
+	}
+	return verdictError(sum.Verdict())
 }
 
-// gateVerdict prints the gate's closing line and returns its exit status: 1
-// for a regression (a clean registry with a forbidden outcome), 3 for a
-// control whose power fell below --min-power, else nil.
-func gateVerdict(w io.Writer, sum report.Summary, o *options) error {
-	clean, control := splitList(o.clean), splitList(o.control)
-	var regressions, lost, passes []string
-	seen := map[string]bool{}
-	for _, g := range sum.Groups {
-		name := g.Registry
-		if g.Cell != "" {
-			name += " [" + g.Cell + "]"
-		}
-		seen[g.Registry] = true
-		lo, hi := g.DetectionCI()
-		switch {
-		case slices.Contains(clean, g.Registry) && g.Detected > 0:
-			regressions = append(regressions, fmt.Sprintf("%s showed forbidden outcomes in %d of %d trials (failure rate %s, 95%% CI [%s, %s]; first: %s)",
-				name, g.Detected, g.Runs, pct(g.Rate()), pct(lo), pct(hi), firstError(sum, g)))
-		case slices.Contains(clean, g.Registry):
-			passes = append(passes, fmt.Sprintf("%s clean in %d trials (failure rate < %s at 95%%)", name, g.Runs, pct(hi)))
-		case slices.Contains(control, g.Registry) && lo < o.minPower:
-			lost = append(lost, fmt.Sprintf("%s detected in %d of %d trials: power >= %s at 95%% (lower bound), below --min-power %s",
-				name, g.Detected, g.Runs, pct(lo), pct(o.minPower)))
-		case slices.Contains(control, g.Registry):
-			passes = append(passes, fmt.Sprintf("%s detected %d/%d (power >= %s at 95%%)", name, g.Detected, g.Runs, pct(lo)))
-		}
+// summarize summarises records with the verdict policy of their header
+// (the default run's policy for a schema-1 file, which recorded none).
+func summarize(records []result.Record, h *result.Header, warnings []string) report.Summary {
+	sum := report.Summarize(records)
+	if h != nil {
+		sum.Policy = reportPolicy(*h)
 	}
-	for _, n := range append(slices.Clone(clean), control...) {
-		if !seen[n] {
-			lost = append(lost, fmt.Sprintf("%s ran no trial", n))
-		}
+	sum.Warnings = append(slices.Clone(warnings), sum.Warnings...)
+	return sum
+}
+
+// newBareFlagSet returns a flag set with no flags, errors returned.
+func newBareFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func fsWithFormat(name string, format *string) *flag.FlagSet {
+	fs := newBareFlagSet(name)
+	fs.StringVar(format, "format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
+	return fs
+}
+
+func checkFormat(format string) error {
+	if !slices.Contains(report.Formats, format) {
+		return usageError("--format must be one of %s, got %q", strings.Join(report.Formats, ", "), format)
 	}
-	switch {
-	case len(regressions) > 0:
-		fmt.Fprintln(w, "racestress: FAIL regression: "+strings.Join(regressions, "; "))
-		return &exitError{code: 1}
-	case len(lost) > 0:
-		fmt.Fprintln(w, "racestress: FAIL lost power: "+strings.Join(lost, "; "))
-		return &exitError{code: 3}
-	}
-	fmt.Fprintln(w, "racestress: PASS "+strings.Join(passes, "; "))
 	return nil
 }
 
-func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
-
-func firstError(sum report.Summary, g report.Group) string {
-	for _, r := range sum.Records {
-		if r.Registry == g.Registry && r.Cell == g.Cell && r.Scenario == g.Scenario && r.Detected {
-			return r.FirstError
-		}
-	}
-	return "-"
-}
-
-// mergeCmd combines results files (shards of one run) and renders them; its
-// exit status is the verdict over the merged trials.
-func mergeCmd(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("racestress merge", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	format := fs.String("format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
-	control := fs.String("control", "unfixed", "registries in `LIST` are controls (see racestress -h)")
-	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+// mergeCmd combines the results files of one run's shards and renders
+// them; its exit status is the verdict over the merged trials.
+func mergeCmd(args []string, stdout, stderr io.Writer) error {
+	format := new(string)
+	fs := fsWithFormat("racestress merge", format)
+	pos, help, err := parseFlags(fs, args, stdout)
+	if help || err != nil {
 		return err
 	}
-	if fs.NArg() < 1 {
+	if err := checkFormat(*format); err != nil {
+		return err
+	}
+	if len(pos) < 1 {
 		return usageError("merge needs results FILEs")
 	}
-	if !slices.Contains(report.Formats, *format) {
-		return usageError("--format must be one of %s, got %q", strings.Join(report.Formats, ", "), *format)
-	}
-	var all []result.Record
-	var warnings []string
-	from := map[int]string{}
-	for _, path := range fs.Args() {
-		recs, warns, err := harness.ReadResultsFile(path)
+	var parts []harness.Part
+	for _, path := range pos {
+		res, err := harness.ReadResultsFile(path)
 		if err != nil {
 			return usageError("merge: %s: %v", path, err)
 		}
-		for _, w := range warns {
-			warnings = append(warnings, path+": "+w)
-		}
-		for _, r := range recs {
-			if other, dup := from[r.Trial]; dup && other != path {
-				return usageError("merge: trial %d is in both %s and %s: shards overlap", r.Trial, other, path)
-			}
-			from[r.Trial] = path
-		}
-		all = append(all, recs...)
+		parts = append(parts, harness.Part{Path: path, Results: res})
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Trial < all[j].Trial })
-	sum := report.Summarize(all).WithControls(splitList(*control))
-	sum.Warnings = append(warnings, sum.Warnings...)
+	m, err := harness.Merge(parts)
+	if err != nil {
+		return usageError("merge: %v", err)
+	}
+	sum := summarize(m.Records, m.Header, m.Warnings)
+	sum.Policy.Incomplete = m.Missing
 	if err := render(stdout, *format, sum); err != nil {
+		return invalid("writing the report: %v", err)
+	}
+	return verdictError(sum.Verdict())
+}
+
+// replayCmd reruns one trial of a saved run with its recorded seed, knobs
+// and role, and says whether the outcome agrees with the recorded one.
+func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newBareFlagSet("racestress replay")
+	addRunFlags(fs, &o)
+	pos, help, err := parseFlags(fs, args, stdout)
+	if help || err != nil {
 		return err
 	}
-	return verdict(sum, splitList(*control))
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	for _, unused := range []string{"sweep", "shard", "budget", "failfast", "control", "clean"} {
+		if o.set[unused] {
+			return usageError("replay: --%s does not apply to replaying one trial", unused)
+		}
+	}
+	if len(pos) != 2 {
+		return usageError("replay needs a results FILE and a trial number N")
+	}
+	n, err := strconv.Atoi(pos[1])
+	if err != nil || n < 0 {
+		return usageError("replay: trial number %q is not a number", pos[1])
+	}
+	res, err := harness.ReadResultsFile(pos[0])
+	if err != nil {
+		return usageError("replay: %s: %v", pos[0], err)
+	}
+	i := slices.IndexFunc(res.Records, func(r result.Record) bool { return r.Trial == n })
+	if i < 0 {
+		return usageError("replay: %s has no trial %d", pos[0], n)
+	}
+	rec := res.Records[i]
+	sc, err := scenarios.Lookup(rec.Scenario)
+	if err != nil {
+		return usageError("replay: %v", err)
+	}
+	sub, err := sc.Subject(rec.Registry)
+	if err != nil {
+		return usageError("replay: %v", err)
+	}
+	sub = sub.WithRole(rec.Role)
+	if sub.Crashes && o.isolate == "none" {
+		return usageError("replay: subject %s needs --isolate process", sub.Name)
+	}
+	o.args = append([]string{"racestress", "replay"}, args...)
+	if res.Header != nil {
+		o.minPower, o.gate = res.Header.Verdict.MinPower, res.Header.Verdict.RequireControl
+	}
+	cfg := harness.Config{Scenario: sc, Subjects: []scenarios.Subject{sub}, Runs: 1, Seed: rec.Seed, Knobs: rec.Knobs}
+	spec := harness.Spec{Trial: rec.Trial, Scenario: rec.Scenario, Registry: rec.Registry, Role: sub.Role, Signature: sub.Signature,
+		Cell: rec.Cell, Seed: rec.Seed, Knobs: rec.Knobs}
+	err = execute(ctx, &o, cfg, []harness.Spec{spec}, stdout, stderr)
+	var ee *exitError
+	if err != nil && (!errors.As(err, &ee) || ee.code == 2 || ee.code == 130) {
+		return err
+	}
+	got, rerr := harness.ReadResultsFile(o.out)
+	if rerr != nil || len(got.Records) != 1 {
+		return invalid("replay: the replayed trial left no record in %s", o.out)
+	}
+	r := got.Records[0]
+	line := fmt.Sprintf("replay of trial %d (%s/%s, seed %d): recorded %s, replayed %s", rec.Trial, rec.Scenario, rec.Registry, rec.Seed, rec.Outcome, r.Outcome)
+	if r.Outcome != rec.Outcome {
+		return &exitError{code: 1, msg: line + ": they disagree (GC timing is not seeded: a replay reproduces the trial's inputs, not its schedule)"}
+	}
+	return &exitError{code: 0, msg: line + ": they agree"}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/racestress/racestress/finalizer"
@@ -47,7 +47,6 @@ type options struct {
 	gogc        int
 	sleepScale  float64
 	seed        int64
-	seedSet     bool
 	keepGoing   bool
 	reentrant   bool
 	format      string
@@ -59,43 +58,56 @@ type options struct {
 	out         string
 	parallel    int
 	control     string
-	controlSet  bool
+	clean       string
 	budget      time.Duration
 	failfast    bool
-	sweep       sweepFlag
+	sweep       harness.Sweep
 	shard       string
 	procs       int
-	runsSet     bool
 	preset      string
 	chaos       string
+	minPower    float64
 	set         map[string]bool // flags given on the command line
-	// gate only
-	clean    string
-	cleanSet bool
-	minPower float64
-	gate     bool
-	help     bool
+	gate        bool
+	help        bool
+	args        []string // the command line, for the results header
 }
+
+// Bounds of the numeric flags: far outside them a run says nothing true.
+const (
+	maxThreads    = 1024
+	maxSeconds    = 24 * 3600
+	maxRuns       = 1_000_000
+	maxGOGC       = 100_000
+	maxSleepScale = 1000
+	maxParallel   = 64
+	maxBudget     = 7 * 24 * time.Hour
+	maxTimeout    = 7 * 24 * time.Hour
+)
+
+// maxProcs is the largest --procs: a few times the machine's CPUs.
+func maxProcs() int { return 4 * runtime.NumCPU() }
 
 // addRunFlags defines the flags that choose how trials run.
 func addRunFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.isolate, "isolate", "process", "run each trial in a child `MODE`: process (survives fatal errors and hangs) or none (in this process, faster)")
-	fs.DurationVar(&o.timeout, "timeout", 0, "stop a trial with no result after `D` (SIGQUIT for a goroutine dump, then kill) (default seconds×2+5s)")
-	fs.StringVar(&o.memoryLimit, "memory-limit", "", "bound each child's memory to `SIZE` (e.g. 512MiB): GOMEMLIMIT, and killed past twice that")
+	fs.DurationVar(&o.timeout, "timeout", 0, "stop a trial with no result after `D` (SIGQUIT for a goroutine dump, then kill); at least the trial's length + 1s (default seconds×2+5s)")
+	fs.StringVar(&o.memoryLimit, "memory-limit", "", "bound each child's memory to `SIZE` (e.g. 512MiB, at least 32MiB): GOMEMLIMIT, and killed past twice that")
 	fs.BoolVar(&o.race, "race", false, "run workers under the race detector (builds a race-enabled worker once; needs Go and a C compiler)")
-	fs.StringVar(&o.out, "out", "", "append results to `FILE` (default racestress-out/<time>/results.jsonl); child logs go beside it")
+	fs.StringVar(&o.out, "out", "", "write results to the new `FILE` (default racestress-out/<time>/results.jsonl); child logs go beside it")
 	fs.IntVar(&o.parallel, "parallel", 1, "run `P` trials at once; on few cores parallel trials change each other's timing")
 	fs.StringVar(&o.format, "format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
 	fs.BoolVar(&o.quiet, "quiet", false, "print no per-trial status lines on stderr")
-	fs.StringVar(&o.control, "control", "unfixed", "registries in `LIST` are controls: expected to fail, and the run fails if one is never detected; forbidden outcomes anywhere else fail the run")
+	fs.StringVar(&o.control, "control", "", "make the subjects in `LIST` controls (they must be caught), overriding the scenario's declared roles")
+	fs.StringVar(&o.clean, "clean", "", "make the subjects in `LIST` clean (they must never fail), overriding the scenario's declared roles")
 	fs.DurationVar(&o.budget, "budget", 0, "stop starting trials when the next would end after `D` of wall-clock time; trials are shared across groups round by round (with no --runs/--count: as many rounds as fit)")
-	fs.BoolVar(&o.failfast, "failfast", false, "stop a group at its first forbidden outcome (controls, which are expected to fail, keep running)")
-	fs.Var(&o.sweep, "sweep", "sweep `KEY=V1,V2` (gogc, procs, threads, sleep-scale, seconds, chaos); repeat the flag or list more KEY=... arguments after it; every combination runs as its own group")
+	fs.BoolVar(&o.failfast, "failfast", false, "stop a clean group at its first forbidden outcome (controls, which are expected to fail, keep running)")
+	fs.Var(&o.sweep, "sweep", "sweep `KEY=V1,V2` ("+strings.Join(harness.SweepKeys(), ", ")+"); repeat the flag or list more KEY=... arguments after it; every combination runs as its own group")
 	fs.StringVar(&o.shard, "shard", "", "run only shard `K/N` of the rounds (deterministic by round; merge shards with racestress merge)")
 }
 
-func newFlagSet(o *options) *flag.FlagSet {
-	fs := flag.NewFlagSet("racestress", flag.ContinueOnError)
+func newFlagSet(name string, o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	p, err := scenarios.LookupPreset(scenarios.DefaultPreset)
 	if err != nil {
@@ -106,10 +118,10 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.chaos, "chaos", d.Chaos, "inject chaos at the registry's step points: `LEVEL` off, low, high, or auto (low on one CPU, else off); timing only, never what counts as a failure")
 	fs.IntVar(&o.threads, "threads", d.Threads, "run `N` goroutines: makers and runners, split evenly, at least one each")
 	fs.Float64Var(&o.seconds, "seconds", d.Seconds, "stress each trial for `S` seconds (a trial stops earlier at its first forbidden outcome)")
-	fs.IntVar(&o.runs, "runs", 1, "run `N` trials per registry (and sweep cell)")
+	fs.IntVar(&o.runs, "runs", 1, "run `N` trials per subject (and sweep cell)")
 	fs.IntVar(&o.runs, "count", 1, "the same as --runs, named as in go test")
 	fs.IntVar(&o.procs, "procs", 0, "run each trial with GOMAXPROCS `N` (default: the machine's)")
-	fs.StringVar(&o.registries, "registry", "unfixed,fixed", "stress the registries in the comma-separated `LIST` (see racestress list)")
+	fs.StringVar(&o.registries, "registry", "", "stress the subjects in the comma-separated `LIST` (default: the scenario's; see racestress list)")
 	fs.StringVar(&o.scenario, "scenario", scenarios.ThreadSafety.Name, "run scenario `NAME` (see racestress list)")
 	fs.IntVar(&o.gogc, "gogc", d.GOGC, "set the GC percentage to `P` during trials (lower collects more often)")
 	fs.Float64Var(&o.sleepScale, "sleep-scale", d.SleepScale, "scale the runner's U(0, 100ms) sleep by `F` (0: no sleep)")
@@ -120,17 +132,22 @@ func newFlagSet(o *options) *flag.FlagSet {
 	return fs
 }
 
-const usageHead = `usage: racestress [flags]
-       racestress list
-       racestress report [-format FORMAT] FILE
-       racestress replay [flags] FILE N
+const usageHead = `usage: racestress [flags]                  run a scenario on its subjects and compare them
+       racestress gate [flags]             the same run as a CI gate (--min-power, refuses to pass without a control)
+       racestress list                     the scenarios, their subjects with roles, the presets
+       racestress report [-format F] FILE  re-render a saved results file, with its verdict
+       racestress merge [-format F] FILE…  combine the results files of one run's shards
+       racestress replay [flags] FILE N    rerun trial N of a saved run with its seed and knobs
 
-racestress runs a stress scenario on an unfixed and a fixed finalizer registry
-and compares them. Each trial runs in a child process; every trial's record is
-appended to a results file before the next starts. Exit status: 0 when clean
-registries showed no forbidden outcome and controls were detected; 1 when a
-clean registry failed; 3 when a control was never detected; 2 for usage
-errors; 130 when interrupted.
+racestress runs a stress scenario on its subjects: controls, which have the
+bug and must be caught by their signature outcome, and clean ones, which must
+never fail. Each trial runs in a child process; every trial's record is
+written to a results file before the next starts.
+
+exit status: 0 pass; 1 a clean subject showed a forbidden outcome; 3 a control
+was not caught with the required power (or, for the gate, no control ran);
+4 the run is invalid (harness errors or limits, results not writable,
+incomplete shards); 2 usage; 130 interrupted.
 
 flags:
 `
@@ -148,16 +165,23 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 	}
 }
 
-// parseFlags parses args into fs; help is not an error.
-func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (help bool, err error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs)
-			return true, nil
+// parseFlags parses args into fs, flags before or after the positional
+// arguments; help is not an error.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (positional []string, help bool, err error) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				printUsage(stdout, fs)
+				return nil, true, nil
+			}
+			return nil, false, usageError("%v (see racestress -h)", err)
 		}
-		return false, usageError("%v (see racestress -h)", err)
+		if fs.NArg() == 0 {
+			return positional, false, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	return false, nil
 }
 
 // run is racestress's main, testable: it parses args, runs, and writes
@@ -171,20 +195,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			return list(stdout)
 		case "report":
-			return reportCmd(args[1:], stdout)
+			return reportCmd(args[1:], stdout, stderr)
 		case "replay":
 			return replayCmd(ctx, args[1:], stdout, stderr)
 		case "merge":
-			return mergeCmd(args[1:], stdout)
+			return mergeCmd(args[1:], stdout, stderr)
 		case "gate":
 			return gateCmd(ctx, args[1:], stdout, stderr)
 		}
 	}
 	var o options
-	fs := newFlagSet(&o)
+	fs := newFlagSet("racestress", &o)
 	if err := o.parse(fs, args, stdout); err != nil || o.help {
 		return err
 	}
+	o.args = append([]string{"racestress"}, args...)
 	cfg, err := o.config()
 	if err != nil {
 		return err
@@ -195,56 +220,50 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // parse parses args into o, including the KEY=V1,V2 arguments that continue
 // a --sweep, and notes which flags were set.
 func (o *options) parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
-	for {
-		help, err := parseFlags(fs, args, stdout)
-		if help || err != nil {
-			o.help = help
-			return err
+	positional, help, err := parseFlags(fs, args, stdout)
+	if help || err != nil {
+		o.help = help
+		return err
+	}
+	for _, a := range positional {
+		if len(o.sweep) == 0 || !strings.Contains(a, "=") {
+			return usageError("unknown command %q (see racestress -h)", a)
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if len(o.sweep) == 0 || !strings.Contains(fs.Arg(0), "=") || strings.HasPrefix(fs.Arg(0), "-") {
-			return usageError("unknown command %q (see racestress -h)", fs.Arg(0))
-		}
-		if err := o.sweep.Set(fs.Arg(0)); err != nil {
+		if err := o.sweep.Set(a); err != nil {
 			return usageError("--sweep: %v", err)
 		}
-		args = fs.Args()[1:]
 	}
 	o.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) {
-		o.set[f.Name] = true
-		switch f.Name {
-		case "seed":
-			o.seedSet = true
-		case "runs", "count":
-			o.runsSet = true
-		case "control":
-			o.controlSet = true
-		case "clean":
-			o.cleanSet = true
-		}
-	})
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	return nil
 }
+
+func (o *options) seedSet() bool { return o.set["seed"] }
+func (o *options) runsSet() bool { return o.set["runs"] || o.set["count"] }
 
 // execute runs cfg (or only specs, when given), streaming records to the
 // results file, then renders the summary and returns the verdict.
 func execute(ctx context.Context, o *options, cfg harness.Config, specs []harness.Spec, stdout, stderr io.Writer) error {
-	if err := o.checkRunFlags(); err != nil {
+	if err := o.checkRunFlags(cfg); err != nil {
 		return err
 	}
-	path := o.out
-	if path == "" {
-		path = filepath.Join(harness.RunDir("racestress-out", time.Now()), "results.jsonl")
+	if o.out == "" {
+		o.out = filepath.Join(harness.RunDir("racestress-out", time.Now()), "results.jsonl")
 	}
-	results, err := harness.CreateResults(path)
+	path := o.out
+	pol := o.verdictPolicy()
+	header := harness.NewHeader(cfg, o.args, pol, time.Now())
+	cfg.RunID = header.RunID
+	results, err := harness.CreateResults(path, header)
+	if errors.Is(err, harness.ErrExists) {
+		return usageError("--out: %v", err)
+	}
 	if err != nil {
-		return &exitError{code: 1, msg: "results file: " + err.Error()}
+		return invalid("results file: %v", err)
 	}
 	defer results.Close()
-	exec, err := o.executor(ctx, filepath.Dir(path))
+	logDir := filepath.Join(filepath.Dir(path), "logs-"+header.RunID)
+	exec, err := o.executor(ctx, logDir)
 	if err != nil {
 		return err
 	}
@@ -257,14 +276,12 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 	} else {
 		planned = len(specs)
 	}
-	controls := controlsOf(o)
-	adm := newAdmission(o, controls, time.Now)
-	cfg.Admit = adm.admit
-	terminal := isTerminal(stderr)
+	adm := harness.NewPolicy(o.budget, o.failfast, time.Now)
+	cfg.Admit = adm.Admit
 	var progress *report.Progress
 	if !o.quiet {
 		fmt.Fprintf(stderr, "racestress: %s, results in %s\n", plannedText(planned, o.budget), path)
-		progress = report.NewProgress(stderr, planned, terminal, time.Now)
+		progress = report.NewProgress(stderr, planned, isTerminal(stderr), time.Now)
 		ticker := time.NewTicker(time.Second)
 		defer ticker.Stop()
 		go func() {
@@ -273,15 +290,17 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 			}
 		}()
 	}
+	var writeErr error
 	cfg.OnRecord = func(r result.Record) error {
 		if err := results.Append(r); err != nil {
+			writeErr = err
 			return fmt.Errorf("results file: %w", err)
 		}
-		adm.record(r)
+		adm.Record(r)
 		if progress != nil {
 			// Each unexpected failure gets a line and the head of its log, as
 			// in x/tools stress; a control's expected detections only count.
-			if r.Detected && !slices.Contains(controls, r.Registry) {
+			if (r.Detected && !r.Signature) || r.Invalid() || (r.Detected && r.Role == result.Clean) {
 				progress.Above(statusLine(r) + "\n" + logHead(r))
 			}
 			progress.Add(r)
@@ -296,26 +315,56 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 	if progress != nil {
 		progress.Done()
 	}
-	sum := report.Summarize(records).WithControls(controlsOf(o))
+	sum := report.Summarize(records)
+	sum.Policy = reportPolicy(header)
+	if len(cfg.Subjects) > 0 && !hasControl(cfg.Subjects) && !o.gate {
+		sum.Warnings = append(sum.Warnings, "no control ran: nothing measured the harness's power to detect (name one with --registry or --control)")
+	}
 	if err := render(stdout, o.format, sum); err != nil {
-		return err
+		return invalid("writing the report: %v", err)
 	}
 	if o.format == "table" || o.format == "markdown" {
 		fmt.Fprintf(stdout, "results: %s (re-render: racestress report FILE; replay trial N: racestress replay FILE N)\n", path)
 	}
-	if runErr != nil {
-		if ctx.Err() != nil {
-			return &exitError{code: 130, msg: fmt.Sprintf("interrupted after %d trials; results in %s", len(records), path)}
-		}
-		return runErr
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		return &exitError{code: 130, msg: fmt.Sprintf("interrupted after %d trials; results in %s", len(records), path)}
+	case writeErr != nil:
+		return invalid("results file %s: %v (the run is invalid: its results are not all on disk)", path, writeErr)
+	case runErr != nil:
+		return invalid("%v", runErr)
+	case len(records) == 0:
+		return invalid("no trial ran (is --budget shorter than one trial, or are there more shards than rounds?)")
 	}
-	if len(records) == 0 {
-		return &exitError{code: 1, msg: "no trial ran (is --budget shorter than one trial?)"}
+	return verdictError(sum.Verdict())
+}
+
+func hasControl(subs []scenarios.Subject) bool {
+	return slices.ContainsFunc(subs, func(s scenarios.Subject) bool { return s.Role == result.Control })
+}
+
+// verdictPolicy is what this run's verdict asks, as recorded in its header.
+func (o *options) verdictPolicy() result.VerdictPolicy {
+	return result.VerdictPolicy{MinPower: o.minPower, RequireControl: o.gate}
+}
+
+// reportPolicy is the verdict policy a results header recorded.
+func reportPolicy(h result.Header) report.Policy {
+	p := report.Policy{MinPower: h.Verdict.MinPower, RequireControl: h.Verdict.RequireControl}
+	for _, s := range h.Subjects {
+		p.Subjects = append(p.Subjects, s.Name)
 	}
-	if o.gate {
-		return gateVerdict(stdout, sum, o)
-	}
-	return verdict(sum, controlsOf(o))
+	return p
+}
+
+// verdictError turns a verdict into the command's exit: its line on stderr
+// and its status.
+func verdictError(v report.Verdict) error {
+	return &exitError{code: v.Status.ExitCode(), msg: v.Line}
+}
+
+func invalid(format string, args ...any) error {
+	return &exitError{code: report.Invalid.ExitCode(), msg: "INVALID: " + fmt.Sprintf(format, args...)}
 }
 
 func plannedText(planned int, budget time.Duration) string {
@@ -338,81 +387,58 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// admission implements --budget and --failfast.
-type admission struct {
-	budget   time.Duration
-	failfast bool
-	controls []string
-	now      func() time.Time
-	start    time.Time
-
-	mu     sync.Mutex
-	failed map[[2]string]bool // groups (registry, cell) with a forbidden outcome
-	groups map[[2]string]bool
-}
-
-func newAdmission(o *options, controls []string, now func() time.Time) *admission {
-	return &admission{budget: o.budget, failfast: o.failfast, controls: controls, now: now, start: now(),
-		failed: map[[2]string]bool{}, groups: map[[2]string]bool{}}
-}
-
-func (a *admission) admit(s harness.Spec) harness.Admission {
-	if a.budget > 0 && a.now().Sub(a.start)+s.Knobs.Duration() > a.budget {
-		return harness.Stop
-	}
-	if !a.failfast || slices.Contains(a.controls, s.Registry) {
-		return harness.Start
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	key := [2]string{s.Registry, s.Cell}
-	a.groups[key] = true
-	if !a.failed[key] {
-		return harness.Start
-	}
-	for g := range a.groups {
-		if !a.failed[g] && !slices.Contains(a.controls, g[0]) {
-			return harness.Skip
-		}
-	}
-	return harness.Stop // every group that could still fail has failed
-}
-
-func (a *admission) record(r result.Record) {
-	if r.Detected {
-		a.mu.Lock()
-		a.failed[[2]string{r.Registry, r.Cell}] = true
-		a.mu.Unlock()
-	}
-}
-
-// controlsOf returns the control registries of a run.
-func controlsOf(o *options) []string { return splitList(o.control) }
-
-func (o *options) checkRunFlags() error {
+func (o *options) checkRunFlags(cfg harness.Config) error {
 	switch {
 	case o.isolate != "process" && o.isolate != "none":
 		return usageError("--isolate must be process or none, got %q", o.isolate)
-	case o.timeout < 0:
-		return usageError("--timeout must not be negative, got %v", o.timeout)
-	case o.parallel < 1:
-		return usageError("--parallel must be at least 1, got %d", o.parallel)
+	case o.timeout < 0 || o.timeout > maxTimeout:
+		return usageError("--timeout must be between 0 (default) and %v, got %v", maxTimeout, o.timeout)
+	case o.parallel < 1 || o.parallel > maxParallel:
+		return usageError("--parallel must be between 1 and %d, got %d", maxParallel, o.parallel)
 	case o.race && o.isolate == "none":
 		return usageError("--race needs --isolate process")
 	case !slices.Contains(report.Formats, o.format):
 		return usageError("--format must be one of %s, got %q", strings.Join(report.Formats, ", "), o.format)
-	case o.budget < 0:
-		return usageError("--budget must not be negative, got %v", o.budget)
+	case o.budget < 0 || o.budget > maxBudget:
+		return usageError("--budget must be between 0 and %v, got %v", maxBudget, o.budget)
 	}
-	if _, err := parseSize(o.memoryLimit); err != nil {
-		return usageError("--memory-limit: %v", err)
-	}
-	for _, name := range splitList(o.control) {
-		if _, ok := finalizer.Lookup(name); !ok {
-			return usageError("--control: unknown registry %q (have %s)", name, strings.Join(variantNames(), ", "))
+	if o.timeout > 0 {
+		longest := cfg.Knobs
+		for _, c := range cfg.Cells {
+			if c.Knobs.Seconds > longest.Seconds {
+				longest = c.Knobs
+			}
+		}
+		if min := harness.MinTimeout(longest); o.timeout < min {
+			return usageError("--timeout %v is shorter than a trial: it must be at least %v (the trial's %gs plus %v)", o.timeout, min, longest.Seconds, harness.MinTimeoutSlack)
 		}
 	}
+	limit, err := parseSize(o.memoryLimit)
+	if err != nil {
+		return usageError("--memory-limit: %v", err)
+	}
+	if limit > 0 && limit < harness.MinMemoryLimit {
+		return usageError("--memory-limit %s is below the %d MiB a trial needs", o.memoryLimit, harness.MinMemoryLimit>>20)
+	}
+	if mem := physicalMemory(); limit > 0 && mem > 0 && limit > mem {
+		return usageError("--memory-limit %s is more than the machine's %d MiB", o.memoryLimit, mem>>20)
+	}
 	return nil
+}
+
+// physicalMemory returns the machine's memory in bytes, 0 when unknown.
+func physicalMemory() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func (o *options) executor(ctx context.Context, logDir string) (harness.Executor, error) {
@@ -421,7 +447,7 @@ func (o *options) executor(ctx context.Context, logDir string) (harness.Executor
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("locating the worker binary: %w", err)
+		return nil, invalid("locating the worker binary: %v", err)
 	}
 	limit, _ := parseSize(o.memoryLimit)
 	p := harness.Process{Path: self, Args: []string{harness.WorkerArg}, MemoryLimit: limit, LogDir: logDir}
@@ -451,7 +477,7 @@ func parseSize(s string) (int64, error) {
 	units := []struct {
 		suffix string
 		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
 	num, mult := s, int64(1)
 	for _, u := range units {
 		if strings.HasSuffix(s, u.suffix) {
@@ -460,7 +486,7 @@ func parseSize(s string) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-	if err != nil || n <= 0 {
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
 		return 0, fmt.Errorf("want a positive size like 512MiB, got %q", s)
 	}
 	return n * mult, nil
@@ -472,45 +498,47 @@ func (o *options) config() (harness.Config, error) {
 	if err != nil {
 		return cfg, usageError("--preset: %v", err)
 	}
-	// Start from the preset; flags given on the command line override it.
+	// Start from the preset; flags given on the command line override them.
 	k := preset.Knobs
-	if o.set == nil || !o.set["threads"] {
+	if !o.set["threads"] {
 		o.threads = k.Threads
 	}
-	if o.set == nil || !o.set["seconds"] {
+	if !o.set["seconds"] {
 		o.seconds = k.Seconds
 	}
-	if o.set == nil || !o.set["gogc"] {
+	if !o.set["gogc"] {
 		o.gogc = k.GOGC
 	}
-	if o.set == nil || !o.set["sleep-scale"] {
+	if !o.set["sleep-scale"] {
 		o.sleepScale = k.SleepScale
 	}
-	if o.set == nil || !o.set["chaos"] {
+	if !o.set["chaos"] {
 		o.chaos = k.Chaos
 	}
 	if _, err := scenarios.ResolveChaos(o.chaos, 1); err != nil {
 		return cfg, usageError("--chaos: %v", err)
 	}
 	switch {
-	case o.threads < 2:
-		return cfg, usageError("--threads must be at least 2 (one maker and one runner), got %d", o.threads)
-	case !(o.seconds > 0):
-		return cfg, usageError("--seconds must be positive, got %g", o.seconds)
-	case o.runs < 1:
-		return cfg, usageError("--runs must be at least 1, got %d", o.runs)
-	case o.procs < 0:
-		return cfg, usageError("--procs must not be negative, got %d", o.procs)
-	case o.gogc < 1:
-		return cfg, usageError("--gogc must be at least 1 (the scenario needs the GC running), got %d", o.gogc)
-	case !(o.sleepScale >= 0):
-		return cfg, usageError("--sleep-scale must be 0 or more, got %g", o.sleepScale)
+	case o.threads < 2 || o.threads > maxThreads:
+		return cfg, usageError("--threads must be between 2 (one maker and one runner) and %d, got %d", maxThreads, o.threads)
+	case !(o.seconds > 0 && o.seconds <= maxSeconds):
+		return cfg, usageError("--seconds must be positive and at most %d, got %g", maxSeconds, o.seconds)
+	case o.runs < 1 || o.runs > maxRuns:
+		return cfg, usageError("--runs must be between 1 and %d, got %d", maxRuns, o.runs)
+	case o.procs < 0 || o.procs > maxProcs():
+		return cfg, usageError("--procs must be between 0 (the machine's) and %d (4x this machine's CPUs), got %d", maxProcs(), o.procs)
+	case o.gogc < 1 || o.gogc > maxGOGC:
+		return cfg, usageError("--gogc must be between 1 (the scenario needs the GC running) and %d, got %d", maxGOGC, o.gogc)
+	case !(o.sleepScale >= 0 && o.sleepScale <= maxSleepScale):
+		return cfg, usageError("--sleep-scale must be between 0 and %d, got %g", maxSleepScale, o.sleepScale)
+	case !(o.minPower >= 0 && o.minPower < 1):
+		return cfg, usageError("--min-power must be in [0, 1), got %g", o.minPower)
 	}
 	sc, err := scenarios.Lookup(o.scenario)
 	if err != nil {
 		return cfg, usageError("--scenario: %v", err)
 	}
-	regs, err := parseRegistries(o.registries, o.isolate)
+	subjects, err := o.subjects(sc)
 	if err != nil {
 		return cfg, err
 	}
@@ -519,73 +547,123 @@ func (o *options) config() (harness.Config, error) {
 	k.Seconds, k.GOGC, k.SleepScale = o.seconds, o.gogc, o.sleepScale
 	k.KeepGoing, k.Reentrant, k.Procs, k.Chaos = o.keepGoing, o.reentrant, o.procs, o.chaos
 	seed := o.seed
-	if !o.seedSet {
+	if !o.seedSet() {
 		seed = rand.Int64N(1 << 40)
 	}
-	shard, err := parseShard(o.shard)
+	shard, err := harness.ParseShard(o.shard)
 	if err != nil {
 		return cfg, usageError("--shard: %v", err)
 	}
-	if o.shard != "" && !o.seedSet {
+	if o.shard != "" && !o.seedSet() {
 		return cfg, usageError("--shard needs --seed, so that every shard runs its part of the same trials")
 	}
 	runs := o.runs
-	if o.budget > 0 && !o.runsSet {
+	if o.budget > 0 && !o.runsSet() {
 		runs = -1 // as many rounds as the budget allows
 	}
-	if o.budget > 0 && o.budget < k.Duration() {
-		return cfg, usageError("--budget %v is shorter than one trial (--seconds %g)", o.budget, o.seconds)
+	if o.shard != "" && runs < 0 {
+		return cfg, usageError("--shard needs --runs, so that every shard knows the run's rounds")
 	}
 	var cells []harness.Cell
 	if len(o.sweep) > 0 {
-		cells = o.sweep.cells(k)
+		cells = o.sweep.Cells(k)
 	}
-	return harness.Config{Scenario: sc, Registries: regs, Runs: runs, Seed: seed, Knobs: k, Cells: cells, Shard: shard}, nil
+	longest := k.Duration()
+	for _, c := range cells {
+		longest = max(longest, c.Knobs.Duration())
+	}
+	if o.budget > 0 && o.budget < longest {
+		return cfg, usageError("--budget %v is shorter than one trial (%v)", o.budget, longest)
+	}
+	return harness.Config{Scenario: sc, Subjects: subjects, Runs: runs, Seed: seed, Knobs: k, Cells: cells, Shard: shard}, nil
 }
 
-func parseRegistries(list, isolate string) ([]finalizer.Variant, error) {
-	var regs []finalizer.Variant
-	for _, name := range strings.Split(list, ",") {
-		name = strings.TrimSpace(name)
-		v, ok := finalizer.Lookup(name)
-		if !ok {
-			return nil, usageError("--registry: unknown registry %q (have %s)", name, strings.Join(variantNames(), ", "))
+// subjects resolves --registry, --control and --clean against sc's
+// declared subjects: the roles are the scenario's unless a flag overrides
+// them.
+func (o *options) subjects(sc *scenarios.Scenario) ([]scenarios.Subject, error) {
+	control, clean := splitList(o.control), splitList(o.clean)
+	for _, n := range control {
+		if slices.Contains(clean, n) {
+			return nil, usageError("%q cannot be both --clean and --control", n)
 		}
-		if slices.ContainsFunc(regs, func(r finalizer.Variant) bool { return r.Name == name }) {
+	}
+	names := splitList(o.registries)
+	if !o.set["registry"] {
+		names = slices.Clone(sc.Defaults)
+		for _, n := range append(slices.Clone(control), clean...) {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil, usageError("--registry: no subject named (have %s)", strings.Join(sc.SubjectNames(), ", "))
+	}
+	for _, n := range append(slices.Clone(control), clean...) {
+		if !slices.Contains(names, n) {
+			return nil, usageError("subject %q is given a role but not run: add it to --registry", n)
+		}
+	}
+	var out []scenarios.Subject
+	for _, name := range names {
+		s, err := sc.Subject(name)
+		if err != nil {
+			return nil, usageError("--registry: %v", err)
+		}
+		if slices.ContainsFunc(out, func(r scenarios.Subject) bool { return r.Name == name }) {
 			return nil, usageError("--registry: %q named twice", name)
 		}
-		if (name == "racy" || name == "locked") && isolate == "none" {
+		if s.Crashes && o.isolate == "none" {
 			return nil, usageError("--registry %s kills or hangs its process: it needs --isolate process", name)
 		}
-		regs = append(regs, v)
+		switch {
+		case slices.Contains(control, name):
+			s = s.WithRole(result.Control)
+		case slices.Contains(clean, name):
+			s = s.WithRole(result.Clean)
+		}
+		out = append(out, s)
 	}
-	return regs, nil
+	return out, nil
 }
 
-func variantNames() []string {
-	var names []string
-	for _, v := range finalizer.Variants() {
-		names = append(names, v.Name)
+func splitList(s string) []string {
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
 	}
-	return names
+	return out
 }
 
+// list prints the tree: scenarios, their subjects with roles and
+// signatures, then the presets' knobs.
 func list(w io.Writer) error {
 	fmt.Fprintln(w, "scenarios:")
 	for _, s := range scenarios.All() {
-		fmt.Fprintf(w, "  %-16s %s\n", s.Name, s.Doc)
-	}
-	fmt.Fprintln(w, "registries:")
-	for _, v := range finalizer.Variants() {
-		kind := "control"
-		if v.Clean {
-			kind = "clean"
+		fmt.Fprintf(w, "  %s: %s\n", s.Name, s.Doc)
+		fmt.Fprintln(w, "    subjects:")
+		for _, sub := range s.Subjects {
+			def := ""
+			if slices.Contains(s.Defaults, sub.Name) {
+				def = " (default)"
+			}
+			sig := ""
+			if sub.Role == result.Control {
+				sig = ", caught by " + sub.SignatureText()
+			}
+			needs := ""
+			if sub.Needs != "" {
+				needs = ", needs --" + sub.Needs
+			}
+			fmt.Fprintf(w, "      %-18s %s%s%s%s: %s\n", sub.Name, sub.Role, sig, needs, def, sub.Doc)
 		}
-		fmt.Fprintf(w, "  %-16s %-8s %s\n", v.Name, kind, v.Doc)
 	}
-	fmt.Fprintln(w, "presets:")
+	fmt.Fprintln(w, "presets (knobs):")
 	for _, p := range scenarios.Presets() {
-		fmt.Fprintf(w, "  %-16s %s\n", p.Name, scenarios.Describe(p.Knobs))
+		fmt.Fprintf(w, "  %-8s %s\n", p.Name, scenarios.Describe(p.Knobs))
 	}
 	return nil
 }
@@ -596,13 +674,15 @@ func render(w io.Writer, format string, s report.Summary) error {
 
 func statusLine(r result.Record) string {
 	what := string(r.Outcome)
-	if r.Detected {
-		what += " after " + report.FormatDuration(r.TTFF())
+	if r.Detected || r.Invalid() {
+		if r.Detected {
+			what += " after " + report.FormatDuration(r.TTFF())
+		}
 		if r.FirstError != "" {
 			what += ": " + r.FirstError
 		}
 	}
-	name := r.Scenario + "/" + r.Registry
+	name := r.Scenario + "/" + r.Registry + " (" + string(r.Role) + ")"
 	if r.Cell != "" {
 		name += " [" + r.Cell + "]"
 	}
@@ -640,91 +720,4 @@ func logHead(r result.Record) string {
 		sb.WriteString("\n")
 	}
 	return sb.String()
-}
-
-// verdict turns a summary into the exit status: 1 when a registry that is
-// not a control showed a forbidden outcome, else 3 when a control was never
-// detected.
-func verdict(s report.Summary, controls []string) error {
-	var failed, powerless []string
-	for _, g := range s.Groups {
-		control := slices.Contains(controls, g.Registry)
-		switch {
-		case !control && g.Detected > 0:
-			failed = append(failed, fmt.Sprintf("%s/%s showed forbidden outcomes in %d of %d trials", g.Scenario, g.Registry, g.Detected, g.Runs))
-		case control && g.Detected == 0:
-			powerless = append(powerless, fmt.Sprintf("%s/%s was never detected in %d trials", g.Scenario, g.Registry, g.Runs))
-		}
-	}
-	if len(failed) > 0 {
-		return &exitError{code: 1, msg: "FAIL: " + strings.Join(failed, "; ")}
-	}
-	if len(powerless) > 0 {
-		return &exitError{code: 3, msg: "FAIL: lost power: " + strings.Join(powerless, "; ")}
-	}
-	return nil
-}
-
-// reportCmd re-renders a saved results file.
-func reportCmd(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("racestress report", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	format := fs.String("format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
-	if help, err := parseFlags(fs, args, stdout); help || err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError("report needs one results FILE, got %d arguments", fs.NArg())
-	}
-	if !slices.Contains(report.Formats, *format) {
-		return usageError("--format must be one of %s, got %q", strings.Join(report.Formats, ", "), *format)
-	}
-	records, warnings, err := harness.ReadResultsFile(fs.Arg(0))
-	if err != nil {
-		return usageError("report: %s: %v", fs.Arg(0), err)
-	}
-	sum := report.Summarize(records)
-	sum.Warnings = append(warnings, sum.Warnings...)
-	return render(stdout, *format, sum)
-}
-
-// replayCmd reruns one trial of a saved run with its recorded seed and knobs.
-func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o options
-	fs := flag.NewFlagSet("racestress replay", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	addRunFlags(fs, &o)
-	if help, err := parseFlags(fs, args, stdout); help || err != nil {
-		return err
-	}
-	if fs.NArg() != 2 {
-		return usageError("replay needs a results FILE and a trial number N")
-	}
-	n, err := strconv.Atoi(fs.Arg(1))
-	if err != nil {
-		return usageError("replay: trial number %q is not a number", fs.Arg(1))
-	}
-	records, _, err := harness.ReadResultsFile(fs.Arg(0))
-	if err != nil {
-		return usageError("replay: %s: %v", fs.Arg(0), err)
-	}
-	i := slices.IndexFunc(records, func(r result.Record) bool { return r.Trial == n })
-	if i < 0 {
-		return usageError("replay: %s has no trial %d", fs.Arg(0), n)
-	}
-	rec := records[i]
-	sc, err := scenarios.Lookup(rec.Scenario)
-	if err != nil {
-		return usageError("replay: %v", err)
-	}
-	reg, ok := finalizer.Lookup(rec.Registry)
-	if !ok {
-		return usageError("replay: unknown registry %q", rec.Registry)
-	}
-	if (reg.Name == "racy" || reg.Name == "locked") && o.isolate == "none" {
-		return usageError("replay: registry %s needs --isolate process", reg.Name)
-	}
-	cfg := harness.Config{Scenario: sc, Registries: []finalizer.Variant{reg}, Runs: 1, Seed: rec.Seed, Knobs: rec.Knobs}
-	spec := harness.Spec{Trial: rec.Trial, Scenario: rec.Scenario, Registry: rec.Registry, Seed: rec.Seed, Knobs: rec.Knobs}
-	return execute(ctx, &o, cfg, []harness.Spec{spec}, stdout, stderr)
 }

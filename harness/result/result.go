@@ -141,8 +141,15 @@ type Record struct {
 	Scenario string `json:"scenario"`
 	Registry string `json:"registry"`
 	// Cell names the sweep cell the trial belongs to ("gogc=1 procs=2"), if any.
-	Cell  string    `json:"cell,omitempty"`
-	Clean bool      `json:"clean"` // the registry is expected to show no forbidden outcome
+	Cell string `json:"cell,omitempty"`
+	// Role is the subject's role in the run: a control must be caught, a
+	// clean subject must never fail.
+	Role Role `json:"role"`
+	// LegacyClean is the role field of schema-1 records ("clean": true);
+	// read only, to derive Role. Use Role.
+	LegacyClean *bool `json:"clean,omitempty"`
+	// RunID names the run the trial belongs to (schema 2 on).
+	RunID string    `json:"run_id,omitempty"`
 	Seed  int64     `json:"seed"`
 	Knobs Knobs     `json:"knobs"`
 	Start time.Time `json:"start"`
@@ -151,12 +158,18 @@ type Record struct {
 	Grade    Grade           `json:"grade"`
 	Failures map[Outcome]int `json:"failures,omitempty"` // failures seen, by class (several with keep-going)
 
-	// Detected is set when the trial saw a forbidden outcome; TTFFNanos is
-	// then the time from the trial's start to the first one.
-	Detected   bool   `json:"detected"`
+	// Detected is set when the subject failed: a forbidden outcome that is
+	// not a harness error. TTFFNanos is then the time from the trial's
+	// start to the first failure.
+	Detected bool `json:"detected"`
+	// Signature is set when the failure is one of the subject's signature
+	// outcomes: for a control, a detection of its bug.
+	Signature  bool   `json:"signature,omitempty"`
 	TTFFNanos  int64  `json:"ttff_ns,omitempty"`
 	DurationNs int64  `json:"duration_ns"` // how long the stress phase ran
 	FirstError string `json:"first_error,omitempty"`
+	// Stack is the head of the stack of an unexpected panic.
+	Stack string `json:"stack,omitempty"`
 
 	// Mutations counts the registry mutations that changed-size panics saw,
 	// by kind ("removed", "inserted", "removed+inserted").
@@ -187,15 +200,55 @@ func (r Record) TTFF() time.Duration { return time.Duration(r.TTFFNanos) }
 // Duration returns how long the trial's stress phase ran.
 func (r Record) Duration() time.Duration { return time.Duration(r.DurationNs) }
 
+// Hit reports whether the trial counts for its subject's role: for a
+// control, a detection (a signature outcome); for a clean subject, a
+// failure (any forbidden outcome but a harness error).
+func (r Record) Hit() bool {
+	if r.Role == Control {
+		return r.Signature
+	}
+	return r.Detected
+}
+
+// Invalid reports whether the trial says nothing about its subject: the
+// harness could not run it, or stopped it by a limit of its own.
+func (r Record) Invalid() bool { return r.Outcome == Error }
+
+// Upgrade fills what a schema-1 record left out: its role, from the old
+// "clean" field, and whether a detection was a signature outcome (schema 1
+// knew one kind of detection per registry: any forbidden outcome but
+// error).
+func (r *Record) Upgrade() {
+	if r.Role == "" && r.LegacyClean != nil {
+		r.Role = Control
+		if *r.LegacyClean {
+			r.Role = Clean
+		}
+		if r.Outcome == Error {
+			r.Detected = false
+		}
+		r.Signature = r.Role == Control && r.Detected
+	}
+	r.LegacyClean = nil
+}
+
 // Validate reports a record that cannot have come from a trial.
 func (r Record) Validate() error {
 	switch {
 	case r.Scenario == "" || r.Registry == "":
 		return fmt.Errorf("trial %d: missing scenario or registry", r.Trial)
+	case r.Trial < 0:
+		return fmt.Errorf("trial %d: negative trial number", r.Trial)
 	case !r.Outcome.Valid():
 		return fmt.Errorf("trial %d: unknown outcome %q", r.Trial, r.Outcome)
+	case !r.Role.Valid():
+		return fmt.Errorf("trial %d: unknown role %q", r.Trial, r.Role)
 	case r.DurationNs < 0 || r.TTFFNanos < 0:
 		return fmt.Errorf("trial %d: negative duration", r.Trial)
+	case r.Signature && !r.Detected:
+		return fmt.Errorf("trial %d: a signature outcome that is no failure", r.Trial)
+	case r.Outcome == Error && r.Detected:
+		return fmt.Errorf("trial %d: a harness error counted as a detection", r.Trial)
 	}
 	return nil
 }

@@ -45,11 +45,11 @@ func run(args []string, w io.Writer) error {
 	var order []config
 	for _, path := range fs.Args() {
 		long := strings.HasSuffix(path, "-throughput.jsonl")
-		recs, _, err := harness.ReadResultsFile(path)
+		res, err := harness.ReadResultsFile(path)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		for _, r := range recs {
+		for _, r := range res.Records {
 			c := config{r.Knobs.Preset, cmp.Or(r.Knobs.Chaos, "off")}
 			if _, ok := byConfig[c]; !ok {
 				order = append(order, c)

@@ -1,30 +1,38 @@
-package main
+package harness
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 
-	"github.com/racestress/racestress/harness"
 	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/scenarios"
 )
 
-// sweepFlag collects --sweep KEY=V1,V2 dimensions.
-type sweepFlag []sweepDim
+// Sweep is a parameter sweep: dimensions KEY=V1,V2, each a knob and its
+// values. It implements flag.Value, so --sweep can be repeated.
+type Sweep []SweepDim
 
-type sweepDim struct {
-	key    string
-	values []string
+// SweepDim is one dimension of a Sweep.
+type SweepDim struct {
+	Key    string
+	Values []string
 }
 
-func (s *sweepFlag) String() string {
+// String prints the sweep as "KEY=V1,V2 KEY2=...".
+func (s *Sweep) String() string {
 	var parts []string
 	for _, d := range *s {
-		parts = append(parts, d.key+"="+strings.Join(d.values, ","))
+		parts = append(parts, d.Key+"="+strings.Join(d.Values, ","))
 	}
 	return strings.Join(parts, " ")
 }
+
+// SweepKeys names the knobs a sweep can vary.
+func SweepKeys() []string { return []string{"gogc", "procs", "threads", "sleep-scale", "seconds", "chaos"} }
+
+// MaxShards bounds a shard count.
+const MaxShards = 10000
 
 // sweepKeys are the knobs a sweep can vary, and how each sets its value.
 var sweepKeys = map[string]func(k *result.Knobs, v string) error{
@@ -78,7 +86,8 @@ var sweepKeys = map[string]func(k *result.Knobs, v string) error{
 	},
 }
 
-func (s *sweepFlag) Set(arg string) error {
+// Set adds the dimension KEY=V1,V2, validating every value.
+func (s *Sweep) Set(arg string) error {
 	key, vals, ok := strings.Cut(arg, "=")
 	if !ok || vals == "" {
 		return fmt.Errorf("want KEY=V1,V2, got %q", arg)
@@ -88,7 +97,7 @@ func (s *sweepFlag) Set(arg string) error {
 		return fmt.Errorf("cannot sweep %q (can: gogc, procs, threads, sleep-scale, seconds, chaos)", key)
 	}
 	for _, d := range *s {
-		if d.key == key {
+		if d.Key == key {
 			return fmt.Errorf("%s swept twice", key)
 		}
 	}
@@ -99,22 +108,22 @@ func (s *sweepFlag) Set(arg string) error {
 			return err
 		}
 	}
-	*s = append(*s, sweepDim{key: key, values: values})
+	*s = append(*s, SweepDim{Key: key, Values: values})
 	return nil
 }
 
-// cells returns the cartesian product of the sweep over base, in the order
+// Cells returns the cartesian product of the sweep over base, in the order
 // the dimensions and values were given (the last dimension varies fastest).
-func (s sweepFlag) cells(base result.Knobs) []harness.Cell {
-	cells := []harness.Cell{{Knobs: base}}
+func (s Sweep) Cells(base result.Knobs) []Cell {
+	cells := []Cell{{Knobs: base}}
 	for _, d := range s {
-		var next []harness.Cell
+		var next []Cell
 		for _, c := range cells {
-			for _, v := range d.values {
+			for _, v := range d.Values {
 				k := c.Knobs
-				_ = sweepKeys[d.key](&k, v) // validated by Set
-				label := strings.TrimSpace(c.Label + " " + d.key + "=" + v)
-				next = append(next, harness.Cell{Label: label, Knobs: k})
+				_ = sweepKeys[d.Key](&k, v) // validated by Set
+				label := strings.TrimSpace(c.Label + " " + d.Key + "=" + v)
+				next = append(next, Cell{Label: label, Knobs: k})
 			}
 		}
 		cells = next
@@ -122,16 +131,16 @@ func (s sweepFlag) cells(base result.Knobs) []harness.Cell {
 	return cells
 }
 
-// parseShard parses K/N with 1 <= K <= N.
-func parseShard(s string) (harness.Shard, error) {
+// ParseShard parses K/N with 1 <= K <= N; "" is the whole run.
+func ParseShard(s string) (Shard, error) {
 	if s == "" {
-		return harness.Shard{}, nil
+		return Shard{}, nil
 	}
 	ks, ns, ok := strings.Cut(s, "/")
 	k, err1 := strconv.Atoi(ks)
 	n, err2 := strconv.Atoi(ns)
-	if !ok || err1 != nil || err2 != nil || n < 1 || k < 1 || k > n {
-		return harness.Shard{}, fmt.Errorf("want K/N with 1 <= K <= N, got %q", s)
+	if !ok || err1 != nil || err2 != nil || n < 1 || k < 1 || k > n || n > MaxShards {
+		return Shard{}, fmt.Errorf("want K/N with 1 <= K <= N <= %d, got %q", MaxShards, s)
 	}
-	return harness.Shard{K: k, N: n}, nil
+	return Shard{K: k, N: n}, nil
 }

@@ -1,0 +1,66 @@
+package harness
+
+import (
+	"sync"
+	"time"
+
+	"github.com/racestress/racestress/harness/result"
+)
+
+// Policy is when a run starts trials: a wall-clock budget and failfast.
+// Its Admit and Record methods are Config.Admit and a Config.OnRecord step.
+type Policy struct {
+	budget   time.Duration
+	failfast bool
+	now      func() time.Time
+	start    time.Time
+
+	mu     sync.Mutex
+	failed map[[2]string]bool // groups (subject, cell) with a forbidden outcome
+	groups map[[2]string]bool // every clean group seen
+}
+
+// NewPolicy returns the admission policy of a run that started now: with a
+// positive budget it starts no trial that would end after the budget; with
+// failfast it stops a clean group at its first failure (controls, expected
+// to fail, keep running), and stops the run once every clean group has
+// failed. now is the clock (time.Now when nil).
+func NewPolicy(budget time.Duration, failfast bool, now func() time.Time) *Policy {
+	if now == nil {
+		now = time.Now
+	}
+	return &Policy{budget: budget, failfast: failfast, now: now, start: now(),
+		failed: map[[2]string]bool{}, groups: map[[2]string]bool{}}
+}
+
+// Admit decides whether s starts.
+func (a *Policy) Admit(s Spec) Admission {
+	if a.budget > 0 && a.now().Sub(a.start)+s.Knobs.Duration() > a.budget {
+		return Stop
+	}
+	if !a.failfast || s.Role == result.Control {
+		return Start
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	key := [2]string{s.Registry, s.Cell}
+	a.groups[key] = true
+	if !a.failed[key] {
+		return Start
+	}
+	for g := range a.groups {
+		if !a.failed[g] {
+			return Skip
+		}
+	}
+	return Stop // every group that could still fail has failed
+}
+
+// Record notes a completed trial.
+func (a *Policy) Record(r result.Record) {
+	if r.Detected && r.Role != result.Control {
+		a.mu.Lock()
+		a.failed[[2]string{r.Registry, r.Cell}] = true
+		a.mu.Unlock()
+	}
+}

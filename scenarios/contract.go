@@ -1,0 +1,181 @@
+package scenarios
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/racestress/racestress/finalizer"
+	"github.com/racestress/racestress/harness/result"
+)
+
+// ledger checks Run's whole contract from what the callbacks and the
+// registry's handles report, so that a registry that breaks it without
+// panicking is caught, whether or not it reports events:
+//
+//   - every finalizer registered before a Run began, with a priority of at
+//     least its minimum and not removed meanwhile by someone else, is called
+//     by that Run;
+//   - after Run(NoPriority) returns, no finalizer registered before it
+//     began is still registered;
+//   - where the scenario keeps every object alive (so that no GC cleanup
+//     can call back), a Run calls no finalizer below its minimum and none
+//     without a priority;
+//   - every Run returns (a panic, or runtime.Goexit, is a failure).
+//
+// "Registered before a Run began" means that Register had returned and the
+// finalizer was added to the ledger before the Run was called. A finalizer
+// that a Run left unregistered but uncalled may still be in the hands of a
+// GC cleanup about to call it: it is settled at teardown, after the
+// cleanups have drained, unless another Run overlapped (and may have
+// cleared it, as Run(NoPriority) does with what it did not see).
+type ledger struct {
+	mon *monitor
+	// alive is set when the scenario keeps every registered object alive
+	// while it calls Run, so that a call during a Run is that Run's.
+	alive bool
+
+	next    atomic.Uint64 // registration index of the next finalizer
+	runs    atomic.Uint64 // Run ids handed out
+	current atomic.Uint64 // the Run in progress when only one is
+	active  atomic.Int32  // Runs in progress
+	starts  atomic.Uint64 // Runs started
+
+	mu        sync.Mutex
+	pending   []*probe // registered, not yet settled by a Run, ascending idx
+	unsettled []unsettled
+}
+
+type unsettled struct {
+	p   *probe
+	run uint64
+}
+
+func newLedger(m *monitor, alive bool) *ledger {
+	return &ledger{mon: m, alive: alive}
+}
+
+// regToken marks when a batch of registrations began.
+type regToken struct {
+	starts uint64
+	active bool
+}
+
+// begin is called before a batch of Register calls that add will record.
+func (l *ledger) begin() regToken {
+	s := l.starts.Load() // before active: see add
+	return regToken{starts: s, active: l.active.Load() > 0}
+}
+
+// add records finalizers whose Register calls, begun at t, have returned.
+// A finalizer whose registration overlapped a Run may have been registered
+// while that Run was under way, and legitimately cleared by it uncalled:
+// the later checks excuse it when it is gone uncalled (never when it is
+// still registered).
+func (l *ledger) add(t regToken, ps ...*probe) {
+	// A Run counts itself active, then started: a Run that began after
+	// begin's read of starts has moved starts by now, and one that began
+	// before it was active at begin's read of active.
+	overlapped := t.active || l.starts.Load() != t.starts
+	l.mu.Lock()
+	for _, p := range ps {
+		p.ledger = l
+		p.overlapped = overlapped
+		p.idx = l.next.Add(1) - 1
+		l.pending = append(l.pending, p)
+	}
+	l.mu.Unlock()
+}
+
+// run calls reg.Run(min) and checks the contract of that call; it reports
+// whether the Run failed (panicked, did not return, or broke its contract).
+func (l *ledger) run(reg finalizer.Registry, min finalizer.Priority) (failed bool) {
+	id := l.runs.Add(1)
+	before := l.next.Load()
+	first := l.active.Add(1) == 1
+	started := l.starts.Add(1)
+	if first {
+		l.current.Store(id)
+	}
+	failed = l.mon.guard(fmt.Sprintf("Run %d (min %v)", id, min), func() { reg.Run(min) })
+	overlapped := !first || l.starts.Load() != started
+	l.current.CompareAndSwap(id, 0)
+	l.active.Add(-1)
+	if failed {
+		return true
+	}
+	return l.check(id, min, before, overlapped)
+}
+
+func eligible(p, min finalizer.Priority) bool {
+	return p.IsSet() && (!min.IsSet() || p.Value() >= min.Value())
+}
+
+// check settles the finalizers registered before Run id began.
+func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlapped bool) (failed bool) {
+	l.mu.Lock()
+	n := sort.Search(len(l.pending), func(i int) bool { return l.pending[i].idx >= before })
+	batch := l.pending[:n:n]
+	rest := l.pending[n:]
+	var keep []*probe
+	fail := func(format string, args ...any) {
+		failed = true
+		l.mon.fail(result.Contract, "contract: "+fmt.Sprintf(format, args...))
+	}
+	var later []unsettled
+	for _, p := range batch {
+		called := p.calls.Load() > 0
+		ranIt := l.alive && !overlapped && p.during.Load() == id
+		switch {
+		case eligible(p.prio, min) && called:
+		case eligible(p.prio, min) && p.handle.Alive():
+			fail("Run %d (min %v) returned without calling finalizer %s, registered before it began; it is still registered", id, min, p.label())
+		case eligible(p.prio, min):
+			if !overlapped && !p.overlapped {
+				later = append(later, unsettled{p, id})
+			}
+		case ranIt:
+			fail("Run %d (min %v) called finalizer %s, which it must not call (priority %v)", id, min, p.label(), p.prio)
+		case !min.IsSet() && p.handle.Alive():
+			fail("Run %d (min none) returned but finalizer %s, registered before it began, is still registered: Run(NoPriority) must clear the registry", id, p.label())
+		case !min.IsSet() || called:
+			// cleared by Run(NoPriority), or called by someone else
+		default:
+			keep = append(keep, p) // below min: still registered, for a later Run
+		}
+	}
+	l.pending = append(keep, rest...)
+	l.unsettled = append(l.unsettled, later...)
+	l.mu.Unlock()
+	return failed
+}
+
+// settle fails every finalizer that a Run left unregistered but uncalled,
+// and that nobody called since, waiting at most wait for callbacks still in
+// flight. Call it after the GC cleanups have drained.
+func (l *ledger) settle(wait time.Duration) {
+	l.mu.Lock()
+	us := l.unsettled
+	l.unsettled = nil
+	l.mu.Unlock()
+	uncalled := func() []unsettled {
+		var out []unsettled
+		for _, u := range us {
+			if u.p.calls.Load() == 0 {
+				out = append(out, u)
+			}
+		}
+		return out
+	}
+	settle(func() bool { return len(uncalled()) == 0 }, wait)
+	left := uncalled()
+	for i, u := range left {
+		if i == 3 {
+			l.mon.fail(result.Contract, fmt.Sprintf("contract: and %d more finalizers removed without a call", len(left)-i))
+			break
+		}
+		l.mon.fail(result.Contract, fmt.Sprintf("contract: Run %d returned without calling finalizer %s, registered before it began; it was removed from the registry but never called", u.run, u.p.label()))
+	}
+}
