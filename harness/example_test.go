@@ -7,6 +7,7 @@ import (
 
 	"github.com/racestress/racestress/finalizer"
 	"github.com/racestress/racestress/harness"
+	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/scenarios"
 )
 
@@ -23,22 +24,20 @@ func (r *myRegistry) Run(min finalizer.Priority) {
 	r.Registry.Run(min)
 }
 
-// Stress your own registry through the same engine: describe it as a
-// finalizer.Variant and run a scenario on it in-process.
+// Stress your own registry through the same engine: declare it as a
+// subject with its role and run a scenario on it in-process.
 func ExampleRun() {
-	mine := finalizer.Variant{
-		Name: "mine", Clean: true,
-		New: func(opts ...finalizer.Option) finalizer.Registry {
+	mine := scenarios.RegistrySubject("mine", result.Clean, "my registry",
+		func(opts ...finalizer.Option) finalizer.Registry {
 			return &myRegistry{Registry: finalizer.NewFixed(opts...)}
-		},
-	}
+		})
 	k := scenarios.DefaultKnobs()
 	k.Seconds = 0.1
 	records, err := harness.Run(context.Background(), harness.Config{
-		Scenario:   scenarios.FinalizeOrder,
-		Registries: []finalizer.Variant{mine},
-		Runs:       3,
-		Knobs:      k,
+		Scenario: scenarios.FinalizeOrder,
+		Subjects: []scenarios.Subject{mine},
+		Runs:     3,
+		Knobs:    k,
 	})
 	if err != nil {
 		panic(err)

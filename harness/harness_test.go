@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/racestress/racestress/finalizer"
 	"github.com/racestress/racestress/harness"
 	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/scenarios"
@@ -78,7 +77,7 @@ func fakeWorker(mode string) int {
 		fmt.Fprintln(out, "this is not JSON")
 		return 0
 	case "half":
-		b, _ := json.Marshal(result.Record{Trial: 0, Scenario: "bpo24484", Registry: "fixed", Outcome: result.OK})
+		b, _ := json.Marshal(result.Record{Trial: 0, Scenario: "bpo24484", Registry: "fixed", Role: result.Clean, Outcome: result.OK})
 		out.Write(b[:len(b)/2])
 		return 0
 	case "exit1":
@@ -102,7 +101,7 @@ func fakeProcess(t *testing.T, mode string) harness.Process {
 func spec() harness.Spec {
 	k := scenarios.DefaultKnobs()
 	k.Seconds = 0.1
-	return harness.Spec{Trial: 3, Scenario: "finalize-order", Registry: "fixed", Seed: 42, Knobs: k}
+	return harness.Spec{Trial: 3, Scenario: "finalize-order", Registry: "fixed", Role: result.Clean, Seed: 42, Knobs: k}
 }
 
 func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
@@ -135,10 +134,17 @@ func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
 			assert.Equal(t, int64(42), rec.Seed)
 			require.NotNil(t, rec.Process)
 			assert.Positive(t, rec.Process.WallNanos)
-			if c.outcome != result.OK {
+			switch c.outcome {
+			case result.OK:
+			case result.Error:
+				assert.False(t, rec.Detected, "a harness error is never a detection")
+				assert.False(t, rec.Signature)
+				assert.True(t, rec.Invalid(), "and never a pass")
+			default:
 				assert.True(t, rec.Detected, "a failure is never a pass")
 				assert.Equal(t, result.Forbidden, rec.Grade)
 			}
+			assert.Equal(t, result.Clean, rec.Role, "the role is the spec's")
 			if c.dump {
 				require.NotEmpty(t, rec.Process.Dump, "a hang keeps its goroutine dump")
 				b, err := os.ReadFile(rec.Process.Dump)
@@ -156,6 +162,40 @@ func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
 		assert.Equal(t, result.Crash, rec.Outcome)
 		assert.Contains(t, rec.FirstError, "memory limit")
 		assert.True(t, rec.Process.OverMemory)
+	})
+	t.Run("a worker killed over a memory limit below what any trial needs is a harness error", func(t *testing.T) {
+		t.Parallel()
+		p := fakeProcess(t, "oom")
+		p.MemoryLimit = 16 << 20
+		rec, ok := p.Execute(context.Background(), spec())
+		require.True(t, ok)
+		assert.Equal(t, result.Error, rec.Outcome)
+		assert.Contains(t, rec.FirstError, "harness limit")
+		assert.False(t, rec.Detected)
+	})
+	t.Run("a watchdog shorter than the trial is a harness error, not a hang of the subject", func(t *testing.T) {
+		t.Parallel()
+		p := fakeProcess(t, "hang")
+		p.Timeout = func(result.Knobs) time.Duration { return 300 * time.Millisecond }
+		s := spec()
+		s.Knobs.Seconds = 4
+		rec, ok := p.Execute(context.Background(), s)
+		require.True(t, ok)
+		assert.Equal(t, result.Error, rec.Outcome)
+		assert.Contains(t, rec.FirstError, "the watchdog limit 300ms is shorter than the trial")
+		assert.False(t, rec.Detected)
+	})
+	t.Run("a signature outcome is marked as such, another failure is not", func(t *testing.T) {
+		t.Parallel()
+		s := spec()
+		s.Role, s.Signature = result.Control, []result.Outcome{result.Fatal}
+		rec, _ := fakeProcess(t, "fatal").Execute(context.Background(), s)
+		assert.True(t, rec.Signature)
+		assert.True(t, rec.Hit())
+		rec, _ = fakeProcess(t, "race").Execute(context.Background(), s)
+		assert.True(t, rec.Detected)
+		assert.False(t, rec.Signature, "a data race is not this control's signature")
+		assert.False(t, rec.Hit())
 	})
 	t.Run("a worker that cannot start is classified error", func(t *testing.T) {
 		p := fakeProcess(t, "ok")
@@ -177,11 +217,11 @@ func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
 func TestRunRecordsEveryTrialInOrder(t *testing.T) {
 	k := scenarios.DefaultKnobs()
 	k.Seconds = 0.05
-	fixed, _ := finalizer.Lookup("fixed")
-	unfixed, _ := finalizer.Lookup("unfixed")
+	fixed, _ := scenarios.FinalizeOrder.Subject("fixed")
+	unfixed, _ := scenarios.FinalizeOrder.Subject("unfixed")
 	var streamed []int
 	cfg := harness.Config{
-		Scenario: scenarios.FinalizeOrder, Registries: []finalizer.Variant{unfixed, fixed},
+		Scenario: scenarios.FinalizeOrder, Subjects: []scenarios.Subject{unfixed, fixed},
 		Runs: 3, Seed: 100, Knobs: k, Parallel: 2,
 		OnRecord: func(r result.Record) error { streamed = append(streamed, r.Trial); return nil },
 	}
@@ -198,9 +238,9 @@ func TestRunRecordsEveryTrialInOrder(t *testing.T) {
 }
 
 func TestRunStopsWhenTheSinkFails(t *testing.T) {
-	fixed, _ := finalizer.Lookup("fixed")
+	fixed, _ := scenarios.FinalizeOrder.Subject("fixed")
 	cfg := harness.Config{
-		Scenario: scenarios.FinalizeOrder, Registries: []finalizer.Variant{fixed}, Runs: 5, Knobs: scenarios.DefaultKnobs(),
+		Scenario: scenarios.FinalizeOrder, Subjects: []scenarios.Subject{fixed}, Runs: 5, Knobs: scenarios.DefaultKnobs(),
 		OnRecord: func(result.Record) error { return fmt.Errorf("disk full") },
 	}
 	recs, err := harness.Run(context.Background(), cfg)
@@ -213,56 +253,119 @@ func TestRunRejectsAnEmptyConfig(t *testing.T) {
 	assert.ErrorIs(t, err, harness.ErrNoTrials)
 }
 
+func testHeader(runID string) result.Header {
+	return result.Header{Kind: result.Kind, Schema: result.SchemaVersion, RunID: runID, Shard: result.HeaderShard{K: 1, N: 1}}
+}
+
+func rec(run string, trial int) result.Record {
+	return result.Record{Trial: trial, Scenario: "bpo24484", Registry: "fixed", Role: result.Clean, RunID: run, Outcome: result.OK}
+}
+
 func TestResultsFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run", "results.jsonl")
-	w, err := harness.CreateResults(path)
+	w, err := harness.CreateResults(path, testHeader("r1"))
 	require.NoError(t, err)
 	for i := range 3 {
-		require.NoError(t, w.Append(result.Record{Trial: i, Scenario: "bpo24484", Registry: "fixed", Outcome: result.OK}))
+		require.NoError(t, w.Append(rec("r1", i)))
 	}
 	require.NoError(t, w.Close())
 
-	t.Run("every appended record reads back", func(t *testing.T) {
-		recs, warns, err := harness.ReadResultsFile(path)
+	t.Run("the header and every appended record read back", func(t *testing.T) {
+		res, err := harness.ReadResultsFile(path)
 		require.NoError(t, err)
-		assert.Len(t, recs, 3)
-		assert.Empty(t, warns)
+		require.NotNil(t, res.Header)
+		assert.Equal(t, "r1", res.Header.RunID)
+		assert.Len(t, res.Records, 3)
+		assert.Empty(t, res.Warnings)
+	})
+	t.Run("a second run never appends into the file", func(t *testing.T) {
+		_, err := harness.CreateResults(path, testHeader("r2"))
+		assert.ErrorIs(t, err, harness.ErrExists)
+		res, err := harness.ReadResultsFile(path)
+		require.NoError(t, err)
+		assert.Len(t, res.Records, 3, "nothing already recorded is lost")
 	})
 	t.Run("a partial last line is skipped with a warning and nothing else is lost", func(t *testing.T) {
 		b, _ := os.ReadFile(path)
-		recs, warns, err := harness.ReadResults(bytes.NewReader(append(b, `{"trial":3,"scen`...)))
+		res, err := harness.ReadResults(bytes.NewReader(append(b, `{"trial":3,"scen`...)))
 		require.NoError(t, err)
-		assert.Len(t, recs, 3)
-		require.Len(t, warns, 1)
-		assert.Contains(t, warns[0], "partial last line")
+		assert.Len(t, res.Records, 3)
+		require.Len(t, res.Warnings, 1)
+		assert.Contains(t, res.Warnings[0], "partial last line")
 	})
 	t.Run("a corrupt line in the middle makes the file corrupt", func(t *testing.T) {
 		b, _ := os.ReadFile(path)
 		lines := strings.SplitAfter(string(b), "\n")
 		bad := lines[0] + "{not json}\n" + lines[1]
-		_, _, err := harness.ReadResults(strings.NewReader(bad))
+		_, err := harness.ReadResults(strings.NewReader(bad))
 		assert.ErrorIs(t, err, harness.ErrCorrupt)
 		assert.ErrorContains(t, err, "line 2")
 	})
+	t.Run("a file concatenated with itself is refused, never double-counted", func(t *testing.T) {
+		b, _ := os.ReadFile(path)
+		_, err := harness.ReadResults(bytes.NewReader(append(b, b...)))
+		assert.ErrorIs(t, err, harness.ErrCorrupt)
+		assert.ErrorContains(t, err, "second run's header")
+	})
+	t.Run("a record of another run is refused", func(t *testing.T) {
+		b, _ := os.ReadFile(path)
+		line, _ := json.Marshal(rec("r2", 9))
+		_, err := harness.ReadResults(bytes.NewReader(append(b, append(line, '\n')...)))
+		assert.ErrorContains(t, err, `belongs to run "r2"`)
+	})
+	t.Run("a trial number seen twice is refused", func(t *testing.T) {
+		line, _ := json.Marshal(rec("", 1))
+		two := string(line) + "\n" + string(line) + "\n"
+		_, err := harness.ReadResults(strings.NewReader(two))
+		assert.ErrorContains(t, err, "trial 1 is also on line 1")
+	})
 	t.Run("a record with an unknown outcome is corrupt", func(t *testing.T) {
-		_, _, err := harness.ReadResults(strings.NewReader(`{"trial":0,"scenario":"s","registry":"r","outcome":"weird"}` + "\n"))
+		_, err := harness.ReadResults(strings.NewReader(`{"trial":0,"scenario":"s","registry":"r","role":"clean","outcome":"weird"}` + "\n"))
 		assert.ErrorIs(t, err, harness.ErrCorrupt)
 	})
+	t.Run("a schema-1 record gets its role from the old clean flag", func(t *testing.T) {
+		res, err := harness.ReadResults(strings.NewReader(`{"trial":0,"scenario":"bpo24484","registry":"unfixed","clean":false,"outcome":"panic","detected":true}` + "\n"))
+		require.NoError(t, err)
+		assert.Nil(t, res.Header)
+		assert.Equal(t, result.Control, res.Records[0].Role)
+		assert.True(t, res.Records[0].Hit())
+	})
 	t.Run("an empty file is corrupt", func(t *testing.T) {
-		_, _, err := harness.ReadResults(strings.NewReader(""))
+		_, err := harness.ReadResults(strings.NewReader(""))
 		assert.ErrorIs(t, err, harness.ErrCorrupt)
+	})
+	t.Run("a header alone is a valid, empty part of its run", func(t *testing.T) {
+		line, _ := json.Marshal(testHeader("r3"))
+		res, err := harness.ReadResults(bytes.NewReader(append(line, '\n')))
+		require.NoError(t, err)
+		assert.Empty(t, res.Records)
 	})
 }
 
 func TestGradeUsesTheScenarioDeclaration(t *testing.T) {
-	rec := harness.Grade(scenarios.ThreadSafety, result.Record{}, scenarios.Observation{
-		Outcome: result.Panic, TTFF: 5 * time.Millisecond, Failures: map[result.Outcome]int{result.Panic: 1},
+	unfixed := harness.Spec{Role: result.Control, Signature: []result.Outcome{result.ChangedSize}}
+	rec := harness.Grade(scenarios.ThreadSafety, unfixed, result.Record{}, scenarios.Observation{
+		Outcome: result.ChangedSize, TTFF: 5 * time.Millisecond, Failures: map[result.Outcome]int{result.ChangedSize: 1},
 	})
 	assert.Equal(t, result.Forbidden, rec.Grade)
 	assert.True(t, rec.Detected)
+	assert.True(t, rec.Signature, "the changed-size panic is unfixed's signature")
+	assert.Equal(t, result.Control, rec.Role)
 	assert.Equal(t, 5*time.Millisecond, rec.TTFF())
 
-	rec = harness.Grade(scenarios.ThreadSafety, result.Record{}, scenarios.Observation{TTFF: time.Second})
+	rec = harness.Grade(scenarios.ThreadSafety, unfixed, result.Record{}, scenarios.Observation{
+		Outcome: result.Panic, TTFF: time.Millisecond, Failures: map[result.Outcome]int{result.Panic: 1},
+	})
+	assert.True(t, rec.Detected, "a nil dereference is a failure")
+	assert.False(t, rec.Signature, "but not a detection of the changed-size bug")
+
+	rec = harness.Grade(scenarios.ThreadSafety, unfixed, result.Record{}, scenarios.Observation{
+		Outcome: result.Error, TTFF: time.Millisecond, Failures: map[result.Outcome]int{result.Error: 1},
+	})
+	assert.False(t, rec.Detected, "a harness error is never a detection")
+	assert.Zero(t, rec.TTFFNanos)
+
+	rec = harness.Grade(scenarios.ThreadSafety, unfixed, result.Record{}, scenarios.Observation{TTFF: time.Second})
 	assert.Equal(t, result.OK, rec.Outcome)
 	assert.Equal(t, result.Acceptable, rec.Grade)
 	assert.False(t, rec.Detected)

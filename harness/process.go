@@ -256,7 +256,7 @@ func residentBytes(pid int) int64 {
 }
 
 func (p Process) keepLogs(trial int, stderr []byte, proc *result.Process) {
-	if p.LogDir == "" || len(stderr) == 0 {
+	if p.LogDir == "" || len(stderr) == 0 || os.MkdirAll(p.LogDir, 0o755) != nil {
 		return
 	}
 	name := filepath.Join(p.LogDir, fmt.Sprintf("trial-%d.stderr", trial))

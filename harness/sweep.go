@@ -29,7 +29,9 @@ func (s *Sweep) String() string {
 }
 
 // SweepKeys names the knobs a sweep can vary.
-func SweepKeys() []string { return []string{"gogc", "procs", "threads", "sleep-scale", "seconds", "chaos"} }
+func SweepKeys() []string {
+	return []string{"gogc", "procs", "threads", "sleep-scale", "seconds", "chaos"}
+}
 
 // MaxShards bounds a shard count.
 const MaxShards = 10000

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/racestress/racestress/report"
@@ -44,7 +45,8 @@ func Verify(t testing.TB, cfg Config, opts ...VerifyOption) report.Verdict {
 	sum.Policy = pol
 	v := sum.Verdict()
 	if err != nil {
-		t.Errorf("racestress: INVALID: %v (%d trials completed)", err, len(records))
+		v.Status, v.Line = report.Invalid, fmt.Sprintf("INVALID: %v (%d trials completed)", err, len(records))
+		t.Errorf("racestress: %s", v.Line)
 		return v
 	}
 	for _, w := range sum.Warnings {

@@ -277,7 +277,7 @@ p.legend span { display: inline-block; padding: 0.1em 0.8em; border: 1px solid #
 </section>
 {{- end}}
 <h2>Verdict</h2>
-<p class="verdict"><b>{{.Verdict}}</b></p>
+<p class="verdict"><strong>{{.Verdict}}</strong></p>
 {{- if .Warnings}}
 <h2>Warnings</h2>
 <ol>

@@ -138,7 +138,7 @@ func NewJSONReport(s Summary) JSONReport {
 	for i, g := range s.Groups {
 		lo, hi := g.DetectionCI()
 		jg := JSONGroup{
-			Verdict: v.Groups[i].Cell,
+			Verdict:  v.Groups[i].Cell,
 			Scenario: g.Scenario, Registry: g.Registry, Cell: g.Cell, Role: string(g.Role), Clean: g.IsClean(), Runs: g.Runs, Detected: g.Detected, Errors: g.Errors, Other: g.Other,
 			DetectionRate: g.Rate(), CILow: round6(lo), CIHigh: round6(hi), RateStatement: g.RateStatement(),
 			Outcomes: map[string]int{}, Grade: string(g.Grade), Passed: g.Passed(),

@@ -1,8 +1,8 @@
 package report
 
 import (
-	"github.com/racestress/racestress/harness/result"
 	"fmt"
+	"github.com/racestress/racestress/harness/result"
 	"slices"
 	"strings"
 )

@@ -86,8 +86,10 @@ func (p *Progress) Add(r result.Record) {
 		p.groups = append(p.groups, progressGroup{scenario: r.Scenario, registry: r.Registry, clean: r.Role == result.Clean})
 	}
 	g := &p.groups[i]
-	g.runs++
-	if r.Detected {
+	if !r.Invalid() { // a harness error says nothing about the subject
+		g.runs++
+	}
+	if r.Hit() {
 		g.detected++
 	}
 	p.update(false)

@@ -34,11 +34,11 @@ func (c *fakeClock) advance(d time.Duration) {
 }
 
 func detectedRecord(registry string) result.Record {
-	return result.Record{Scenario: "bpo24484", Registry: registry, Outcome: result.Panic, Grade: result.Forbidden, Detected: true}
+	return result.Record{Scenario: "bpo24484", Registry: registry, Role: result.Control, Outcome: result.ChangedSize, Grade: result.Forbidden, Detected: true, Signature: true}
 }
 
 func cleanRecord(registry string) result.Record {
-	return result.Record{Scenario: "bpo24484", Registry: registry, Clean: true, Outcome: result.OK, Grade: result.Acceptable}
+	return result.Record{Scenario: "bpo24484", Registry: registry, Role: result.Clean, Outcome: result.OK, Grade: result.Acceptable}
 }
 
 func TestProgressOnATerminal(t *testing.T) {
@@ -67,7 +67,7 @@ func TestProgressOnATerminal(t *testing.T) {
 	})
 	t.Run("a failure on a clean registry shows its interval", func(t *testing.T) {
 		out.Reset()
-		p.Add(result.Record{Scenario: "bpo24484", Registry: "fixed", Clean: true, Outcome: result.Order, Grade: result.Forbidden, Detected: true})
+		p.Add(result.Record{Scenario: "bpo24484", Registry: "fixed", Role: result.Clean, Outcome: result.Order, Grade: result.Forbidden, Detected: true})
 		assert.Contains(t, out.String(), "fixed forbidden 1/2 (95% CI [1.25%, 98.8%])")
 	})
 	t.Run("done leaves the final line, ended by a newline, without an ETA", func(t *testing.T) {

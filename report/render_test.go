@@ -41,24 +41,24 @@ func fixture() []result.Record {
 	}
 	for i := range 20 {
 		// unfixed: detected after 0.5ms * (i+1)^2, except every seventh trial.
-		u := result.Record{Scenario: "bpo24484", Registry: "unfixed", Outcome: result.OK, Grade: result.Acceptable, DurationNs: trialLen,
+		u := result.Record{Scenario: "bpo24484", Registry: "unfixed", Role: result.Control, Outcome: result.OK, Grade: result.Acceptable, DurationNs: trialLen,
 			Counts: result.Counts{Objects: 4_000_000, CalledByGC: 3_000_000, CalledByRun: 900_000}}
 		if i%7 != 3 {
 			ttff := int64(500*time.Microsecond) * int64((i+1)*(i+1))
-			u.Outcome, u.Grade, u.Detected, u.TTFFNanos, u.DurationNs = result.Panic, result.Forbidden, true, ttff, ttff
-			u.FirstError = "panic: registry changed size during iteration: removed 1\ngoroutine 7 [running]:\nfinalizer.(*Unfixed).Run(...)"
-			u.Failures = map[result.Outcome]int{result.Panic: 1}
+			u.Outcome, u.Grade, u.Detected, u.Signature, u.TTFFNanos, u.DurationNs = result.ChangedSize, result.Forbidden, true, true, ttff, ttff
+			u.FirstError = "changed-size: registry changed size during iteration: removed 1\ngoroutine 7 [running]:\nfinalizer.(*Unfixed).Run(...)"
+			u.Failures = map[result.Outcome]int{result.ChangedSize: 1}
 			u.Mutations = map[string]int{"removed": 1}
 			u.Counts = result.Counts{Objects: uint64(ttff / 1000), CalledByGC: uint64(ttff / 2000)}
 		}
 		next(u)
-		next(result.Record{Scenario: "bpo24484", Registry: "fixed", Clean: true, Outcome: result.OK, Grade: result.Acceptable, DurationNs: trialLen,
+		next(result.Record{Scenario: "bpo24484", Registry: "fixed", Role: result.Clean, Outcome: result.OK, Grade: result.Acceptable, DurationNs: trialLen,
 			Counts: result.Counts{Objects: 5_000_000, CalledByGC: 4_000_000, CalledByRun: 950_000, Skipped: 1200}})
 	}
 	for i := range 3 {
-		next(result.Record{Scenario: "finalize-order", Registry: "unfixed", Outcome: result.OK, Grade: result.Acceptable, DurationNs: int64(time.Second),
+		next(result.Record{Scenario: "finalize-order", Registry: "unfixed", Role: result.Control, Outcome: result.OK, Grade: result.Acceptable, DurationNs: int64(time.Second),
 			Counts: result.Counts{Objects: 7, CalledByRun: 7}})
-		f := result.Record{Scenario: "finalize-order", Registry: "fixed", Clean: true, Outcome: result.OK, Grade: result.Acceptable, DurationNs: int64(time.Second),
+		f := result.Record{Scenario: "finalize-order", Registry: "fixed", Role: result.Clean, Outcome: result.OK, Grade: result.Acceptable, DurationNs: int64(time.Second),
 			Counts: result.Counts{Objects: 7, CalledByRun: 7}}
 		switch i {
 		case 1:
@@ -66,7 +66,7 @@ func fixture() []result.Record {
 			f.FirstError = "order: got [a b d01] want [a b d10] <&> \x00 | *bold*"
 			f.Warnings = []string{"GOGC was reset by the scenario"}
 		case 2:
-			f.Outcome, f.Grade, f.Detected = result.Error, result.Forbidden, true
+			f.Outcome, f.Grade = result.Error, result.Forbidden
 			f.FirstError = "error: knobs need at least one maker"
 			f.DurationNs = 0
 		}
@@ -161,8 +161,8 @@ func TestJSON(t *testing.T) {
 	groups := doc["groups"].([]any)
 	require.Len(t, groups, 4)
 	group := func(i int) map[string]any { return groups[i].(map[string]any) }
-	t.Run("the document is schema 1 at 95% confidence", func(t *testing.T) {
-		assert.Equal(t, 1.0, doc["schema"])
+	t.Run("the document is schema 2 at 95% confidence", func(t *testing.T) {
+		assert.Equal(t, 2.0, doc["schema"])
 		assert.Equal(t, 0.95, doc["confidence"])
 		assert.Equal(t, "bpo24484,finalize-order", doc["scenario"])
 	})
@@ -228,7 +228,15 @@ func TestJUnit(t *testing.T) {
 		} `xml:"testsuite"`
 	}
 	require.NoError(t, xml.Unmarshal(out, &doc), "the output parses as XML")
-	require.Len(t, doc.Suites, 4, "one suite per scenario and registry")
+	require.Len(t, doc.Suites, 5, "one suite per scenario and registry, then the verdict's")
+	t.Run("the last suite carries the run's verdict", func(t *testing.T) {
+		v := doc.Suites[4]
+		assert.Equal(t, "racestress verdict", v.Name)
+		require.Len(t, v.Testcases, 1)
+		require.NotNil(t, v.Testcases[0].Failure, "the fixture's clean registry failed: a regression")
+		assert.Equal(t, xmlText(Summarize(fixture()).Verdict().Line), v.Testcases[0].Failure.Message)
+	})
+	doc.Suites = doc.Suites[:4]
 	t.Run("there is one testcase per trial", func(t *testing.T) {
 		trials := 0
 		for _, s := range doc.Suites {
@@ -320,24 +328,5 @@ func TestHTML(t *testing.T) {
 		assert.NotContains(t, out, "<b>")
 		assert.NotContains(t, out, "<i>")
 		assert.Contains(t, out, "s&lt;b&gt;")
-	})
-}
-
-func TestWithControls(t *testing.T) {
-	s := Summarize(fixture())
-	t.Run("the named registries become controls and the others clean", func(t *testing.T) {
-		c := s.WithControls([]string{"fixed"})
-		for _, g := range c.Groups {
-			assert.Equal(t, g.Registry != "fixed", g.Clean, g.Registry)
-		}
-		for _, r := range c.Records {
-			assert.Equal(t, r.Registry != "fixed", r.Clean, r.Registry)
-		}
-		assert.Contains(t, string(render(t, "table", c)), "fixed (control)")
-	})
-	t.Run("the original summary is left alone", func(t *testing.T) {
-		_ = s.WithControls(nil)
-		assert.False(t, s.Groups[0].Clean)
-		assert.False(t, s.Records[0].Clean)
 	})
 }

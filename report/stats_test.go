@@ -172,9 +172,9 @@ func TestKaplanMeier(t *testing.T) {
 func TestGroupStatistics(t *testing.T) {
 	var records []result.Record
 	for i, o := range handWorked {
-		r := result.Record{Trial: i, Scenario: "s", Registry: "unfixed", Outcome: result.OK, Grade: result.Acceptable, DurationNs: int64(6 * time.Millisecond)}
+		r := result.Record{Trial: i, Scenario: "s", Registry: "unfixed", Role: result.Control, Outcome: result.OK, Grade: result.Acceptable, DurationNs: int64(6 * time.Millisecond)}
 		if o.Detected {
-			r.Outcome, r.Grade, r.Detected, r.TTFFNanos = result.Panic, result.Forbidden, true, int64(o.T)
+			r.Outcome, r.Grade, r.Detected, r.Signature, r.TTFFNanos = result.ChangedSize, result.Forbidden, true, true, int64(o.T)
 			r.DurationNs = int64(o.T)
 		} else {
 			r.DurationNs = int64(o.T)
@@ -208,7 +208,7 @@ func TestGroupStatistics(t *testing.T) {
 		assert.Equal(t, want, n)
 	})
 	t.Run("a clean registry with no failures states an upper bound", func(t *testing.T) {
-		g := Group{Registry: "fixed", Clean: true, Runs: 20}
+		g := Group{Registry: "fixed", Role: result.Clean, Runs: 20}
 		assert.Equal(t, "failure rate < 16.9% per trial at 95% (0 of 20 trials)", g.RateStatement())
 		_, ok := g.RunsNeeded99()
 		assert.False(t, ok)

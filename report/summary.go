@@ -45,8 +45,9 @@ type Group struct {
 	Outcomes map[result.Outcome]int // trials by outcome, errors included
 	Grade    result.Grade           // the worst grade of its trials
 	// FirstError is the first error text of the first trial that counted
-	// (Detected), else of the first failed or invalid one.
-	FirstError string
+	// (Detected), else of the first failed one; FirstInvalid that of the
+	// first trial that ended in error.
+	FirstError, FirstInvalid string
 
 	// TTFF holds the times to first failure of the detected trials, sorted.
 	TTFF []time.Duration
@@ -203,8 +204,8 @@ func Summarize(records []result.Record) Summary {
 		}
 		if r.Invalid() {
 			g.Errors++
-			if g.FirstError == "" {
-				g.FirstError = r.FirstError
+			if g.FirstInvalid == "" {
+				g.FirstInvalid = r.FirstError
 			}
 			continue
 		}
@@ -243,7 +244,7 @@ func Summarize(records []result.Record) Summary {
 		if g.Errors > 0 {
 			s.Warnings = append(s.Warnings, fmt.Sprintf(
 				"%s: %d of %d trials ended in error (the harness could not run them, or stopped them by a limit of its own); they are neither detections nor passes, and the run is invalid; first: %s",
-				g.Name(), g.Errors, g.Errors+g.Runs, g.FirstError))
+				g.Name(), g.Errors, g.Errors+g.Runs, g.FirstInvalid))
 		}
 		if g.Other > 0 && !g.IsClean() {
 			s.Warnings = append(s.Warnings, fmt.Sprintf(

@@ -3,7 +3,6 @@ package report
 import (
 	"encoding/json"
 	"encoding/xml"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,13 +41,13 @@ func sweepFixture() []result.Record {
 			k.Seconds, k.GOGC, k.Procs = 2, c.gogc, c.proc
 			for _, reg := range []string{"unfixed", "fixed"} {
 				r := result.Record{Trial: len(rs), Seed: 2000 + int64(round), Scenario: "bpo24484", Registry: reg, Cell: c.label,
-					Clean: reg == "fixed", Knobs: k, Start: start.Add(time.Duration(len(rs)) * 3 * time.Second),
+					Role: roleOf(reg), Knobs: k, Start: start.Add(time.Duration(len(rs)) * 3 * time.Second),
 					Outcome: result.OK, Grade: result.Acceptable, DurationNs: trialLen}
 				switch {
 				case reg == "unfixed" && round < c.detect:
 					ttff := int64(c.ttff) * int64(round+1)
-					r.Outcome, r.Grade, r.Detected, r.TTFFNanos, r.DurationNs = result.Panic, result.Forbidden, true, ttff, ttff
-					r.FirstError = "panic: registry changed size during iteration: removed 1"
+					r.Outcome, r.Grade, r.Detected, r.Signature, r.TTFFNanos, r.DurationNs = result.ChangedSize, result.Forbidden, true, true, ttff, ttff
+					r.FirstError = "changed-size: registry changed size during iteration: removed 1"
 					r.Mutations = map[string]int{"removed": 1}
 				case reg == "fixed" && c.label == "gogc=10 procs=2" && round == 2:
 					r.Outcome, r.Grade, r.Detected, r.TTFFNanos, r.DurationNs = result.Lost, result.Forbidden, true, int64(1500*time.Millisecond), int64(1500*time.Millisecond)
@@ -132,7 +131,7 @@ func TestSweeps(t *testing.T) {
 		var rs []result.Record
 		for _, cell := range []string{"gogc=1 procs=1 threads=2", "gogc=1 procs=1 threads=4"} {
 			for _, reg := range []string{"unfixed", "fixed"} {
-				rs = append(rs, result.Record{Scenario: "s", Registry: reg, Cell: cell, Clean: reg == "fixed", Outcome: result.OK, Grade: result.Acceptable, DurationNs: 1e9})
+				rs = append(rs, result.Record{Scenario: "s", Registry: reg, Cell: cell, Role: roleOf(reg), Outcome: result.OK, Grade: result.Acceptable, DurationNs: 1e9})
 			}
 		}
 		sw := Summarize(rs).Sweeps()[0]
@@ -226,7 +225,8 @@ func TestSweepRendering(t *testing.T) {
 			} `xml:"testsuite"`
 		}
 		require.NoError(t, xml.Unmarshal(render(t, "junit", s), &doc))
-		require.Len(t, doc.Suites, 8)
+		require.Len(t, doc.Suites, 9, "8 cells x registries, then the verdict")
+		assert.Equal(t, "racestress verdict", doc.Suites[8].Name)
 		assert.Equal(t, "bpo24484/unfixed [gogc=1 procs=1]", doc.Suites[0].Name)
 		assert.Equal(t, 6, doc.Suites[0].Tests, "5 trials and the detected case")
 		assert.Equal(t, "racestress.bpo24484.unfixed [gogc=1 procs=1]", doc.Suites[0].Testcases[0].Classname)
@@ -265,23 +265,31 @@ func TestHeatColor(t *testing.T) {
 	})
 }
 
-func TestWithControlsInASweep(t *testing.T) {
-	s := Summarize(sweepFixture()).WithControls([]string{"fixed"})
-	t.Run("every cell of a named registry becomes a control and the others clean", func(t *testing.T) {
-		for _, g := range s.Groups {
-			assert.Equal(t, g.Registry != "fixed", g.Clean, g.Name())
+func TestRolesComeFromTheRecordsInASweep(t *testing.T) {
+	// The run overrode the roles (racestress --control fixed --clean
+	// unfixed): every record says so, and the report follows the records.
+	rs := sweepFixture()
+	for i := range rs {
+		if rs[i].Registry == "fixed" {
+			rs[i].Role = result.Control
+		} else {
+			rs[i].Role = result.Clean
 		}
-	})
-	t.Run("the cells and their counts stay as they were", func(t *testing.T) {
-		orig := Summarize(sweepFixture())
-		require.Len(t, s.Groups, len(orig.Groups))
-		for i, g := range s.Groups {
-			assert.Equal(t, fmt.Sprint(orig.Groups[i].Cell, orig.Groups[i].Runs, orig.Groups[i].Detected), fmt.Sprint(g.Cell, g.Runs, g.Detected))
-		}
-	})
-	t.Run("the matrix follows the new roles", func(t *testing.T) {
-		table := string(render(t, "table", s))
-		assert.Contains(t, table, "matrix fixed (control): detection rate")
-		assert.Contains(t, table, "matrix unfixed (clean): failure rate")
-	})
+	}
+	s := Summarize(rs)
+	for _, g := range s.Groups {
+		assert.Equal(t, g.Registry != "fixed", g.IsClean(), g.Name())
+	}
+	table := string(render(t, "table", s))
+	assert.Contains(t, table, "matrix fixed (control): detection rate")
+	assert.Contains(t, table, "matrix unfixed (clean): failure rate")
+}
+
+// roleOf is the role of the test registries: fixed is clean, the others
+// controls.
+func roleOf(registry string) result.Role {
+	if registry == "fixed" {
+		return result.Clean
+	}
+	return result.Control
 }

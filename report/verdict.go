@@ -162,7 +162,7 @@ func (p Policy) judge(g Group) GroupVerdict {
 	case g.Errors > 0:
 		return GroupVerdict{Invalid, "INVALID: harness errors", fmt.Sprintf(
 			"%s: %d of %d trials ended in error, neither detections nor passes (first: %s)",
-			name, g.Errors, g.Errors+g.Runs, firstLine(g.FirstError))}
+			name, g.Errors, g.Errors+g.Runs, firstLine(g.FirstInvalid))}
 	case g.Runs == 0:
 		return GroupVerdict{Invalid, "INVALID: no trial", name + " ran no trial"}
 	case g.IsClean():

@@ -27,13 +27,13 @@ func BenchmarkThreadSafety(b *testing.B) {
 		for _, chaos := range []scenarios.Chaos{scenarios.ChaosOff, scenarios.ChaosLow, scenarios.ChaosHigh} {
 			for _, reg := range []string{"unfixed", "fixed"} {
 				b.Run(p.Name+"/chaos-"+chaos.String()+"/"+reg, func(b *testing.B) {
-					v, ok := finalizer.Lookup(reg)
-					if !ok {
-						b.Fatal(reg)
+					v, err := scenarios.ThreadSafety.Subject(reg)
+					if err != nil {
+						b.Fatal(err)
 					}
 					k := p.Knobs
 					k.Chaos = chaos.String()
-					if v.Clean {
+					if v.Role == result.Clean {
 						k.Seconds = 0.5 // long enough for a steady objects/s
 					}
 					benchTrials(b, v, k, chaos)
@@ -43,7 +43,7 @@ func BenchmarkThreadSafety(b *testing.B) {
 	}
 }
 
-func benchTrials(b *testing.B, v finalizer.Variant, k result.Knobs, chaos scenarios.Chaos) {
+func benchTrials(b *testing.B, v scenarios.Subject, k result.Knobs, chaos scenarios.Chaos) {
 	var ttffs []time.Duration
 	var objects uint64
 	var stress time.Duration
@@ -52,20 +52,20 @@ func benchTrials(b *testing.B, v finalizer.Variant, k result.Knobs, chaos scenar
 	for b.Loop() {
 		seed++
 		obs := scenarios.ThreadSafety.Trial(context.Background(), scenarios.Env{
-			Registry: v, Knobs: k, Seed: seed, Hook: chaos.Hook(seed),
+			Subject: v, Knobs: k, Seed: seed, Hook: chaos.Hook(seed),
 		})
 		objects += obs.Counts.Objects
 		stress += obs.Duration
 		if obs.Failed() {
 			forbidden++
-			if obs.Outcome == result.Panic && obs.Mutations["removed"] > 0 {
+			if obs.Outcome == result.ChangedSize && obs.Mutations["removed"] > 0 {
 				detected++
 				ttffs = append(ttffs, obs.TTFF)
 			}
 		}
 	}
 	n := float64(b.N)
-	if v.Clean {
+	if v.Role == result.Clean {
 		b.ReportMetric(float64(forbidden)/n, "forbidden/op")
 	} else {
 		b.ReportMetric(float64(detected)/n, "detected/op")

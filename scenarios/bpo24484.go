@@ -23,13 +23,13 @@ var registryOutcomes = map[result.Outcome]Expect{
 	result.Panic:       {result.Forbidden, "the registry panicked otherwise (message and stack head kept)"},
 	result.Contract:    {result.Forbidden, "Run broke its contract: a finalizer it had to call was not called, one it must not call was, an entry it saw stayed registered, or Run did not return"},
 	result.Order:       {result.Forbidden, "Run called back out of (priority, seq) order"},
-	result.DoubleCall: {result.Forbidden, "a finalizer was called twice"},
-	result.Lost:       {result.Forbidden, "a finalizer was never called, or the registry was not empty at teardown"},
-	result.DataRace:   {result.Forbidden, "the race detector reported a race on the registry"},
-	result.Fatal:      {result.Forbidden, "the Go runtime killed the process (concurrent map access)"},
-	result.Crash:      {result.Forbidden, "the trial's process was killed"},
-	result.Hang:       {result.Forbidden, "the trial deadlocked"},
-	result.Error:      {result.Forbidden, "the trial could not run; never a pass"},
+	result.DoubleCall:  {result.Forbidden, "a finalizer was called twice"},
+	result.Lost:        {result.Forbidden, "a finalizer was never called, or the registry was not empty at teardown"},
+	result.DataRace:    {result.Forbidden, "the race detector reported a race on the registry"},
+	result.Fatal:       {result.Forbidden, "the Go runtime killed the process (concurrent map access)"},
+	result.Crash:       {result.Forbidden, "the trial's process was killed"},
+	result.Hang:        {result.Forbidden, "the trial deadlocked"},
+	result.Error:       {result.Forbidden, "the trial could not run; never a pass"},
 }
 
 // ThreadSafety is bpo-24484's test_thread_safety, ported: makers create
@@ -96,9 +96,9 @@ func threadSafety(ctx context.Context, env Env) Observation {
 		f := &foo{}
 		f.ref = f
 		n := reentered.Add(1)
-		p := &probe{iv: iv, prio: finalizer.P(1 + int(n%uint64(k.MaxPriority)))}
+		p := &probe{iv: iv, ledger: led, prio: finalizer.P(1 + int(n%uint64(k.MaxPriority)))}
 		t := led.begin()
-		p.handle = reg.Register(f, p.fire, p.prio)
+		p.setHandle(reg.Register(f, p.fire, p.prio))
 		led.add(t, p)
 	}
 	gc0 := gcCycles()
@@ -116,12 +116,12 @@ func threadSafety(ctx context.Context, env Env) Observation {
 					for j := range set {
 						f := &foo{}
 						f.ref = f // create reference cycle
-						p := &probe{iv: iv, prio: finalizer.P(1 + rng.IntN(k.MaxPriority))}
+						p := &probe{iv: iv, ledger: led, prio: finalizer.P(1 + rng.IntN(k.MaxPriority))}
 						cb := p.fire
 						if k.Reentrant {
 							cb = func() { p.fire(); reenter() }
 						}
-						p.handle = reg.Register(f, cb, p.prio)
+						p.setHandle(reg.Register(f, cb, p.prio))
 						set[j], probes[j] = f, p
 					}
 					led.add(t, probes...)

@@ -50,7 +50,8 @@ func TestChaosHook(t *testing.T) {
 	t.Run("it changes when a registry runs, never what it does", func(t *testing.T) {
 		for _, name := range []string{"unfixed", "fixed", "locked"} {
 			var calls []int
-			r := variant(t, name).New(finalizer.WithHook(scenarios.ChaosHigh.Hook(7)))
+			v, _ := finalizer.Lookup(name)
+			r := v.New(finalizer.WithHook(scenarios.ChaosHigh.Hook(7)))
 			for i := range 500 {
 				r.Register(nil, func() { calls = append(calls, i) }, finalizer.P(i%10))
 			}
@@ -71,7 +72,7 @@ func TestChaosKeepsCleanRegistriesClean(t *testing.T) {
 		t.Run("finalize-order under chaos "+c.String(), func(t *testing.T) {
 			for _, name := range []string{"unfixed", "fixed", "locked"} {
 				obs := scenarios.FinalizeOrder.Trial(context.Background(), scenarios.Env{
-					Registry: variant(t, name), Knobs: shortKnobs(), Hook: c.Hook(3),
+					Subject: variant(t, name), Knobs: shortKnobs(), Hook: c.Hook(3),
 				})
 				assert.Equal(t, result.OK, obs.Outcome, "%s: %s", name, obs.FirstError)
 			}
@@ -80,7 +81,7 @@ func TestChaosKeepsCleanRegistriesClean(t *testing.T) {
 			k := shortKnobs()
 			k.SleepScale = 0.05
 			obs := scenarios.ThreadSafety.Trial(context.Background(), scenarios.Env{
-				Registry: variant(t, "fixed"), Knobs: k, Seed: 5, Hook: c.Hook(5),
+				Subject: variant(t, "fixed"), Knobs: k, Seed: 5, Hook: c.Hook(5),
 			})
 			assert.Equal(t, result.OK, obs.Outcome, obs.FirstError)
 			assert.Positive(t, obs.Counts.Objects)

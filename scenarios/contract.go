@@ -46,6 +46,10 @@ type ledger struct {
 	mu        sync.Mutex
 	pending   []*probe // registered, not yet settled by a Run, ascending idx
 	unsettled []unsettled
+	// cleared holds finalizers a Run(NoPriority) may have cleared without
+	// a call, as it is allowed to: those without a priority, and those
+	// registered while it ran.
+	cleared []*probe
 }
 
 type unsettled struct {
@@ -81,7 +85,6 @@ func (l *ledger) add(t regToken, ps ...*probe) {
 	overlapped := t.active || l.starts.Load() != t.starts
 	l.mu.Lock()
 	for _, p := range ps {
-		p.ledger = l
 		p.overlapped = overlapped
 		p.idx = l.next.Add(1) - 1
 		l.pending = append(l.pending, p)
@@ -99,7 +102,16 @@ func (l *ledger) run(reg finalizer.Registry, min finalizer.Priority) (failed boo
 	if first {
 		l.current.Store(id)
 	}
-	failed = l.mon.guard(fmt.Sprintf("Run %d (min %v)", id, min), func() { reg.Run(min) })
+	// On a goroutine of its own, so that a Run that calls runtime.Goexit
+	// ends only that goroutine; the guard records it.
+	done, returned := make(chan struct{}), false
+	go func() {
+		defer close(done)
+		failed = l.mon.guard(fmt.Sprintf("Run %d (min %v)", id, min), func() { reg.Run(min) })
+		returned = true
+	}()
+	<-done
+	failed = failed || !returned
 	overlapped := !first || l.starts.Load() != started
 	l.current.CompareAndSwap(id, 0)
 	l.active.Add(-1)
@@ -130,18 +142,22 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 		ranIt := l.alive && !overlapped && p.during.Load() == id
 		switch {
 		case eligible(p.prio, min) && called:
-		case eligible(p.prio, min) && p.handle.Alive():
+		case eligible(p.prio, min) && p.alive():
 			fail("Run %d (min %v) returned without calling finalizer %s, registered before it began; it is still registered", id, min, p.label())
 		case eligible(p.prio, min):
 			if !overlapped && !p.overlapped {
 				later = append(later, unsettled{p, id})
+			} else {
+				l.cleared = append(l.cleared, p)
 			}
 		case ranIt:
 			fail("Run %d (min %v) called finalizer %s, which it must not call (priority %v)", id, min, p.label(), p.prio)
-		case !min.IsSet() && p.handle.Alive():
+		case !min.IsSet() && p.alive():
 			fail("Run %d (min none) returned but finalizer %s, registered before it began, is still registered: Run(NoPriority) must clear the registry", id, p.label())
-		case !min.IsSet() || called:
-			// cleared by Run(NoPriority), or called by someone else
+		case called:
+			// called by someone else
+		case !min.IsSet():
+			l.cleared = append(l.cleared, p)
 		default:
 			keep = append(keep, p) // below min: still registered, for a later Run
 		}
@@ -150,6 +166,20 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 	l.unsettled = append(l.unsettled, later...)
 	l.mu.Unlock()
 	return failed
+}
+
+// clearedUncalled counts the finalizers that a Run cleared, as it may,
+// and that nobody called.
+func (l *ledger) clearedUncalled() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n uint64
+	for _, p := range l.cleared {
+		if p.calls.Load() == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // settle fails every finalizer that a Run left unregistered but uncalled,

@@ -54,7 +54,7 @@ func finalizeOrder(ctx context.Context, env Env) Observation {
 	var registered uint64
 	register := func(obj any, name string, pr finalizer.Priority) finalizer.Handle {
 		registered++
-		p := &probe{iv: iv, name: name, prio: pr}
+		p := &probe{iv: iv, ledger: led, name: name, prio: pr}
 		cb := func() {
 			p.fire()
 			mu.Lock()
@@ -67,12 +67,12 @@ func finalizeOrder(ctx context.Context, env Env) Observation {
 			cb = func() { inner(); once.Do(func() { close(collected) }) }
 		}
 		t := led.begin()
-		p.handle = reg.Register(obj, cb, pr)
-		if p.handle == nil {
+		h := reg.Register(obj, cb, pr)
+		if !p.setHandle(h) {
 			panic(fmt.Sprintf("Register(%s) returned a nil Handle", name))
 		}
 		led.add(t, p)
-		return p.handle
+		return h
 	}
 
 	var c, d10, d01, d02, d03 *foo

@@ -76,11 +76,11 @@ type Observation struct {
 	TTFF       time.Duration          // time from start to the first failure, when there was one
 	FirstError string
 	// Stack is the head of the stack of the first unexpected panic.
-	Stack      string
-	Mutations  map[string]int
-	Counts     result.Counts
-	Duration   time.Duration // how long the stress phase ran
-	Warnings   []string
+	Stack     string
+	Mutations map[string]int
+	Counts    result.Counts
+	Duration  time.Duration // how long the stress phase ran
+	Warnings  []string
 }
 
 // Failed reports whether the trial saw any failure.

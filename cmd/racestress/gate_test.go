@@ -3,17 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/racestress/racestress/harness"
 	"github.com/racestress/racestress/harness/result"
-	"github.com/racestress/racestress/scenarios"
 )
 
 func lastLine(s string) string {
@@ -23,20 +21,33 @@ func lastLine(s string) string {
 
 func TestGate(t *testing.T) {
 	dir := t.TempDir()
-	// finalize-order is deterministic: every registry passes it, so the
-	// unfixed control is never detected there.
+	// finalize-order is deterministic: every registry passes it, so a
+	// registry made a control there is never caught.
 	base := []string{"gate", "--scenario", "finalize-order", "--isolate", "none", "--quiet", "--runs", "6"}
 
-	t.Run("passes when the clean registries are clean and there is no control", func(t *testing.T) {
-		code, stdout, stderr := runCLI(t, context.Background(), append(base, "--control", "", "--clean", "fixed,unfixed", "--out", filepath.Join(dir, "a.jsonl"))...)
-		assert.Equal(t, 0, code, stderr)
-		assert.True(t, strings.HasPrefix(lastLine(stdout), "racestress: PASS "), lastLine(stdout))
-		assert.Contains(t, lastLine(stdout), "fixed clean in 6 trials (failure rate < 45.9% at 95%)")
+	t.Run("refuses to pass when no control measured the harness's power", func(t *testing.T) {
+		code, _, stderr := runCLI(t, context.Background(), append(base, "--out", filepath.Join(dir, "a.jsonl"))...)
+		assert.Equal(t, 3, code, stderr)
+		assert.Equal(t, "racestress: FAIL lost power: no control ran: nothing measured the harness's power to detect", lastLine(stderr))
 	})
 	t.Run("exits 3 naming the control that lost its power and the power measured", func(t *testing.T) {
-		code, stdout, stderr := runCLI(t, context.Background(), append(base, "--out", filepath.Join(dir, "b.jsonl"))...)
+		code, _, stderr := runCLI(t, context.Background(), append(base, "--control", "unfixed", "--out", filepath.Join(dir, "b.jsonl"))...)
 		assert.Equal(t, 3, code, stderr)
-		assert.Equal(t, "racestress: FAIL lost power: unfixed detected in 0 of 6 trials: power >= 0.0% at 95% (lower bound), below --min-power 50.0%", lastLine(stdout))
+		assert.Equal(t, "racestress: FAIL lost power: unfixed was never detected in 6 trials (detection rate < 46% at 95%)", lastLine(stderr))
+	})
+	t.Run("machine-readable output on stdout stays a valid document, the verdict line goes to stderr", func(t *testing.T) {
+		code, stdout, stderr := runCLI(t, context.Background(), append(base, "--control", "unfixed", "--format", "json", "--out", filepath.Join(dir, "c.jsonl"))...)
+		assert.Equal(t, 3, code)
+		var doc struct {
+			Verdict struct {
+				Status   string `json:"status"`
+				ExitCode int    `json:"exit_code"`
+				Line     string `json:"line"`
+			} `json:"verdict"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(stdout), &doc), stdout)
+		assert.Equal(t, 3, doc.Verdict.ExitCode)
+		assert.Equal(t, "racestress: "+doc.Verdict.Line, lastLine(stderr))
 	})
 	t.Run("exits 1 naming the regression and its interval", func(t *testing.T) {
 		if testing.Short() {
@@ -44,26 +55,71 @@ func TestGate(t *testing.T) {
 		}
 		// The locked registry deadlocks as soon as a reentrant callback is
 		// called from Run: with no runner sleep that is within microseconds.
-		code, stdout, stderr := runCLI(t, context.Background(), "gate", "--clean", "locked", "--control", "", "--reentrant",
-			"--sleep-scale", "0", "--seconds", "0.3", "--runs", "1", "--timeout", "5s", "--quiet", "--out", filepath.Join(dir, "c.jsonl"))
+		code, _, stderr := runCLI(t, context.Background(), "gate", "--registry", "locked", "--clean", "locked", "--reentrant",
+			"--sleep-scale", "0", "--seconds", "0.3", "--runs", "1", "--timeout", "5s", "--quiet", "--out", filepath.Join(dir, "d.jsonl"))
 		assert.Equal(t, 1, code, stderr)
-		assert.True(t, strings.HasPrefix(lastLine(stdout), "racestress: FAIL regression: locked showed forbidden outcomes in 1 of 1 trials (failure rate 100.0%, 95% CI [2.5%, 100.0%]; first: hang"), lastLine(stdout))
+		assert.True(t, strings.HasPrefix(lastLine(stderr), "racestress: FAIL regression: locked showed forbidden outcomes in 1 of 1 trials (failure rate 100%, 95% CI [2.5%, 100%]; first: hang"), lastLine(stderr))
 	})
-	t.Run("rejects a registry that is both clean and control", func(t *testing.T) {
-		code, _, stderr := runCLI(t, context.Background(), "gate", "--clean", "fixed", "--control", "fixed")
-		assert.Equal(t, 2, code)
-		assert.Contains(t, stderr, "cannot be both")
+	t.Run("gate --clean unfixed fails, and report of its results fails the same way", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("runs child processes")
+		}
+		out := filepath.Join(dir, "e.jsonl")
+		code, _, stderr := runCLI(t, context.Background(), "gate", "--clean", "unfixed", "--runs", "2", "--seconds", "1", "--quiet", "--out", out)
+		assert.Equal(t, 1, code, stderr)
+		assert.Contains(t, lastLine(stderr), "FAIL regression: unfixed showed forbidden outcomes")
+		rcode, stdout, rstderr := runCLI(t, context.Background(), "report", out)
+		assert.Equal(t, 1, rcode)
+		assert.Contains(t, stdout, "unfixed (clean)")
+		assert.Equal(t, lastLine(stderr), lastLine(rstderr))
 	})
-	t.Run("naming a registry clean takes it out of the default controls", func(t *testing.T) {
-		code, stdout, stderr := runCLI(t, context.Background(), append(base, "--clean", "unfixed", "--out", filepath.Join(dir, "d.jsonl"))...)
+}
+
+func TestDeclaredRoles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child processes")
+	}
+	t.Run("racy is a control caught by its fatal signature", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "r.jsonl")
+		code, stdout, stderr := runCLI(t, context.Background(), "--registry", "racy", "--seconds", "2", "--quiet", "--out", out)
 		assert.Equal(t, 0, code, stderr)
-		assert.Contains(t, lastLine(stdout), "unfixed clean in 6 trials")
+		assert.Contains(t, stdout, "racy (control)")
+		assert.Contains(t, lastLine(stderr), "racestress: PASS racy detected 1/1")
 	})
+	t.Run("list shows every subject's role and signature", func(t *testing.T) {
+		code, stdout, _ := runCLI(t, context.Background(), "list")
+		assert.Equal(t, 0, code)
+		assert.Contains(t, stdout, "racy               control, caught by fatal or data-race")
+		assert.Contains(t, stdout, "unfixed            control, caught by changed-size (default)")
+		assert.Contains(t, stdout, "fixed              clean (default)")
+	})
+}
+
+func TestExitStatusesOfIOErrors(t *testing.T) {
+	dir := t.TempDir()
+	ro := filepath.Join(dir, "ro")
+	require.NoError(t, os.Mkdir(ro, 0o500))
+	if f, err := os.Create(filepath.Join(ro, "probe")); err == nil {
+		f.Close()
+		t.Skip("running as a user who can write a read-only folder (root)")
+	}
+	code, _, stderr := runCLI(t, context.Background(), "--scenario", "finalize-order", "--isolate", "none", "--quiet", "--out", filepath.Join(ro, "x", "r.jsonl"))
+	assert.Equal(t, 4, code, stderr)
+	assert.Contains(t, stderr, "INVALID: results file")
+}
+
+func TestResultsNotWritableAreInvalid(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	code, _, stderr := runCLI(t, context.Background(), "--scenario", "finalize-order", "--isolate", "none", "--quiet", "--out", "/dev/full")
+	assert.Equal(t, 4, code, stderr)
+	assert.Contains(t, stderr, "racestress: INVALID: results file")
 }
 
 func TestShardsMergeToTheUnshardedRun(t *testing.T) {
 	dir := t.TempDir()
-	common := []string{"--scenario", "finalize-order", "--isolate", "none", "--quiet", "--seed", "11", "--runs", "10", "--control", ""}
+	common := []string{"--scenario", "finalize-order", "--isolate", "none", "--quiet", "--seed", "11", "--runs", "10"}
 	run1 := func(name string, extra ...string) string {
 		path := filepath.Join(dir, name)
 		code, _, stderr := runCLI(t, context.Background(), append(append(common, "--out", path), extra...)...)
@@ -90,7 +146,7 @@ func TestShardsMergeToTheUnshardedRun(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(stdout), &doc))
 		return doc.Groups
 	}
-	merged := render("merge", "--control", "", s1, s2)
+	merged := render("merge", s1, s2)
 	assert.Equal(t, render("report", whole), merged)
 	require.Len(t, merged, 2)
 	assert.Equal(t, 10, merged[0].Runs)
@@ -108,7 +164,7 @@ func TestShardsMergeToTheUnshardedRun(t *testing.T) {
 	t.Run("overlapping shards are refused", func(t *testing.T) {
 		code, _, stderr := runCLI(t, context.Background(), "merge", s1, whole)
 		assert.Equal(t, 2, code)
-		assert.Contains(t, stderr, "shards overlap")
+		assert.Contains(t, stderr, "not shards of one run")
 	})
 	t.Run("a shard without a seed is refused", func(t *testing.T) {
 		code, _, stderr := runCLI(t, context.Background(), "--shard", "1/2")
@@ -120,7 +176,7 @@ func TestShardsMergeToTheUnshardedRun(t *testing.T) {
 func TestSweepRunsEveryCellAsItsOwnGroup(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sweep.jsonl")
 	code, stdout, stderr := runCLI(t, context.Background(), "--scenario", "finalize-order", "--isolate", "none", "--quiet",
-		"--control", "", "--runs", "2", "--out", path, "--sweep", "gogc=1,10", "procs=1,2")
+		"--runs", "2", "--out", path, "--sweep", "gogc=1,10", "procs=1,2")
 	require.Equal(t, 0, code, stderr)
 	recs := readRecords(t, path)
 	require.Len(t, recs, 2*4*2)
@@ -141,39 +197,5 @@ func TestSweepRunsEveryCellAsItsOwnGroup(t *testing.T) {
 			assert.Equal(t, 2, code, "%v", args)
 			assert.Equal(t, 1, strings.Count(stderr, "\n"), stderr)
 		}
-	})
-}
-
-// fakeClock is a clock tests move by hand.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
-
-func TestAdmission(t *testing.T) {
-	k := scenarios.DefaultKnobs()
-	k.Seconds = 1
-	spec := func(reg string) harness.Spec { return harness.Spec{Registry: reg, Knobs: k} }
-
-	t.Run("the budget stops trials that would end after it", func(t *testing.T) {
-		c := &fakeClock{t: time.Unix(0, 0)}
-		a := newAdmission(&options{budget: 3 * time.Second}, []string{"unfixed"}, c.now)
-		assert.Equal(t, harness.Start, a.admit(spec("fixed")))
-		c.t = c.t.Add(2 * time.Second)
-		assert.Equal(t, harness.Start, a.admit(spec("fixed")), "ends exactly at the budget")
-		c.t = c.t.Add(time.Millisecond)
-		assert.Equal(t, harness.Stop, a.admit(spec("fixed")))
-	})
-	t.Run("failfast skips a failed group and keeps the controls running", func(t *testing.T) {
-		c := &fakeClock{t: time.Unix(0, 0)}
-		a := newAdmission(&options{failfast: true}, []string{"unfixed"}, c.now)
-		assert.Equal(t, harness.Start, a.admit(spec("fixed")))
-		assert.Equal(t, harness.Start, a.admit(spec("locked")))
-		a.record(result.Record{Registry: "fixed", Detected: true})
-		assert.Equal(t, harness.Skip, a.admit(spec("fixed")))
-		assert.Equal(t, harness.Start, a.admit(spec("locked")))
-		a.record(result.Record{Registry: "unfixed", Detected: true})
-		assert.Equal(t, harness.Start, a.admit(spec("unfixed")), "controls are expected to fail")
-		a.record(result.Record{Registry: "locked", Detected: true})
-		assert.Equal(t, harness.Stop, a.admit(spec("locked")), "nothing left that could fail")
 	})
 }

@@ -43,32 +43,47 @@ func TestBadInputIsOneLineAndExitTwo(t *testing.T) {
 	corrupt := filepath.Join(dir, "corrupt.jsonl")
 	require.NoError(t, os.WriteFile(corrupt, []byte("{\"trial\":0}\nnot json\n"), 0o644))
 	cases := map[string][]string{
-		"an unknown flag":           {"--nope"},
-		"a malformed number":        {"--threads", "two"},
-		"too few threads":           {"--threads", "1"},
-		"a non-positive length":     {"--seconds", "0"},
-		"zero runs":                 {"--runs", "0"},
-		"an unknown registry":       {"--registry", "unfixed,nope"},
-		"a registry named twice":    {"--registry", "fixed,fixed"},
-		"an unknown scenario":       {"--scenario", "nope"},
-		"a GC that never runs":      {"--gogc", "-1"},
-		"an unknown format":         {"--format", "xml"},
-		"an unknown isolation":      {"--isolate", "vm"},
-		"racy in process":           {"--registry", "racy", "--isolate", "none"},
-		"a bad memory limit":        {"--memory-limit", "lots"},
-		"an unknown control":        {"--control", "nope"},
-		"a stray argument":          {"extra"},
-		"list with an argument":     {"list", "x"},
-		"report without a file":     {"report"},
-		"report of a missing file":  {"report", filepath.Join(dir, "missing.jsonl")},
-		"report of a corrupt file":  {"report", corrupt},
-		"replay without a trial":    {"replay", corrupt},
-		"replay of a non-number":    {"replay", corrupt, "x"},
-		"parallel of zero":          {"--parallel", "0"},
-		"race without isolation":    {"--race", "--isolate", "none"},
-		"a negative timeout":        {"--timeout", "-1s"},
-		"a negative sleep scale":    {"--sleep-scale", "-1"},
-		"report in an unknown form": {"report", "--format", "xml", corrupt},
+		"an unknown flag":                   {"--nope"},
+		"a malformed number":                {"--threads", "two"},
+		"too few threads":                   {"--threads", "1"},
+		"a non-positive length":             {"--seconds", "0"},
+		"zero runs":                         {"--runs", "0"},
+		"an unknown registry":               {"--registry", "unfixed,nope"},
+		"a registry named twice":            {"--registry", "fixed,fixed"},
+		"an unknown scenario":               {"--scenario", "nope"},
+		"a GC that never runs":              {"--gogc", "-1"},
+		"an unknown format":                 {"--format", "xml"},
+		"an unknown isolation":              {"--isolate", "vm"},
+		"racy in process":                   {"--registry", "racy", "--isolate", "none"},
+		"a bad memory limit":                {"--memory-limit", "lots"},
+		"an unknown control":                {"--control", "nope"},
+		"an infinite length":                {"--seconds", "Inf"},
+		"a length that is not a number":     {"--seconds", "NaN"},
+		"an absurd length":                  {"--seconds", "1e10"},
+		"an infinite sleep scale":           {"--sleep-scale", "Inf"},
+		"a watchdog shorter than the trial": {"--timeout", "1ms", "--seconds", "0.3"},
+		"too many threads":                  {"--threads", "100000"},
+		"too many procs":                    {"--procs", "100000"},
+		"a tiny memory limit":               {"--memory-limit", "1KiB"},
+		"an overflowing memory limit":       {"--memory-limit", "9999999999GiB"},
+		"too many runs":                     {"--runs", "1000000000"},
+		"a shard beyond its count":          {"--seed", "1", "--shard", "5/4"},
+		"gate with a bad min power":         {"gate", "--min-power", "1"},
+		"a subject both clean and control":  {"--clean", "fixed", "--control", "fixed"},
+		"a role for a subject not run":      {"--registry", "fixed", "--control", "unfixed"},
+		"replay with a sweep":               {"replay", "--sweep", "gogc=1", corrupt, "0"},
+		"a stray argument":                  {"extra"},
+		"list with an argument":             {"list", "x"},
+		"report without a file":             {"report"},
+		"report of a missing file":          {"report", filepath.Join(dir, "missing.jsonl")},
+		"report of a corrupt file":          {"report", corrupt},
+		"replay without a trial":            {"replay", corrupt},
+		"replay of a non-number":            {"replay", corrupt, "x"},
+		"parallel of zero":                  {"--parallel", "0"},
+		"race without isolation":            {"--race", "--isolate", "none"},
+		"a negative timeout":                {"--timeout", "-1s"},
+		"a negative sleep scale":            {"--sleep-scale", "-1"},
+		"report in an unknown form":         {"report", "--format", "xml", corrupt},
 	}
 	for name, args := range cases {
 		t.Run(name+" is rejected", func(t *testing.T) {
@@ -103,47 +118,62 @@ func TestList(t *testing.T) {
 
 func readRecords(t *testing.T, path string) []result.Record {
 	t.Helper()
-	recs, warns, err := harness.ReadResultsFile(path)
+	res, err := harness.ReadResultsFile(path)
 	require.NoError(t, err)
-	require.Empty(t, warns)
-	return recs
+	require.Empty(t, res.Warnings)
+	return res.Records
 }
 
 func TestFinalizeOrderRun(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "results.jsonl")
-	args := []string{"--scenario", "finalize-order", "--runs", "2", "--isolate", "none", "--quiet", "--format", "json", "--out", out}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results.jsonl")
+	args := []string{"--scenario", "finalize-order", "--runs", "2", "--isolate", "none", "--quiet", "--format", "json"}
 
-	t.Run("the unfixed control is never caught by a deterministic scenario, so the run lost power", func(t *testing.T) {
-		code, stdout, stderr := runCLI(t, context.Background(), args...)
-		assert.Equal(t, 3, code, stderr)
-		assert.Contains(t, stderr, "lost power: finalize-order/unfixed was never detected in 2 trials")
+	t.Run("every registry is clean in the deterministic scenario: the run passes, and says no control ran", func(t *testing.T) {
+		code, stdout, stderr := runCLI(t, context.Background(), append(args, "--out", out)...)
+		assert.Equal(t, 0, code, stderr)
+		assert.Contains(t, stderr, "racestress: PASS unfixed clean in 2 trials")
 		var doc struct {
 			Groups []struct {
 				Registry string         `json:"registry"`
+				Role     string         `json:"role"`
 				Runs     int            `json:"runs"`
 				Detected int            `json:"detected"`
 				Outcomes map[string]int `json:"outcomes"`
 			} `json:"groups"`
+			Warnings []string `json:"warnings"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(stdout), &doc))
 		require.Len(t, doc.Groups, 2)
 		for _, g := range doc.Groups {
+			assert.Equal(t, "clean", g.Role)
 			assert.Equal(t, 2, g.Runs)
 			assert.Equal(t, 0, g.Detected)
 			assert.Equal(t, map[string]int{"ok": 2}, g.Outcomes)
 		}
+		assert.Contains(t, strings.Join(doc.Warnings, "\n"), "no control ran")
 		assert.Len(t, readRecords(t, out), 4)
 	})
-	t.Run("with no control the same run passes", func(t *testing.T) {
-		code, _, stderr := runCLI(t, context.Background(), append(args, "--control", "")...)
-		assert.Equal(t, 0, code, stderr)
-		assert.Len(t, readRecords(t, out), 8, "results are appended")
+	t.Run("a second run into the same file is refused and the file is left as it was", func(t *testing.T) {
+		before, err := os.ReadFile(out)
+		require.NoError(t, err)
+		code, stdout, stderr := runCLI(t, context.Background(), append(args, "--out", out)...)
+		assert.Equal(t, 2, code)
+		assert.Empty(t, stdout)
+		assert.Contains(t, stderr, "already holds a run")
+		after, _ := os.ReadFile(out)
+		assert.Equal(t, before, after)
 	})
-	t.Run("report re-renders the saved run", func(t *testing.T) {
-		code, stdout, stderr := runCLI(t, context.Background(), "report", out)
-		assert.Equal(t, 0, code, stderr)
-		assert.Contains(t, stdout, "unfixed (control)")
-		assert.Contains(t, stdout, "ok 4")
+	t.Run("overriding a role: unfixed as a control is never caught here, so the run lost power", func(t *testing.T) {
+		code, _, stderr := runCLI(t, context.Background(), append(args, "--control", "unfixed", "--out", filepath.Join(dir, "b.jsonl"))...)
+		assert.Equal(t, 3, code, stderr)
+		assert.Contains(t, stderr, "racestress: FAIL lost power: unfixed was never detected in 2 trials")
+		t.Run("and report of the saved run gives the same verdict and exit status", func(t *testing.T) {
+			code, stdout, rstderr := runCLI(t, context.Background(), "report", filepath.Join(dir, "b.jsonl"))
+			assert.Equal(t, 3, code)
+			assert.Contains(t, stdout, "unfixed (control)")
+			assert.Equal(t, lastLine(stderr), lastLine(rstderr))
+		})
 	})
 }
 
@@ -153,25 +183,35 @@ func TestProcessIsolation(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "results.jsonl")
-	t.Run("a locked registry with reentrant callbacks hangs and the dump is kept", func(t *testing.T) {
+	t.Run("a locked registry with reentrant callbacks hangs, its signature, and the dump is kept", func(t *testing.T) {
 		// With no runner sleep, Run is called continually; the first Run
 		// that finds an entry calls a callback that re-enters the registry
 		// under its lock, so every trial deadlocks as soon as the maker has
 		// registered anything, within microseconds of a 1 s trial.
 		code, stdout, stderr := runCLI(t, context.Background(), "--registry", "locked", "--reentrant", "--sleep-scale", "0",
 			"--seconds", "1", "--timeout", "4s", "--out", out)
-		assert.Equal(t, 1, code, "locked is not a control here: its hang is a forbidden outcome")
+		assert.Equal(t, 0, code, "locked is a control whose signature is a hang: caught: %s", stderr)
 		assert.Contains(t, stdout, "hang 1")
 		recs := readRecords(t, out)
 		require.Len(t, recs, 1)
 		assert.Equal(t, result.Hang, recs[0].Outcome)
 		require.NotNil(t, recs[0].Process)
 		assert.FileExists(t, recs[0].Process.Dump)
+		assert.Contains(t, stderr, "racestress: PASS locked detected 1/1")
+	})
+	t.Run("as a clean subject its hang is a regression", func(t *testing.T) {
+		code, _, stderr := runCLI(t, context.Background(), "--registry", "locked", "--clean", "locked", "--reentrant", "--sleep-scale", "0",
+			"--seconds", "1", "--timeout", "4s", "--out", filepath.Join(dir, "clean.jsonl"))
+		assert.Equal(t, 1, code, stderr)
 		assert.Contains(t, stderr, "goroutine dump: ")
+		assert.Contains(t, stderr, "racestress: FAIL regression: locked showed forbidden outcomes in 1 of 1 trials")
 	})
 	t.Run("replay reruns the trial with its recorded seed and knobs", func(t *testing.T) {
-		code, _, stderr := runCLI(t, context.Background(), "replay", "--control", "locked", "--out", filepath.Join(dir, "replay.jsonl"), out, "0")
+		code, stdout, stderr := runCLI(t, context.Background(), "replay", out, "0", "--out", filepath.Join(dir, "replay.jsonl"))
 		assert.Equal(t, 0, code, stderr)
+		assert.Contains(t, stderr, "replay of trial 0 (bpo24484/locked, seed ")
+		assert.Contains(t, stderr, "recorded hang, replayed hang: they agree")
+		assert.Contains(t, stdout, "locked (control)")
 		recs := readRecords(t, filepath.Join(dir, "replay.jsonl"))
 		require.Len(t, recs, 1)
 		orig := readRecords(t, out)[0]
@@ -221,7 +261,7 @@ func TestSignals(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		require.NoError(t, cmd.Start())
-		waitLines(t, out, 3)
+		waitLines(t, out, 4)
 		require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 		err := cmd.Wait()
 		var ee *exec.ExitError
@@ -236,17 +276,22 @@ func TestSignals(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "results.jsonl")
 		cmd := exec.Command(bin, append(args, "--out", out, "--quiet")...)
 		require.NoError(t, cmd.Start())
-		waitLines(t, out, 4)
+		waitLines(t, out, 5)
 		require.NoError(t, cmd.Process.Kill())
 		_ = cmd.Wait()
 		f, err := os.Open(out)
 		require.NoError(t, err)
 		defer f.Close()
 		sc := bufio.NewScanner(f)
+		require.True(t, sc.Scan())
+		var h result.Header
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &h), "the first line is the run's header")
+		assert.Equal(t, result.Kind, h.Kind)
 		n := 0
 		for sc.Scan() {
 			var rec result.Record
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &rec), "line %d", n+1)
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &rec), "line %d", n+2)
+			assert.Equal(t, h.RunID, rec.RunID)
 			assert.Equal(t, n, rec.Trial, "one line per completed trial, in order")
 			n++
 		}

@@ -309,6 +309,9 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 	}
 	seq := harness.Schedule(cfg)
 	if specs != nil {
+		for i := range specs {
+			specs[i].RunID = cfg.RunID
+		}
 		seq = slices.Values(specs)
 	}
 	records, runErr := harness.RunSpecs(ctx, cfg, seq)

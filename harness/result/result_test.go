@@ -24,12 +24,15 @@ func TestGradesRank(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	ok := result.Record{Scenario: "bpo24484", Registry: "fixed", Outcome: result.OK}
+	ok := result.Record{Scenario: "bpo24484", Registry: "fixed", Role: result.Clean, Outcome: result.OK}
 	assert.NoError(t, ok.Validate())
 	for name, r := range map[string]result.Record{
-		"no scenario":        {Registry: "fixed", Outcome: result.OK},
-		"an unknown outcome": {Scenario: "s", Registry: "r", Outcome: "weird"},
-		"a negative length":  {Scenario: "s", Registry: "r", Outcome: result.OK, DurationNs: -1},
+		"no scenario":                     {Registry: "fixed", Role: result.Clean, Outcome: result.OK},
+		"an unknown outcome":              {Scenario: "s", Registry: "r", Role: result.Clean, Outcome: "weird"},
+		"a negative length":               {Scenario: "s", Registry: "r", Role: result.Clean, Outcome: result.OK, DurationNs: -1},
+		"no role":                         {Scenario: "s", Registry: "r", Outcome: result.OK},
+		"an error counted as a detection": {Scenario: "s", Registry: "r", Role: result.Control, Outcome: result.Error, Detected: true},
+		"a signature that is no failure":  {Scenario: "s", Registry: "r", Role: result.Control, Outcome: result.OK, Signature: true},
 	} {
 		assert.Error(t, r.Validate(), name)
 	}
