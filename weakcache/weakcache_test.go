@@ -351,3 +351,57 @@ func TestValueIsNotTiny(t *testing.T) {
 	// than 16 bytes; a batched value might never be collected.
 	assert.GreaterOrEqual(t, int(unsafe.Sizeof(Value{})), 16)
 }
+
+// TestRealGCOldCleanupAfterNewerInstall is TestOldCleanupAfterNewerInstall
+// with the real collector and the runtime's own cleanups, checked by a
+// Checker. The order is made certain by a hook, as chaos would: the
+// cleanups wait at PointCleanup until every key has been got again, so each
+// Get finds its key's entry dead, deletes it and installs a newer value
+// before the old value's cleanup runs. The collection itself is certain
+// (nothing references the values, and no Get runs during runtime.GC); the
+// wait for the cleanups is bounded as in TestRealGCRunsCleanups.
+func TestRealGCOldCleanupAfterNewerInstall(t *testing.T) {
+	const n = 16
+	for _, name := range []string{"delete", "compare-and-delete"} {
+		t.Run(name, func(t *testing.T) {
+			v, _ := Lookup(name)
+			gate := make(chan struct{})
+			var once sync.Once
+			release := func() { once.Do(func() { close(gate) }) }
+			t.Cleanup(release)
+			chk := NewChecker()
+			c := v.New(WithObserver(chk), WithHook(func(p Point) {
+				if p == PointCleanup {
+					<-gate
+				}
+			}))
+			getAndDropAll(c, n)
+			runtime.GC()
+			newer := make([]*Value, n)
+			for k := range newer {
+				newer[k] = c.Get(k)
+				chk.Got(k, newer[k])
+			}
+			st := stats(c)
+			require.Equal(t, uint64(n), st.EagerDeletes, "every Get found a dead entry")
+			require.Zero(t, st.Cleanups)
+			release()
+			for round := 0; stats(c).Cleanups < n && round < 2000; round++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			require.Equal(t, uint64(n), stats(c).Cleanups)
+			for k := range newer {
+				chk.Got(k, c.Get(k))
+			}
+			if name == "delete" {
+				assert.Equal(t, map[ViolationKind]int{RemovedAlive: n, TwoLive: n}, chk.Counts())
+				assert.Equal(t, 2*n, chk.Count())
+			} else {
+				assert.NoError(t, chk.Err())
+				assert.Equal(t, uint64(0), stats(c).CleanupDeletes)
+			}
+			assert.Equal(t, n, c.Len())
+			runtime.KeepAlive(newer)
+		})
+	}
+}
