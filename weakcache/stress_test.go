@@ -23,7 +23,10 @@ type stressConfig struct {
 	// pointer's Value (which shades it), so hot keys never die otherwise.
 	// With it, every value not in a ring dies at every cycle.
 	pause bool
-	seed  uint64
+	// yields is how many times a cleanup yields at PointCleanup (chaos),
+	// widening the window in which a Get deletes a dead entry first.
+	yields int
+	seed   uint64
 }
 
 // stressResult is what a stress saw.
@@ -41,10 +44,16 @@ var sink atomic.Pointer[[]byte]
 
 // stress runs cfg's goroutines on a fresh cache of v with a Checker as its
 // observer, each Get's result reported to it, until done returns true
-// (polled by the workers every 64 Gets) or stop is closed.
+// (polled by the workers every 64 Gets).
 func stress(v Variant, cfg stressConfig, done func(st Stats, cycles uint64, c *Checker) bool) stressResult {
 	chk := NewChecker()
-	c := v.New(WithObserver(chk))
+	c := v.New(WithObserver(chk), WithHook(func(p Point) {
+		if p == PointCleanup {
+			for range cfg.yields {
+				runtime.Gosched()
+			}
+		}
+	}))
 	src := c.(StatsSource)
 	var gets atomic.Uint64
 	var first atomic.Int64
@@ -134,6 +143,7 @@ var (
 	stressGOGC    = flag.Int("weakcache.gogc", 5, "TestStressProbe: GC percentage")
 	stressGarbage = flag.Int("weakcache.garbage", 64, "TestStressProbe: bytes of garbage allocated per Get")
 	stressGCLoop  = flag.Bool("weakcache.gcloop", false, "TestStressProbe: a goroutine running the GC back to back")
+	stressYields  = flag.Int("weakcache.yields", 0, "TestStressProbe: yields of a cleanup at PointCleanup (chaos)")
 	stressPause   = flag.Bool("weakcache.pause", false, "TestStressProbe: with -weakcache.gcloop, workers pause while the GC runs")
 )
 
@@ -148,7 +158,7 @@ func TestStressProbe(t *testing.T) {
 		var maxEager uint64
 		for trial := range *stressTrials {
 			cfg := stressConfig{workers: *stressWorkers, keys: *stressKeys, keep: *stressKeep,
-				garbage: *stressGarbage, gcLoop: *stressGCLoop, pause: *stressPause, seed: uint64(trial)}
+				garbage: *stressGarbage, gcLoop: *stressGCLoop, pause: *stressPause, yields: *stressYields, seed: uint64(trial)}
 			start := time.Now()
 			r := stress(v, cfg, func(Stats, uint64, *Checker) bool { return time.Since(start) >= *stressFor })
 			st := r.stats
@@ -156,7 +166,7 @@ func TestStressProbe(t *testing.T) {
 			if r.first > 0 {
 				detected++
 				maxEager = max(maxEager, r.eagerDeletesAtFirst)
-				ttff = r.first.Round(10*time.Microsecond).String() + " after eager delete " + itoa(r.eagerDeletesAtFirst)
+				ttff = r.first.Round(10*time.Microsecond).String() + " after eager delete " + u(r.eagerDeletesAtFirst)
 			}
 			t.Logf("%s trial %d: %.2f M gets/s, %d forced GCs, created %d, eager deletes %d, cleanups %d (deleting %d), violations %v, first at %s",
 				name, trial, float64(r.gets)/r.elapsed.Seconds()/1e6, r.cycles, st.Created, st.EagerDeletes, st.Cleanups, st.CleanupDeletes,
@@ -168,5 +178,3 @@ func TestStressProbe(t *testing.T) {
 		t.Logf("%s: detected in %d of %d trials, at the latest after eager delete %d", name, detected, *stressTrials, maxEager)
 	}
 }
-
-func itoa(n uint64) string { return u(n) }
