@@ -102,30 +102,30 @@ func (c *cache) Get(key int) *Value {
 				v = NewValue(key)
 				mine = &entry{wp: weak.Make(v), key: key, serial: v.Serial}
 				c.stats.created.Add(1)
-				c.observe(Event{Kind: Created, Key: key, Serial: v.Serial, Weak: mine.wp})
+				c.opts.Observe(Event{Kind: Created, Key: key, Serial: v.Serial, Weak: mine.wp})
 			}
 			c.opts.Step(PointInstall)
 			if e, ok = c.m.loadOrStore(key, mine); !ok {
 				c.registerCleanup(v, mine)
 				c.stats.installed.Add(1)
-				c.observe(Event{Kind: Installed, Key: key, Serial: v.Serial})
+				c.opts.Observe(Event{Kind: Installed, Key: key, Serial: v.Serial})
 				return v
 			}
 		}
 		if live := e.wp.Value(); live != nil {
 			if v != nil {
 				c.stats.discarded.Add(1)
-				c.observe(Event{Kind: Discarded, Key: key, Serial: v.Serial})
+				c.opts.Observe(Event{Kind: Discarded, Key: key, Serial: v.Serial})
 			}
 			c.stats.hits.Add(1)
-			c.observe(Event{Kind: Hit, Key: key, Serial: live.Serial})
+			c.opts.Observe(Event{Kind: Hit, Key: key, Serial: live.Serial})
 			return live
 		}
 		deleted := c.m.compareAndDelete(key, e)
 		if deleted {
 			c.stats.eagerDeletes.Add(1)
 		}
-		c.observe(Event{Kind: EagerDelete, Key: key, Serial: e.serial, Deleted: deleted})
+		c.opts.Observe(Event{Kind: EagerDelete, Key: key, Serial: e.serial, Deleted: deleted})
 	}
 }
 
@@ -144,15 +144,9 @@ func (c *cache) cleanup(e *entry) {
 		ev.Deleted, ev.DeletedSerial = true, removed.serial
 		c.stats.cleanupDeletes.Add(1)
 	}
-	c.observe(ev)
+	c.opts.Observe(ev)
 	// Counted last, so that whoever sees the count also sees the deletion.
 	c.stats.cleanups.Add(1)
-}
-
-func (c *cache) observe(e Event) {
-	if c.opts.Observer != nil {
-		c.opts.Observer.Observe(e)
-	}
 }
 
 // Len implements Cache.
