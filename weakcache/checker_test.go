@@ -201,6 +201,12 @@ func TestCheckerViolations(t *testing.T) {
 		runtime.KeepAlive(other)
 		runtime.KeepAlive(discarded)
 	})
+	t.Run("one violation", func(t *testing.T) {
+		c := NewChecker()
+		c.Got(1, nil)
+		assert.EqualError(t, c.Err(), "weakcache: not-canonical: key 1: Get returned nil")
+		assert.Equal(t, "ViolationKind(9)", ViolationKind(9).String())
+	})
 	t.Run("keeps the first 64 and counts them all", func(t *testing.T) {
 		c := NewChecker()
 		for range 100 {
