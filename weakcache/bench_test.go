@@ -80,3 +80,26 @@ func BenchmarkGetMiss(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGetHitChecked is BenchmarkGetHitParallel with a Checker as the
+// observer and every result reported to it: the cost of checking, one
+// mutex for all goroutines.
+func BenchmarkGetHitChecked(b *testing.B) {
+	c := benchVariant(b, "compare-and-delete")
+	chk := NewChecker()
+	cache := c.New(WithObserver(chk))
+	var keep [16]*Value
+	for k := range keep {
+		keep[k] = cache.Get(k)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		k := 0
+		for pb.Next() {
+			key := k % len(keep)
+			chk.Got(key, cache.Get(key))
+			k++
+		}
+	})
+	runtime.KeepAlive(keep)
+}
