@@ -9,8 +9,9 @@ import (
 	"github.com/racestress/racestress/scenarios"
 )
 
-// Sweep is a parameter sweep: dimensions KEY=V1,V2, each a knob and its
-// values. It implements flag.Value, so --sweep can be repeated.
+// Sweep is a parameter sweep: dimensions KEY=V1,V2, each a knob of the
+// scenario and its values. It implements flag.Value, so --sweep can be
+// repeated; its values are checked against the scenario's knobs by Cells.
 type Sweep []SweepDim
 
 // SweepDim is one dimension of a Sweep.
@@ -28,110 +29,66 @@ func (s *Sweep) String() string {
 	return strings.Join(parts, " ")
 }
 
-// SweepKeys names the knobs a sweep can vary.
-func SweepKeys() []string {
-	return []string{"gogc", "procs", "threads", "sleep-scale", "seconds", "chaos"}
-}
+// MaxSweepCells bounds the number of cells a sweep may make.
+const MaxSweepCells = 1000
 
-// MaxShards bounds a shard count.
-const MaxShards = 10000
-
-// sweepKeys are the knobs a sweep can vary, and how each sets its value.
-var sweepKeys = map[string]func(k *result.Knobs, v string) error{
-	"gogc": func(k *result.Knobs, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return fmt.Errorf("gogc wants an integer of at least 1, got %q", v)
-		}
-		k.GOGC = n
-		return nil
-	},
-	"procs": func(k *result.Knobs, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return fmt.Errorf("procs wants an integer of at least 1, got %q", v)
-		}
-		k.Procs = n
-		return nil
-	},
-	"threads": func(k *result.Knobs, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 2 {
-			return fmt.Errorf("threads wants an integer of at least 2, got %q", v)
-		}
-		k.Threads = n
-		k.Makers, k.Runners = scenarios.SplitThreads(n)
-		return nil
-	},
-	"sleep-scale": func(k *result.Knobs, v string) error {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(f >= 0) {
-			return fmt.Errorf("sleep-scale wants a number of at least 0, got %q", v)
-		}
-		k.SleepScale = f
-		return nil
-	},
-	"chaos": func(k *result.Knobs, v string) error {
-		if _, err := scenarios.ResolveChaos(v, 1); err != nil {
-			return err
-		}
-		k.Chaos = v
-		return nil
-	},
-	"seconds": func(k *result.Knobs, v string) error {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(f > 0) {
-			return fmt.Errorf("seconds wants a positive number, got %q", v)
-		}
-		k.Seconds = f
-		return nil
-	},
-}
-
-// Set adds the dimension KEY=V1,V2, validating every value.
+// Set adds the dimension KEY=V1,V2.
 func (s *Sweep) Set(arg string) error {
 	key, vals, ok := strings.Cut(arg, "=")
-	if !ok || vals == "" {
+	if !ok || key == "" || vals == "" {
 		return fmt.Errorf("want KEY=V1,V2, got %q", arg)
-	}
-	set, known := sweepKeys[key]
-	if !known {
-		return fmt.Errorf("cannot sweep %q (can: gogc, procs, threads, sleep-scale, seconds, chaos)", key)
 	}
 	for _, d := range *s {
 		if d.Key == key {
 			return fmt.Errorf("%s swept twice", key)
 		}
 	}
-	var k result.Knobs
 	values := strings.Split(vals, ",")
+	seen := map[string]bool{}
 	for _, v := range values {
-		if err := set(&k, v); err != nil {
-			return err
+		if strings.TrimSpace(v) == "" {
+			return fmt.Errorf("%s: an empty value in %q", key, vals)
 		}
+		if seen[v] {
+			return fmt.Errorf("%s: value %s given twice", key, v)
+		}
+		seen[v] = true
+	}
+	n := len(values)
+	for _, d := range *s {
+		n *= len(d.Values)
+	}
+	if n > MaxSweepCells {
+		return fmt.Errorf("the sweep would make %d cells, more than %d", n, MaxSweepCells)
 	}
 	*s = append(*s, SweepDim{Key: key, Values: values})
 	return nil
 }
 
-// Cells returns the cartesian product of the sweep over base, in the order
-// the dimensions and values were given (the last dimension varies fastest).
-func (s Sweep) Cells(base result.Knobs) []Cell {
+// Cells returns the cartesian product of the sweep over base, every value
+// checked against sc's knobs, in the order the dimensions and values were
+// given (the last dimension varies fastest).
+func (s Sweep) Cells(sc *scenarios.Scenario, base result.Knobs) ([]Cell, error) {
 	cells := []Cell{{Knobs: base}}
 	for _, d := range s {
 		var next []Cell
 		for _, c := range cells {
 			for _, v := range d.Values {
-				k := c.Knobs
-				_ = sweepKeys[d.Key](&k, v) // validated by Set
+				k, err := sc.SetKnob(c.Knobs, d.Key, v)
+				if err != nil {
+					return nil, err
+				}
 				label := strings.TrimSpace(c.Label + " " + d.Key + "=" + v)
 				next = append(next, Cell{Label: label, Knobs: k})
 			}
 		}
 		cells = next
 	}
-	return cells
+	return cells, nil
 }
+
+// MaxShards bounds a shard count.
+const MaxShards = 10000
 
 // ParseShard parses K/N with 1 <= K <= N; "" is the whole run.
 func ParseShard(s string) (Shard, error) {

@@ -400,11 +400,28 @@ func knobsLineSwept(k result.Knobs, swept func(key string) bool) string {
 		}
 		parts = append(parts, fmt.Sprintf(format, args...))
 	}
-	add("threads", "threads %d (%d makers, %d runners)", k.Threads, k.Makers, k.Runners)
+	// The knobs line is the scenario's own: the registry scenarios' knobs
+	// are shown when set, any other scenario's knobs by name.
+	switch {
+	case k.Makers > 0:
+		add("threads", "threads %d (%d makers, %d runners)", k.Threads, k.Makers, k.Runners)
+	case k.Threads > 0:
+		add("threads", "threads %d", k.Threads)
+	}
 	add("seconds", "%gs", k.Seconds)
 	add("gogc", "GOGC %d", k.GOGC)
-	add("sleep-scale", "sleep-scale %g", k.SleepScale)
-	parts = append(parts, fmt.Sprintf("%d slots x %d objects, priorities 1..%d", k.Slots, k.PerSlot, k.MaxPriority))
+	if k.Slots > 0 {
+		add("sleep-scale", "sleep-scale %g", k.SleepScale)
+		parts = append(parts, fmt.Sprintf("%d slots x %d objects, priorities 1..%d", k.Slots, k.PerSlot, k.MaxPriority))
+	}
+	names := make([]string, 0, len(k.Params))
+	for n := range k.Params {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		add(n, "%s %g", n, k.Params[n])
+	}
 	if swept("procs") {
 		parts = append(parts, "procs swept")
 	} else if k.Procs > 0 {

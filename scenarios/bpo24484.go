@@ -49,7 +49,10 @@ var ThreadSafety = &Scenario{
 		"locked": {Role: result.Control, Signature: []result.Outcome{result.Hang}, Crashes: true, Needs: "reentrant",
 			Doc: "the wrong fix: callbacks called under the registry lock (deadlocks on re-entry: needs --reentrant)"},
 	}),
-	Defaults: []string{"unfixed", "fixed"},
+	Defaults:  []string{"unfixed", "fixed"},
+	Knobs:     registryKnobs,
+	Presets:   presets,
+	Normalize: splitRegistryThreads,
 	Trial:    threadSafety,
 }
 

@@ -28,7 +28,10 @@ var FinalizeOrder = &Scenario{
 		"racy":    {Role: result.Clean, Crashes: true},
 		"locked":  {Role: result.Clean, Crashes: true},
 	}),
-	Defaults: []string{"unfixed", "fixed"},
+	Defaults:  []string{"unfixed", "fixed"},
+	Knobs:     registryKnobs,
+	Presets:   presets,
+	Normalize: splitRegistryThreads,
 	Trial:    finalizeOrder,
 }
 

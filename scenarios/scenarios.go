@@ -30,6 +30,13 @@ type Scenario struct {
 	// unless told otherwise.
 	Subjects []Subject
 	Defaults []string
+	// Knobs are the scenario's own knobs, beyond the engine's (seconds,
+	// gogc, procs, chaos); Presets are named sets of knob values, the
+	// default first; Normalize, when set, derives knobs from others (the
+	// registry scenarios split threads into makers and runners).
+	Knobs     []Knob
+	Presets   []Preset
+	Normalize func(*result.Knobs)
 	// Outcomes declares how each outcome is graded; an outcome not declared
 	// here is forbidden.
 	Outcomes map[result.Outcome]Expect
@@ -86,7 +93,7 @@ type Observation struct {
 // Failed reports whether the trial saw any failure.
 func (o Observation) Failed() bool { return o.Outcome != result.OK }
 
-var all = []*Scenario{ThreadSafety, FinalizeOrder}
+var all = []*Scenario{ThreadSafety, FinalizeOrder, WeakCache}
 
 // All returns the scenarios in a fixed order.
 func All() []*Scenario { return slices.Clone(all) }
@@ -128,3 +135,17 @@ func DefaultKnobs() result.Knobs {
 // low enough that collections (and so cleanups) run all the time, as
 // CPython's gc.set_threshold(5, 5, 5) in the original test.
 const DefaultGOGC = 5
+
+// registryKnobs are the knobs of the registry scenarios (ThreadSafety,
+// FinalizeOrder).
+var registryKnobs = []Knob{
+	{Name: "threads", Doc: "goroutines: makers and runners, split evenly, at least one each", Default: 2, Min: 2, Max: 1024, Integer: true},
+	{Name: "sleep-scale", Doc: "scales the runner's U(0, 100ms) sleep (0: no sleep)", Default: 1, Min: 0, Max: 1000},
+	{Name: "slots", Doc: "slots of objects each maker keeps", Default: 32, Min: 1, Max: 4096, Integer: true},
+	{Name: "per-slot", Doc: "objects per slot", Default: 10, Min: 1, Max: 10000, Integer: true},
+	{Name: "max-priority", Doc: "exit priorities are drawn from 1..max-priority", Default: 100, Min: 1, Max: 1000000, Integer: true},
+	{Name: "reentrant", Doc: "1: finalizer callbacks register a finalizer themselves, as real finalizers do", Default: 0, Min: 0, Max: 1, Integer: true},
+}
+
+// splitRegistryThreads derives makers and runners from threads.
+func splitRegistryThreads(k *result.Knobs) { k.Makers, k.Runners = SplitThreads(k.Threads) }

@@ -62,6 +62,7 @@ type options struct {
 	budget      time.Duration
 	failfast    bool
 	sweep       harness.Sweep
+	knobs       knobFlag
 	shard       string
 	procs       int
 	preset      string
@@ -102,7 +103,7 @@ func addRunFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.clean, "clean", "", "make the subjects in `LIST` clean (they must never fail), overriding the scenario's declared roles")
 	fs.DurationVar(&o.budget, "budget", 0, "stop starting trials when the next would end after `D` of wall-clock time; trials are shared across groups round by round (with no --runs/--count: as many rounds as fit)")
 	fs.BoolVar(&o.failfast, "failfast", false, "stop a clean group at its first forbidden outcome (controls, which are expected to fail, keep running)")
-	fs.Var(&o.sweep, "sweep", "sweep `KEY=V1,V2` ("+strings.Join(harness.SweepKeys(), ", ")+"); repeat the flag or list more KEY=... arguments after it; every combination runs as its own group")
+	fs.Var(&o.sweep, "sweep", "sweep `KEY=V1,V2` over any knob of the scenario (see racestress list) or chaos; repeat the flag or list more KEY=... arguments after it; every combination runs as its own group")
 	fs.StringVar(&o.shard, "shard", "", "run only shard `K/N` of the rounds (deterministic by round; merge shards with racestress merge)")
 }
 
@@ -114,7 +115,8 @@ func newFlagSet(name string, o *options) *flag.FlagSet {
 		panic(err) // the default preset is declared in scenarios
 	}
 	d := p.Knobs
-	fs.StringVar(&o.preset, "preset", p.Name, "start from the knobs of preset `NAME` (see below); flags given override them")
+	fs.StringVar(&o.preset, "preset", "", "start from the knobs of the scenario's preset `NAME` (default: its first; see below); flags given override them")
+	fs.Var(&o.knobs, "knob", "set the scenario's knob `NAME=V` (see racestress list); repeatable")
 	fs.StringVar(&o.chaos, "chaos", d.Chaos, "inject chaos at the registry's step points: `LEVEL` off, low, high, or auto (low on one CPU, else off); timing only, never what counts as a failure")
 	fs.IntVar(&o.threads, "threads", d.Threads, "run `N` goroutines: makers and runners, split evenly, at least one each")
 	fs.Float64Var(&o.seconds, "seconds", d.Seconds, "stress each trial for `S` seconds (a trial stops earlier at its first forbidden outcome)")
@@ -158,7 +160,7 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
 	if fs.Lookup("preset") != nil {
-		fmt.Fprintln(w, "\npresets (--preset):")
+		fmt.Fprintln(w, "\npresets of the registry scenarios (--preset; racestress list shows every scenario's):")
 		for _, p := range scenarios.Presets() {
 			fmt.Fprintf(w, "  %-9s %s\n            %s\n", p.Name, p.Doc, scenarios.Describe(p.Knobs))
 		}
@@ -497,58 +499,68 @@ func parseSize(s string) (int64, error) {
 
 func (o *options) config() (harness.Config, error) {
 	var cfg harness.Config
-	preset, err := scenarios.LookupPreset(o.preset)
-	if err != nil {
-		return cfg, usageError("--preset: %v", err)
-	}
-	// Start from the preset; flags given on the command line override them.
-	k := preset.Knobs
-	if !o.set["threads"] {
-		o.threads = k.Threads
-	}
-	if !o.set["seconds"] {
-		o.seconds = k.Seconds
-	}
-	if !o.set["gogc"] {
-		o.gogc = k.GOGC
-	}
-	if !o.set["sleep-scale"] {
-		o.sleepScale = k.SleepScale
-	}
-	if !o.set["chaos"] {
-		o.chaos = k.Chaos
-	}
-	if _, err := scenarios.ResolveChaos(o.chaos, 1); err != nil {
-		return cfg, usageError("--chaos: %v", err)
-	}
-	switch {
-	case o.threads < 2 || o.threads > maxThreads:
-		return cfg, usageError("--threads must be between 2 (one maker and one runner) and %d, got %d", maxThreads, o.threads)
-	case !(o.seconds > 0 && o.seconds <= maxSeconds):
-		return cfg, usageError("--seconds must be positive and at most %d, got %g", maxSeconds, o.seconds)
-	case o.runs < 1 || o.runs > maxRuns:
-		return cfg, usageError("--runs must be between 1 and %d, got %d", maxRuns, o.runs)
-	case o.procs < 0 || o.procs > maxProcs():
-		return cfg, usageError("--procs must be between 0 (the machine's) and %d (4x this machine's CPUs), got %d", maxProcs(), o.procs)
-	case o.gogc < 1 || o.gogc > maxGOGC:
-		return cfg, usageError("--gogc must be between 1 (the scenario needs the GC running) and %d, got %d", maxGOGC, o.gogc)
-	case !(o.sleepScale >= 0 && o.sleepScale <= maxSleepScale):
-		return cfg, usageError("--sleep-scale must be between 0 and %d, got %g", maxSleepScale, o.sleepScale)
-	case !(o.minPower >= 0 && o.minPower < 1):
+	if !(o.minPower >= 0 && o.minPower < 1) {
 		return cfg, usageError("--min-power must be in [0, 1), got %g", o.minPower)
+	}
+	if o.runs < 1 || o.runs > maxRuns {
+		return cfg, usageError("--runs must be between 1 and %d, got %d", maxRuns, o.runs)
 	}
 	sc, err := scenarios.Lookup(o.scenario)
 	if err != nil {
 		return cfg, usageError("--scenario: %v", err)
 	}
+	preset, err := sc.Preset(o.preset)
+	if err != nil && o.preset != "" {
+		return cfg, usageError("--preset: %v", err)
+	}
+	// Start from the preset (or the scenario's declared defaults); flags
+	// given on the command line override them, each checked against the
+	// scenario's declaration of its knobs.
+	k := sc.DefaultKnobsOf()
+	if err == nil {
+		k = preset.Knobs
+	}
+	set := func(name, flagName, v string) error {
+		var e error
+		if k, e = sc.SetKnob(k, name, v); e != nil {
+			return usageError("--%s: %v", flagName, e)
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		flag, knob string
+		value      func() string
+	}{
+		{"threads", "threads", func() string { return strconv.Itoa(o.threads) }},
+		{"seconds", "seconds", func() string { return strconv.FormatFloat(o.seconds, 'g', -1, 64) }},
+		{"gogc", "gogc", func() string { return strconv.Itoa(o.gogc) }},
+		{"sleep-scale", "sleep-scale", func() string { return strconv.FormatFloat(o.sleepScale, 'g', -1, 64) }},
+		{"procs", "procs", func() string { return strconv.Itoa(o.procs) }},
+		{"chaos", "chaos", func() string { return o.chaos }},
+		{"reentrant", "reentrant", func() string { return map[bool]string{true: "1", false: "0"}[o.reentrant] }},
+	} {
+		if o.set[f.flag] {
+			if err := set(f.knob, f.flag, f.value()); err != nil {
+				return cfg, err
+			}
+		}
+	}
+	for _, kv := range o.knobs {
+		if err := set(kv[0], "knob", kv[1]); err != nil {
+			return cfg, err
+		}
+	}
+	if k.Procs > maxProcs() {
+		return cfg, usageError("--procs must be at most %d (4x this machine's CPUs), got %d", maxProcs(), k.Procs)
+	}
+	k.KeepGoing = o.keepGoing
+	if err := sc.CheckKnobs(k); err != nil {
+		return cfg, usageError("knobs: %v", err)
+	}
 	subjects, err := o.subjects(sc)
 	if err != nil {
 		return cfg, err
 	}
-	k.Threads = o.threads
-	k.Makers, k.Runners = scenarios.SplitThreads(o.threads)
-	k.Seconds, k.GOGC, k.SleepScale = o.seconds, o.gogc, o.sleepScale
-	k.KeepGoing, k.Reentrant, k.Procs, k.Chaos = o.keepGoing, o.reentrant, o.procs, o.chaos
 	seed := o.seed
 	if !o.seedSet() {
 		seed = rand.Int64N(1 << 40)
@@ -569,7 +581,9 @@ func (o *options) config() (harness.Config, error) {
 	}
 	var cells []harness.Cell
 	if len(o.sweep) > 0 {
-		cells = o.sweep.Cells(k)
+		if cells, err = o.sweep.Cells(sc, k); err != nil {
+			return cfg, usageError("--sweep: %v", err)
+		}
 	}
 	longest := k.Duration()
 	for _, c := range cells {
@@ -579,6 +593,26 @@ func (o *options) config() (harness.Config, error) {
 		return cfg, usageError("--budget %v is shorter than one trial (%v)", o.budget, longest)
 	}
 	return harness.Config{Scenario: sc, Subjects: subjects, Runs: runs, Seed: seed, Knobs: k, Cells: cells, Shard: shard}, nil
+}
+
+// knobFlag collects --knob NAME=V.
+type knobFlag [][2]string
+
+func (f *knobFlag) String() string {
+	var parts []string
+	for _, kv := range *f {
+		parts = append(parts, kv[0]+"="+kv[1])
+	}
+	return strings.Join(parts, " ")
+}
+
+func (f *knobFlag) Set(arg string) error {
+	name, v, ok := strings.Cut(arg, "=")
+	if !ok || name == "" || v == "" {
+		return fmt.Errorf("want NAME=V, got %q", arg)
+	}
+	*f = append(*f, [2]string{name, v})
+	return nil
 }
 
 // subjects resolves --registry, --control and --clean against sc's
@@ -663,12 +697,29 @@ func list(w io.Writer) error {
 			}
 			fmt.Fprintf(w, "      %-18s %s%s%s%s: %s\n", sub.Name, sub.Role, sig, needs, def, sub.Doc)
 		}
-	}
-	fmt.Fprintln(w, "presets (knobs):")
-	for _, p := range scenarios.Presets() {
-		fmt.Fprintf(w, "  %-8s %s\n", p.Name, scenarios.Describe(p.Knobs))
+		fmt.Fprintln(w, "    knobs (default, bounds):")
+		d := s.DefaultKnobsOf()
+		for _, kn := range s.AllKnobs() {
+			v, _ := d.Get(kn.Name)
+			fmt.Fprintf(w, "      %-18s %-8s [%s, %s]  %s\n", kn.Name, strconv.FormatFloat(v, 'g', -1, 64),
+				strconv.FormatFloat(kn.Min, 'g', -1, 64), strconv.FormatFloat(kn.Max, 'g', -1, 64), kn.Doc)
+		}
+		fmt.Fprintf(w, "      %-18s %-8s off, low, high, auto\n", "chaos", cmpOr(d.Chaos, "off"))
+		if len(s.Presets) > 0 {
+			fmt.Fprintln(w, "    presets:")
+			for _, p := range s.Presets {
+				fmt.Fprintf(w, "      %-18s %s\n", p.Name, s.DescribeKnobs(p.Knobs))
+			}
+		}
 	}
 	return nil
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func render(w io.Writer, format string, s report.Summary) error {

@@ -98,16 +98,28 @@ func (h Header) SameRun(o Header) string {
 		return fmt.Sprintf("seeds %d and %d", h.Seed, o.Seed)
 	case h.Scenario != o.Scenario:
 		return fmt.Sprintf("scenarios %s and %s", h.Scenario, o.Scenario)
-	case h.Knobs != o.Knobs:
+	case !h.Knobs.Equal(o.Knobs):
 		return "knobs"
 	case h.Rounds != o.Rounds:
 		return fmt.Sprintf("rounds %d and %d", h.Rounds, o.Rounds)
 	case fmt.Sprint(h.Subjects) != fmt.Sprint(o.Subjects):
 		return "subjects or roles"
-	case fmt.Sprint(h.Cells) != fmt.Sprint(o.Cells):
+	case !sameCells(h.Cells, o.Cells):
 		return "sweep cells"
 	case h.Verdict != o.Verdict:
 		return "verdict policy"
 	}
 	return ""
+}
+
+func sameCells(a, b []HeaderCell) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Label != b[i].Label || !a[i].Knobs.Equal(b[i].Knobs) {
+			return false
+		}
+	}
+	return true
 }

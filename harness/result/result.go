@@ -113,6 +113,99 @@ type Knobs struct {
 	Chaos string `json:"chaos,omitempty"`
 	// Preset names the preset the knobs came from, if any.
 	Preset string `json:"preset,omitempty"`
+	// Params are the knobs a scenario declares beyond the fields above,
+	// by name (see Get and With).
+	Params map[string]float64 `json:"params,omitempty"`
+}
+
+// Get returns the knob called name: one of the fields' knob names
+// (threads, seconds, gogc, sleep-scale, slots, per-slot, max-priority,
+// procs, reentrant) or a scenario's own in Params.
+func (k Knobs) Get(name string) (float64, bool) {
+	switch name {
+	case "threads":
+		return float64(k.Threads), true
+	case "seconds":
+		return k.Seconds, true
+	case "gogc":
+		return float64(k.GOGC), true
+	case "sleep-scale":
+		return k.SleepScale, true
+	case "slots":
+		return float64(k.Slots), true
+	case "per-slot":
+		return float64(k.PerSlot), true
+	case "max-priority":
+		return float64(k.MaxPriority), true
+	case "procs":
+		return float64(k.Procs), true
+	case "reentrant":
+		if k.Reentrant {
+			return 1, true
+		}
+		return 0, true
+	}
+	v, ok := k.Params[name]
+	return v, ok
+}
+
+// With returns k with the knob called name set to v; Params is copied, so
+// that k is left as it was.
+func (k Knobs) With(name string, v float64) Knobs {
+	switch name {
+	case "threads":
+		k.Threads = int(v)
+	case "seconds":
+		k.Seconds = v
+	case "gogc":
+		k.GOGC = int(v)
+	case "sleep-scale":
+		k.SleepScale = v
+	case "slots":
+		k.Slots = int(v)
+	case "per-slot":
+		k.PerSlot = int(v)
+	case "max-priority":
+		k.MaxPriority = int(v)
+	case "procs":
+		k.Procs = int(v)
+	case "reentrant":
+		k.Reentrant = v != 0
+	default:
+		p := make(map[string]float64, len(k.Params)+1)
+		for n, x := range k.Params {
+			p[n] = x
+		}
+		p[name] = v
+		k.Params = p
+	}
+	return k
+}
+
+// Equal reports whether k and o are the same knobs.
+func (k Knobs) Equal(o Knobs) bool {
+	if len(k.Params) != len(o.Params) {
+		return false
+	}
+	for n, v := range k.Params {
+		if w, ok := o.Params[n]; !ok || w != v {
+			return false
+		}
+	}
+	return k.fields() == o.fields()
+}
+
+// knobFields are Knobs without Params: a comparable value.
+type knobFields struct {
+	threads, makers, runners, gogc, slots, perSlot, maxPriority, procs int
+	seconds, sleepScale                                                float64
+	keepGoing, reentrant                                               bool
+	chaos, preset                                                      string
+}
+
+func (k Knobs) fields() knobFields {
+	return knobFields{k.Threads, k.Makers, k.Runners, k.GOGC, k.Slots, k.PerSlot, k.MaxPriority, k.Procs,
+		k.Seconds, k.SleepScale, k.KeepGoing, k.Reentrant, k.Chaos, k.Preset}
 }
 
 // Duration returns the trial length the knobs ask for.
