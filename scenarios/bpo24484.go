@@ -53,7 +53,7 @@ var ThreadSafety = &Scenario{
 	Knobs:     registryKnobs,
 	Presets:   presets,
 	Normalize: splitRegistryThreads,
-	Trial:    threadSafety,
+	Trial:     threadSafety,
 }
 
 // foo is the test's Foo: an object in a reference cycle with itself, 48

@@ -32,7 +32,7 @@ var FinalizeOrder = &Scenario{
 	Knobs:     registryKnobs,
 	Presets:   presets,
 	Normalize: splitRegistryThreads,
-	Trial:    finalizeOrder,
+	Trial:     finalizeOrder,
 }
 
 // OrderWant is the callback order _test_finalize expects.
