@@ -47,7 +47,7 @@ func (kn Knob) Parse(s string) (float64, error) {
 	return v, kn.Check(v)
 }
 
-func formatKnob(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+func formatKnob(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // engineKnobs are the knobs every scenario has: the engine sets them
 // (trial length, GC percentage, GOMAXPROCS) around the scenario's trial.

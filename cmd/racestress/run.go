@@ -702,7 +702,7 @@ func list(w io.Writer) error {
 		for _, kn := range s.AllKnobs() {
 			v, _ := d.Get(kn.Name)
 			fmt.Fprintf(w, "      %-18s %-8s [%s, %s]  %s\n", kn.Name, strconv.FormatFloat(v, 'g', -1, 64),
-				strconv.FormatFloat(kn.Min, 'g', -1, 64), strconv.FormatFloat(kn.Max, 'g', -1, 64), kn.Doc)
+				strconv.FormatFloat(kn.Min, 'f', -1, 64), strconv.FormatFloat(kn.Max, 'f', -1, 64), kn.Doc)
 		}
 		fmt.Fprintf(w, "      %-18s %-8s off, low, high, auto\n", "chaos", cmpOr(d.Chaos, "off"))
 		if len(s.Presets) > 0 {
