@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ func formatKnob(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 var engineKnobs = []Knob{
 	{Name: "seconds", Doc: "length of a trial's stress phase, in seconds", Default: 4, Min: 1e-3, Max: 24 * 3600},
 	{Name: "gogc", Doc: "GC percentage during a trial (lower collects more often)", Default: DefaultGOGC, Min: 1, Max: 100000, Integer: true},
-	{Name: "procs", Doc: "GOMAXPROCS of a trial (0: the machine's)", Default: 0, Min: 0, Max: 1024, Integer: true},
+	{Name: "procs", Doc: "GOMAXPROCS of a trial (0: the machine's; at most 4x its CPUs)", Default: 0, Min: 0, Max: float64(4 * runtime.NumCPU()), Integer: true},
 }
 
 // AllKnobs returns the engine's knobs, then the scenario's own.

@@ -86,9 +86,6 @@ const (
 	maxTimeout    = 7 * 24 * time.Hour
 )
 
-// maxProcs is the largest --procs: a few times the machine's CPUs.
-func maxProcs() int { return 4 * runtime.NumCPU() }
-
 // addRunFlags defines the flags that choose how trials run.
 func addRunFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.isolate, "isolate", "process", "run each trial in a child `MODE`: process (survives fatal errors and hangs) or none (in this process, faster)")
@@ -549,9 +546,6 @@ func (o *options) config() (harness.Config, error) {
 		if err := set(kv[0], "knob", kv[1]); err != nil {
 			return cfg, err
 		}
-	}
-	if k.Procs > maxProcs() {
-		return cfg, usageError("--procs must be at most %d (4x this machine's CPUs), got %d", maxProcs(), k.Procs)
 	}
 	k.KeepGoing = o.keepGoing
 	if err := sc.CheckKnobs(k); err != nil {
