@@ -26,6 +26,43 @@ type JSONReport struct {
 	Matrix   []JSONSweep `json:"matrix,omitempty"`
 	Warnings []string    `json:"warnings,omitempty"`
 	Verdict  JSONVerdict `json:"verdict"`
+	// Effects bound, per clean subject and control, how much less often
+	// the clean one fails (see Effect).
+	Effects []JSONEffect `json:"effects,omitempty"`
+	// Signatures are the failure signatures of every group.
+	Signatures []JSONSignature `json:"signatures,omitempty"`
+}
+
+// JSONEffect is one Effect: upper 95% bounds on the ratio of failure rates;
+// null when unbounded (the control was never detected).
+type JSONEffect struct {
+	Clean     string   `json:"clean"`
+	Control   string   `json:"control"`
+	Cell      string   `json:"cell,omitempty"`
+	PerTrial  *float64 `json:"ratio_per_trial_upper"`
+	PerSecond *float64 `json:"ratio_per_second_upper"`
+	Statement string   `json:"statement"`
+}
+
+// JSONSignature is one failure signature of a group.
+type JSONSignature struct {
+	Group      string  `json:"group"`
+	Signature  string  `json:"signature"`
+	Test       string  `json:"test,omitempty"`
+	Count      int     `json:"count"`
+	Share      float64 `json:"share"`
+	CILow      float64 `json:"ci_low"`
+	CIHigh     float64 `json:"ci_high"`
+	FirstTrial int     `json:"first_trial"`
+	Log        string  `json:"log,omitempty"`
+}
+
+func finitePtr(x float64) *float64 {
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		return nil
+	}
+	v := round6(x)
+	return &v
 }
 
 // JSONVerdict is the run's verdict (Summary.Verdict).
@@ -175,6 +212,14 @@ func NewJSONReport(s Summary) JSONReport {
 			jg.DetectionCurve = append(jg.DetectionCurve, JSONStep{TMs: ms(st.T), P: round6(st.P), AtRisk: st.AtRisk, Detected: st.Detected})
 		}
 		doc.Groups = append(doc.Groups, jg)
+	}
+	for _, e := range s.Effects() {
+		doc.Effects = append(doc.Effects, JSONEffect{Clean: e.Clean.Registry, Control: e.Control.Registry, Cell: e.Clean.Cell,
+			PerTrial: finitePtr(e.PerTrial), PerSecond: finitePtr(e.PerSecond), Statement: e.Statement()})
+	}
+	for _, st := range s.Signatures() {
+		doc.Signatures = append(doc.Signatures, JSONSignature{Group: st.Group, Signature: st.Signature, Test: st.Test, Count: st.Count,
+			Share: round6(st.Share), CILow: round6(st.Lo), CIHigh: round6(st.Hi), FirstTrial: st.FirstTrial, Log: st.Log})
 	}
 	for _, sw := range s.Sweeps() {
 		js := JSONSweep{Scenario: sw.Scenario, Grid: sw.Grid(), Cells: []JSONCellStat{}}

@@ -72,6 +72,16 @@ func Table(w io.Writer, s Summary) error {
 			}
 		}
 	}
+	if sigs := s.Signatures(); len(sigs) > 0 {
+		fmt.Fprintln(w, "\nfailure signatures")
+		h, rows := signatureRows(sigs)
+		if err := asciiTable(w, h, rows); err != nil {
+			return err
+		}
+	}
+	for _, e := range s.Effects() {
+		fmt.Fprintf(w, "effect: %s\n", e.Statement())
+	}
 	for i, warn := range s.Warnings {
 		fmt.Fprintf(w, "[%d] %s\n", i+1, warn)
 	}
@@ -157,6 +167,20 @@ func Markdown(w io.Writer, s Summary) error {
 			}
 		}
 		fmt.Fprintf(w, "\n_%s_\n", mdEscape(kmNote))
+	}
+	if sigs := s.Signatures(); len(sigs) > 0 {
+		fmt.Fprintln(w, "\n**failure signatures**")
+		fmt.Fprintln(w)
+		h, rows := signatureRows(sigs)
+		if err := markdownTable(w, h, rows); err != nil {
+			return err
+		}
+	}
+	if effects := s.Effects(); len(effects) > 0 {
+		fmt.Fprintln(w)
+		for _, e := range effects {
+			fmt.Fprintf(w, "- **effect**: %s\n", mdEscape(e.Statement()))
+		}
 	}
 	if len(s.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWarnings:")

@@ -263,6 +263,11 @@ type Record struct {
 	FirstError string `json:"first_error,omitempty"`
 	// Stack is the head of the stack of an unexpected panic.
 	Stack string `json:"stack,omitempty"`
+	// FailureSignature groups failures of the same kind: a normalised
+	// first failure line and top frames (commands run by racestress exec).
+	FailureSignature string `json:"failure_signature,omitempty"`
+	// Test names the failing Go test, when the output named one.
+	Test string `json:"test,omitempty"`
 
 	// Mutations counts the registry mutations that changed-size panics saw,
 	// by kind ("removed", "inserted", "removed+inserted").
