@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
-
 )
 
 // Effect says how much less often a clean subject fails than a control of

@@ -33,7 +33,7 @@ func TestEffect(t *testing.T) {
 		assert.Contains(t, e.Statement(), "no bound")
 	})
 	t.Run("too few trials claim nothing", func(t *testing.T) {
-		s := summary(Policy{}, trials("unfixed", result.Control, 3, 3, 0), trials("fixed", result.Clean, 3, 0, 0))
+		s := summary(Policy{}, trials("unfixed", result.Control, 3, 1, 0), trials("fixed", result.Clean, 3, 1, 0))
 		assert.Contains(t, s.Effects()[0].Statement(), "is not shown to fail less often")
 	})
 }
