@@ -64,9 +64,9 @@ var WeakCache = &Scenario{
 	Defaults: []string{"delete", "compare-and-delete"},
 	Knobs: []Knob{
 		{Name: "threads", Doc: "goroutines calling Get", Default: 4, Min: 1, Max: 1024, Integer: true},
-		{Name: "keys", Doc: "keys 0..keys-1, drawn uniformly", Default: 16, Min: 1, Max: 1000000, Integer: true},
+		{Name: "keys", Doc: "keys 0..keys-1, drawn uniformly", Default: 256, Min: 1, Max: 1000000, Integer: true},
 		{Name: "keep", Doc: "values each goroutine keeps alive (a ring); the others become garbage", Default: 2, Min: 0, Max: 65536, Integer: true},
-		{Name: "garbage", Doc: "bytes of garbage allocated per Get, so that the GC runs", Default: 64, Min: 0, Max: 1048576, Integer: true},
+		{Name: "garbage", Doc: "bytes of garbage allocated per Get, so that the GC runs", Default: 256, Min: 0, Max: 1048576, Integer: true},
 	},
 	Trial: weakCacheTrial,
 }

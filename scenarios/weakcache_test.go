@@ -98,7 +98,7 @@ func TestKnobDeclarations(t *testing.T) {
 		got, _ := k.Get("keys")
 		was, _ := base.Get("keys")
 		assert.Equal(t, 64.0, got)
-		assert.Equal(t, 16.0, was)
+		assert.Equal(t, 256.0, was)
 	})
 	t.Run("threads split into makers and runners in the registry scenarios", func(t *testing.T) {
 		k, err := scenarios.ThreadSafety.SetKnob(scenarios.ThreadSafety.DefaultKnobsOf(), "threads", "5")
