@@ -43,7 +43,16 @@ func run(args []string, w io.Writer) error {
 	byConfig := map[config][]result.Record{}
 	throughput := map[config][]result.Record{} // long fixed trials, for objects/s
 	var order []config
+	var subjects []report.Group // other scenarios and subjects, one row each
 	for _, path := range fs.Args() {
+		if strings.HasSuffix(path, "-subjects.jsonl") {
+			res, err := harness.ReadResultsFile(path)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			subjects = append(subjects, report.Summarize(res.Records).Groups...)
+			continue
+		}
 		long := strings.HasSuffix(path, "-throughput.jsonl")
 		res, err := harness.ReadResultsFile(path)
 		if err != nil {
@@ -97,6 +106,20 @@ func run(args []string, w io.Writer) error {
 			row[7] = fmt.Sprintf("%.2fM", speed.CallbacksPerSec()/1e6)
 		}
 		fmt.Fprintln(w, "| "+strings.Join(row, " | ")+" |")
+	}
+	if len(subjects) > 0 {
+		fmt.Fprintln(w, "\n| scenario | subject (role) | knobs | rate (95% CI, rounded outwards) | TTFF median / p90 (KM) | objects/s |")
+		fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+		for _, g := range subjects {
+			k := g.Knobs
+			knobs := k.Preset
+			if k.Chaos != "" {
+				knobs = strings.TrimSpace(knobs + " chaos " + k.Chaos)
+			}
+			knobs = strings.TrimSpace(fmt.Sprintf("%s %gs", knobs, k.Seconds))
+			fmt.Fprintf(w, "| %s | %s (%s) | %s | %s | %s / %s | %.2fM |\n", g.Scenario, g.Registry, g.Role, knobs,
+				g.RateStatement(), km(g, 0.5), km(g, 0.9), g.ObjectsPerSec()/1e6)
+		}
 	}
 	if *overhead != "" {
 		fmt.Fprintf(w, "\nProcess isolation costs %s ms per trial over running it in-process (median, `BenchmarkIsolationOverhead`).\n", *overhead)
