@@ -18,7 +18,8 @@ const frameCount = 3
 
 // classify sets r's Outcome, Message, Test and Signature from how the
 // process ended (r's ExitCode, Signal, TimedOut, OverMemory, Interrupted)
-// and its output, then applies ignore.
+// and its output, then applies ignore. It returns the output as text (see
+// plainText).
 //
 // The rules, first match wins: interrupted → error; over the memory limit →
 // crash; the watchdog fired → hang; exit 0 → ok, or fail if failOn matches;
@@ -27,9 +28,12 @@ const frameCount = 3
 // data-race; "fatal error: " → fatal (crash if out of memory); "panic: "
 // with a running goroutine's traceback → panic; killed by a signal →
 // crash; any other exit status → fail.
-func classify(r *Result, output []byte, failOn, ignore *regexp.Regexp, timeout time.Duration) {
+func classify(r *Result, output []byte, failOn, ignore *regexp.Regexp, timeout time.Duration) string {
 	text, failed := plainText(output)
 	r.Test = failingTest(text, failed)
+	if r.Test == "" && (r.TimedOut || isHang(text)) {
+		r.Test = unfinishedTest(text)
+	}
 	in := ""
 	if r.Test != "" {
 		in = " (in " + r.Test + ")"
@@ -45,7 +49,7 @@ func classify(r *Result, output []byte, failOn, ignore *regexp.Regexp, timeout t
 		set(result.Crash, "crash: memory limit exceeded (resident set past twice the limit); killed")
 	case r.TimedOut:
 		what := "no dump"
-		if dumpStart(output) >= 0 {
+		if dumpStart(text) >= 0 {
 			what = "goroutine dump kept"
 		}
 		set(result.Hang, fmt.Sprintf("hang: still running after %v (watchdog: SIGQUIT, then SIGKILL); %s%s", timeout, what, in))
@@ -105,6 +109,7 @@ func classify(r *Result, output []byte, failOn, ignore *regexp.Regexp, timeout t
 			r.Outcome = result.OK
 		}
 	}
+	return text
 }
 
 // Signature returns a normalised signature of a failed trial: the outcome,
@@ -171,7 +176,7 @@ func signature(text string, r Result) string {
 			return head + "memory limit exceeded"
 		}
 		if line, at := first(fatalLine, text); line != "" {
-			return withFrames(line, failingGoroutine(text, at))
+			return withFrames(strings.TrimPrefix(line, "fatal error: "), failingGoroutine(text, at))
 		}
 		return withFrames("signal "+r.Signal, failingGoroutine(text, 0))
 	}
@@ -197,7 +202,11 @@ func hangSignature(text string, r Result) string {
 	case deadlockLine.MatchString(text):
 		parts = append(parts, "deadlock")
 	case testTimeout.MatchString(text):
-		parts = append(parts, "test timed out"+runningTests(text))
+		s := "test timed out"
+		if names := runningTests(text); len(names) > 0 {
+			s += " (" + strings.Join(names, ", ") + ")"
+		}
+		parts = append(parts, s)
 	case r.TimedOut:
 		parts = append(parts, "watchdog")
 	}
@@ -249,28 +258,6 @@ func stdFrame(fn string) bool {
 		return false
 	}
 	return first != "main"
-}
-
-// runningTests returns go test's "running tests:" list after its timeout
-// panic, as " (TestA, TestB)".
-func runningTests(text string) string {
-	i := strings.Index(text, "running tests:\n")
-	if i < 0 {
-		return ""
-	}
-	var names []string
-	for l := range strings.Lines(text[i+len("running tests:\n"):]) {
-		if !strings.HasPrefix(l, "\t\t") {
-			break
-		}
-		if f := strings.Fields(l); len(f) > 0 {
-			names = append(names, f[0])
-		}
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(names, ", ") + ")"
 }
 
 // normalizeState reduces a goroutine's wait state to its kind: "chan

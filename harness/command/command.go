@@ -53,9 +53,11 @@ type Command struct {
 	Path string
 	Args []string
 	// Env is added to this process's environment for the child (a later
-	// entry wins). Before it come GOTRACEBACK=all (so a panic shows every
-	// goroutine), overridable, and GOMEMLIMIT when MemoryLimit is set;
-	// after it TrialEnv and SeedEnv.
+	// entry wins). Before this process's environment come two defaults it
+	// or Env may override: GOTRACEBACK=all (a panic shows every goroutine)
+	// and GORACE=atexit_sleep_ms=0 (a program built with -race otherwise
+	// sleeps 1 s before it exits). After it comes GOMEMLIMIT when
+	// MemoryLimit is set, then Env, then TrialEnv and SeedEnv.
 	Env []string
 	// Dir is the child's working directory; empty means this process's.
 	Dir string
@@ -239,15 +241,15 @@ wait:
 	r.PeakRSS = max(r.PeakRSS, sampledRSS)
 
 	output := out.Bytes()
-	classify(&r, output, c.FailOn, c.Ignore, c.Timeout)
-	c.keepLogs(&r, trial, output)
+	text := classify(&r, output, c.FailOn, c.Ignore, c.Timeout)
+	c.keepLogs(&r, trial, output, text)
 	return r
 }
 
 // environ returns the child's environment.
 func (c Command) environ(trial int, seed int64) []string {
 	env := make([]string, 0, len(os.Environ())+len(c.Env)+4)
-	env = append(env, "GOTRACEBACK=all")
+	env = append(env, "GOTRACEBACK=all", "GORACE=atexit_sleep_ms=0")
 	env = append(env, os.Environ()...)
 	if c.MemoryLimit > 0 {
 		env = append(env, "GOMEMLIMIT="+strconv.FormatInt(c.MemoryLimit, 10))
@@ -266,8 +268,9 @@ func startError(r Result, err error) Result {
 }
 
 // keepLogs writes the trial's output, and its goroutine dump if it wrote
-// one, to c.LogDir.
-func (c Command) keepLogs(r *Result, trial int, output []byte) {
+// one, to c.LogDir. The dump is cut from text, the output as plain text
+// (test2json's events decoded).
+func (c Command) keepLogs(r *Result, trial int, output []byte, text string) {
 	if c.LogDir == "" || r.Interrupted || (r.Outcome == result.OK && !r.Ignored && !c.LogAll) {
 		return
 	}
@@ -281,8 +284,8 @@ func (c Command) keepLogs(r *Result, trial int, output []byte) {
 		return
 	}
 	r.Log = name
-	if i := dumpStart(output); i >= 0 && (r.TimedOut || isHang(output)) {
-		if name, err := writeNew(c.LogDir, fmt.Sprintf("trial-%d", trial), ".dump", output[i:]); err == nil {
+	if i := dumpStart(text); i >= 0 && (r.TimedOut || isHang(text)) {
+		if name, err := writeNew(c.LogDir, fmt.Sprintf("trial-%d", trial), ".dump", []byte(text[i:])); err == nil {
 			r.Dump = name
 		}
 	}

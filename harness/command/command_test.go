@@ -171,7 +171,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestEnvironment(t *testing.T) {
-	c := sh(`echo "trial=$RACESTRESS_TRIAL seed=$RACESTRESS_SEED mem=$GOMEMLIMIT tb=$GOTRACEBACK x=$X pwd=$(pwd)"`)
+	c := sh(`echo "trial=$RACESTRESS_TRIAL seed=$RACESTRESS_SEED mem=$GOMEMLIMIT tb=$GOTRACEBACK race=$GORACE x=$X pwd=$(pwd)"`)
 	c.Dir = t.TempDir()
 	c.Env = []string{"X=y", "RACESTRESS_TRIAL=overridden"}
 	c.MemoryLimit = 1 << 30
@@ -181,7 +181,14 @@ func TestEnvironment(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	dir, _ := filepath.EvalSymlinks(c.Dir)
-	want := "trial=12 seed=-3 mem=1073741824 tb=all x=y pwd=" + dir + "\n"
+	tb, race := "all", "atexit_sleep_ms=0" // unless this process's environment says otherwise
+	if v, ok := os.LookupEnv("GOTRACEBACK"); ok {
+		tb = v
+	}
+	if v, ok := os.LookupEnv("GORACE"); ok {
+		race = v
+	}
+	want := "trial=12 seed=-3 mem=1073741824 tb=" + tb + " race=" + race + " x=y pwd=" + dir + "\n"
 	if got := readLog(t, r); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

@@ -34,10 +34,10 @@ var (
 var dumpMarkers = []string{"SIGQUIT: quit", "panic: test timed out after", "fatal error: all goroutines are asleep"}
 
 // dumpStart returns where the first goroutine dump starts in output, or -1.
-func dumpStart(output []byte) int {
+func dumpStart(output string) int {
 	first := -1
 	for _, m := range dumpMarkers {
-		if i := bytes.Index(output, []byte(m)); i >= 0 && (first < 0 || i < first) {
+		if i := strings.Index(output, m); i >= 0 && (first < 0 || i < first) {
 			first = i
 		}
 	}
@@ -46,7 +46,9 @@ func dumpStart(output []byte) int {
 
 // isHang reports whether output says the program hung by itself: the
 // runtime's deadlock detector or go test's -timeout alarm.
-func isHang(output []byte) bool { return deadlockLine.Match(output) || testTimeout.Match(output) }
+func isHang(output string) bool {
+	return deadlockLine.MatchString(output) || testTimeout.MatchString(output)
+}
 
 // event is the part of a test2json event read here.
 type event struct {
@@ -92,9 +94,63 @@ func failingTest(text string, failed []string) string {
 			failed = append(failed, m[1])
 		}
 	}
-	for _, n := range failed {
+	return innermost(failed)
+}
+
+// unfinishedTest returns the innermost test that go test -v says started
+// and never ended ("=== RUN" without "--- PASS", "--- FAIL" or "--- SKIP"),
+// or that go test's timeout panic lists as running.
+func unfinishedTest(text string) string {
+	if names := runningTests(text); len(names) > 0 {
+		return innermost(names)
+	}
+	var started []string
+	ended := map[string]bool{}
+	for l := range strings.Lines(text) {
+		l = strings.TrimSpace(l)
+		if name, ok := strings.CutPrefix(l, "=== RUN   "); ok {
+			started = append(started, name)
+		}
+		for _, p := range []string{"--- PASS: ", "--- FAIL: ", "--- SKIP: "} {
+			if rest, ok := strings.CutPrefix(l, p); ok {
+				name, _, _ := strings.Cut(rest, " ")
+				ended[name] = true
+			}
+		}
+	}
+	var open []string
+	for _, n := range started {
+		if !ended[n] {
+			open = append(open, n)
+		}
+	}
+	return innermost(open)
+}
+
+// runningTests returns the tests go test's timeout panic lists under
+// "running tests:".
+func runningTests(text string) []string {
+	i := strings.Index(text, "running tests:\n")
+	if i < 0 {
+		return nil
+	}
+	var names []string
+	for l := range strings.Lines(text[i+len("running tests:\n"):]) {
+		if !strings.HasPrefix(l, "\t\t") {
+			break
+		}
+		if f := strings.Fields(l); len(f) > 0 {
+			names = append(names, f[0])
+		}
+	}
+	return names
+}
+
+// innermost returns the first of names that has no subtest among them.
+func innermost(names []string) string {
+	for _, n := range names {
 		leaf := true
-		for _, o := range failed {
+		for _, o := range names {
 			if strings.HasPrefix(o, n+"/") {
 				leaf = false
 				break
@@ -203,14 +259,20 @@ func funcName(frame string) string {
 	return frame
 }
 
+// wrapper matches the functions the compiler makes for go and defer
+// statements.
+var wrapper = regexp.MustCompile(`\.(?:gowrap|deferwrap)\d+$`)
+
 // userFrame reports whether a frame is the program's rather than the
-// machinery of the runtime, of package sync or of package testing.
+// machinery of the runtime, of package sync or of package testing, or a
+// compiler-made wrapper.
 func userFrame(fn string) bool {
 	switch {
 	case fn == "panic", fn == "",
 		strings.HasPrefix(fn, "runtime."), strings.HasPrefix(fn, "runtime/"),
 		strings.HasPrefix(fn, "internal/"), strings.HasPrefix(fn, "testing."),
-		strings.HasPrefix(fn, "sync."), strings.HasPrefix(fn, "sync/"):
+		strings.HasPrefix(fn, "sync."), strings.HasPrefix(fn, "sync/"),
+		wrapper.MatchString(fn):
 		return false
 	}
 	return true
