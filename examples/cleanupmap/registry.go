@@ -2,9 +2,10 @@
 // bpo-24484's bug in Go: a Registry is a plain map whose entries are deleted
 // by runtime.AddCleanup callbacks, which the runtime runs on its own cleanup
 // goroutine whenever a collection finds a tracked object unreachable, while
-// the program goes on adding entries and ranging over the map. (Since Go
-// 1.25 cleanups may also run on several goroutines at once, so they race
-// with each other too.) The runtime catches the unsynchronised map accesses
+// the program goes on adding entries and ranging over the map. (Cleanups
+// may also run concurrently with one another, as runtime.AddCleanup's
+// documentation says, and in Go 1.26 they do: they race with each other
+// too.) The runtime catches the unsynchronised map accesses
 // and kills the process ("fatal error: concurrent map writes", "concurrent
 // map iteration and map write"); under the race detector the test fails
 // with a data race.
