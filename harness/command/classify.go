@@ -112,20 +112,36 @@ func classify(r *Result, output []byte, failOn, ignore *regexp.Regexp, timeout t
 	return text
 }
 
-// Signature returns a normalised signature of a failed trial: the outcome,
-// the first line that says what failed (a panic's, a runtime fatal error's,
-// a failing test's, an error line), and the top frames of the stack that
-// failed, function names only, innermost first; for a data race both
-// accesses' kinds and frames, in a fixed order; for a hang the set of
-// blocked goroutines, each as its wait state and top frame. Addresses,
-// goroutine ids, numbers, durations and the directories of absolute paths
-// are stripped, so that two runs of one bug sign alike, even when built in
-// different temporary directories.
+// Signature returns a normalised signature of a failed trial, which groups
+// failures of one kind: the outcome, then what failed and where.
 //
-// It reads r's Outcome, ExitCode, Signal, TimedOut, OverMemory, Test and
-// Message, as Run set them; for an ignored trial (Outcome ok) it returns
-// what Run returned in r.Signature only if r.Outcome is first set back to
-// the class that was ignored. It returns "" for outcome ok.
+//   - panic, fatal: the panic's or fatal error's line, then " @ " and the
+//     top frames (up to three) of the goroutine that failed, innermost
+//     first, joined by " < ";
+//   - data-race: the top frames of both accesses of the first report,
+//     sorted, joined by " / " (not the kinds of access: the two sides of a
+//     race on x++ are reported as read or write, in either order);
+//   - hang: what saw it (deadlock, test timed out, watchdog), then the set
+//     of goroutines, each as its wait state and innermost frame outside the
+//     standard library, sorted, joined by " | ";
+//   - fail: the failing test and its first t.Error line, or the FailOn
+//     line, or the exit status and the first line that reads like an error;
+//   - crash: the signal, or the memory limit.
+//
+// Frames are function names without arguments, addresses or offsets, and
+// the runtime's, package sync's, package testing's and the compiler's
+// wrappers are skipped. In the lines, hexadecimal numbers become "0x?", the
+// directories of absolute paths are dropped, and every other number
+// (goroutine ids, PIDs, line numbers, counts, durations) becomes "N". So two
+// runs of one bug sign alike, even from builds in different temporary
+// directories, and different bugs differently. One limit: a fatal error
+// that either of two goroutines can detect ("concurrent map writes") signs
+// after the one that did.
+//
+// Signature reads r's Outcome, ExitCode, Signal, OverMemory, TimedOut, Test
+// and Message as Run set them, and returns "" for outcome ok: for an
+// ignored trial, Run's r.Signature holds the signature of the failure that
+// was ignored.
 func Signature(output []byte, r Result) string {
 	if r.Outcome == result.OK {
 		return ""

@@ -66,7 +66,9 @@ type Command struct {
 	// it gets SIGQUIT, sent to its whole process group (a Go program then
 	// writes every goroutine's stack and exits; `go test` ignores SIGQUIT
 	// and its test binary dumps), and SIGKILL Grace later (DefaultGrace
-	// when zero).
+	// when zero). Without it a hanging trial runs for ever; note that the
+	// runtime's deadlock detector is off in programs built with cgo or
+	// -race, so only the watchdog sees their deadlocks.
 	Timeout, Grace time.Duration
 
 	// MemoryLimit, when positive, is a limit in bytes: the child gets it as
@@ -109,13 +111,14 @@ type Result struct {
 	// when the trial passed.
 	Signature string
 	// Test is the failing test's name, when the output is go test's or
-	// test2json's and names one (the innermost failing subtest).
+	// test2json's and names one (the innermost failing subtest; for a
+	// hang, the test left running).
 	Test string
 
-	ExitCode int    // the exit status; -1 when killed by a signal or never started
-	Signal   string // the signal that killed the process, as syscall.Signal.String says it
-	Wall     time.Duration
-	PeakRSS  int64 // the largest resident set seen, in bytes: the process's own peak (getrusage), or its group's sampled sum when MemoryLimit is set, whichever is larger
+	ExitCode int           // the exit status; -1 when killed by a signal or never started
+	Signal   string        // the signal that killed the process, as syscall.Signal.String says it
+	Wall     time.Duration // from the start to the leader's exit
+	PeakRSS  int64         // the largest resident set seen, in bytes: the process's own peak (getrusage), or its group's sampled sum when MemoryLimit is set, whichever is larger
 
 	TimedOut    bool // the watchdog fired
 	OverMemory  bool // killed for growing past twice MemoryLimit
@@ -136,6 +139,25 @@ func (r Result) Passed() bool { return r.Outcome == result.OK }
 // leader process, then kills whatever else is left in its group; output
 // still held open by a process that left the group is waited for at most
 // Grace.
+//
+// The trial's outcome follows the first rule that matches:
+//
+//	cannot start, or interrupted          error
+//	over the memory limit                 crash (OverMemory)
+//	the watchdog fired                    hang (TimedOut)
+//	exit status 0                         ok; fail if FailOn matches
+//	go test's "[build failed]"            error
+//	"fatal error: all goroutines are asleep", or go test's
+//	  "panic: test timed out after"       hang
+//	"WARNING: DATA RACE", or exit 66      data-race
+//	"fatal error: ..."                    fatal (crash if out of memory)
+//	"panic: ..." and a running goroutine  panic
+//	killed by a signal                    crash
+//	any other exit status                 fail
+//
+// after which Ignore may turn a failure into ok (Ignored). The output is
+// read as text, test2json's events decoded, and a failing test named in Test
+// (for a hang, the test left running).
 func (c Command) Run(ctx context.Context, trial int, seed int64) Result {
 	r := Result{ExitCode: -1}
 	if err := ctx.Err(); err != nil {
