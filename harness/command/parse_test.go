@@ -1,0 +1,99 @@
+package command
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/racestress/racestress/harness/result"
+)
+
+// TestCapture writes random amounts in random pieces and checks that the
+// capture keeps exactly the head and the tail. The seed is fixed: the test
+// is deterministic.
+func TestCapture(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 500 {
+		keep := 1 + rng.IntN(64)
+		c := newCapture(keep)
+		var all []byte
+		for range rng.IntN(20) {
+			p := make([]byte, rng.IntN(3*keep))
+			for i := range p {
+				p[i] = byte('a' + rng.IntN(26))
+			}
+			if n, err := c.Write(p); n != len(p) || err != nil {
+				t.Fatalf("Write = %d, %v", n, err)
+			}
+			all = append(all, p...)
+		}
+		want := all
+		if len(all) > 2*keep {
+			want = fmt.Appendf(nil, "%s\n[racestress: %d bytes of output cut here; kept the first and the last %d]\n%s",
+				all[:keep], len(all)-2*keep, keep, all[len(all)-keep:])
+		}
+		if got := c.Bytes(); !bytes.Equal(got, want) {
+			t.Fatalf("round %d, keep %d, %d bytes: got\n%q\nwant\n%q", round, keep, len(all), got, want)
+		}
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"panic: boom at 0xc000012345 in goroutine 17":                          "panic: boom at 0x? in goroutine N",
+		"open /tmp/TestX123/001/trial-4.log: no such file":                     "open trial-N.log: no such file",
+		"/home/u/go/src/x/main.go:12 +0x1d":                                    "main.go:N +0x?",
+		"error: pid 4242 (exit  3)\tfailed":                                    "error: pid N (exit N) failed",
+		"ratio a/b stays; (/usr/lib/x.so) goes":                                "ratio a/b stays; (x.so) goes",
+		"--- FAIL: TestX/case_1 (0.03s)":                                       "--- FAIL: TestX/case_N (N.Ns)",
+		"fatal error: concurrent map iteration and map write":                  "fatal error: concurrent map iteration and map write",
+		"sign of -7 is wrong [recovered, repanicked] path=/var/tmp/go-b1/x.go": "sign of -N is wrong [recovered, repanicked] path=x.go",
+	} {
+		if got := normalize(in); got != want {
+			t.Errorf("normalize(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+}
+
+// TestClassifyText checks the endings that are not worth a real process:
+// it sets how the process ended and gives the output.
+func TestClassifyText(t *testing.T) {
+	cases := []struct {
+		name    string
+		exit    int
+		signal  string
+		out     string
+		outcome result.Outcome
+		test    string
+		sig     string
+	}{
+		{"exit 66 without a report (cut)", 66, "", "lots of output\n", result.DataRace, "",
+			"data-race: exit status N, no report"},
+		{"a race report with exit 0 is the command's business", 0, "", "==================\nWARNING: DATA RACE\n", result.OK, "", ""},
+		{"out of memory", 2, "", "fatal error: runtime: out of memory\n\ngoroutine 1 [running]:\nmain.grow()\n\t/x/main.go:9 +0x1\n", result.Crash, "",
+			"crash: runtime: out of memory @ main.grow"},
+		{"panic text without a traceback", 1, "", "panic: not really\n", result.Fail, "",
+			"fail: exit 1: panic: not really"},
+		{"test2json events", 1, "",
+			`{"Action":"start","Package":"p"}
+{"Action":"run","Package":"p","Test":"TestA"}
+{"Action":"output","Package":"p","Test":"TestA","Output":"=== RUN   TestA\n"}
+{"Action":"output","Package":"p","Test":"TestA","Output":"    a_test.go:7: want 3, got 4\n"}
+{"Action":"output","Package":"p","Test":"TestA","Output":"--- FAIL: TestA (0.00s)\n"}
+{"Action":"fail","Package":"p","Test":"TestA","Elapsed":0}
+{"Action":"fail","Package":"p","Elapsed":0.01}
+`, result.Fail, "TestA", "fail: TestA: a_test.go:N: want N, got N"},
+		{"killed, with a Go traceback", -1, "aborted", "SIGABRT: abort\nPC=0x1 m=0\n\ngoroutine 1 [running]:\nmain.spin()\n\t/x/main.go:3 +0x1\n", result.Crash, "",
+			"crash: signal aborted @ main.spin"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Result{ExitCode: tc.exit, Signal: tc.signal}
+			classify(&r, []byte(tc.out), nil, nil, 0)
+			if r.Outcome != tc.outcome || r.Test != tc.test || r.Signature != tc.sig {
+				t.Errorf("got %s %q %q, want %s %q %q (%s)", r.Outcome, r.Test, r.Signature, tc.outcome, tc.test, tc.sig, r.Message)
+			}
+		})
+	}
+}
