@@ -96,16 +96,15 @@ func TestDeclaredRoles(t *testing.T) {
 }
 
 func TestExitStatusesOfIOErrors(t *testing.T) {
-	dir := t.TempDir()
-	ro := filepath.Join(dir, "ro")
-	require.NoError(t, os.Mkdir(ro, 0o500))
-	if f, err := os.Create(filepath.Join(ro, "probe")); err == nil {
-		f.Close()
-		t.Skip("running as a user who can write a read-only folder (root)")
-	}
-	code, _, stderr := runCLI(t, context.Background(), "--scenario", "finalize-order", "--isolate", "none", "--quiet", "--out", filepath.Join(ro, "x", "r.jsonl"))
+	// A results folder that cannot be made (a file stands where a folder
+	// must be): even root cannot write there.
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	code, stdout, stderr := runCLI(t, context.Background(), "--scenario", "finalize-order", "--isolate", "none", "--quiet", "--out", filepath.Join(file, "x", "r.jsonl"))
 	assert.Equal(t, 4, code, stderr)
-	assert.Contains(t, stderr, "INVALID: results file")
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "racestress: INVALID: results file")
+	assert.Equal(t, 1, strings.Count(stderr, "\n"), stderr)
 }
 
 func TestResultsNotWritableAreInvalid(t *testing.T) {
