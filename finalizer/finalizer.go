@@ -213,6 +213,26 @@ const (
 	RunEnd                         // a Run returned normally
 )
 
+// String returns "called", "skipped", "dropped", "cancelled", "run-begin"
+// or "run-end".
+func (k EventKind) String() string {
+	switch k {
+	case Called:
+		return "called"
+	case Skipped:
+		return "skipped"
+	case Dropped:
+		return "dropped"
+	case Cancelled:
+		return "cancelled"
+	case RunBegin:
+		return "run-begin"
+	case RunEnd:
+		return "run-end"
+	}
+	return "unknown"
+}
+
 // Event is what a registry tells its Observer. Run is the id of the Run call
 // the event belongs to (0 outside Run); ids are unique within a registry.
 type Event struct {
@@ -262,23 +282,78 @@ const (
 	PointWalkStep Point = iota + 1 // between two steps of the unfixed walk
 	PointCallStep                  // between two finalizer calls of Run
 	PointRemove                    // in a GC cleanup, before it removes its entry
+	PointAlloc                     // outside the lock, before the retry variant allocates its snapshot
 )
 
-// Option configures a built-in registry.
-type Option func(*options)
+// Options are what a registry is configured with: where it reports its
+// events and what it calls at its step points. The built-in variants hold
+// one; a registry written outside this package builds its own with
+// NewOptions from the options its constructor is given, and calls Observe
+// and Step, which do nothing when the field is nil, so that the scenarios'
+// order and at-most-once checks and their chaos injection reach it too.
+//
+// A registry honouring the observer reports, synchronously and on the
+// goroutine that causes them:
+//
+//   - RunBegin when a Run starts and RunEnd when it returns normally, both
+//     with the Run's id (unique within the registry, never 0);
+//   - Called before every callback it calls, with By saying who removed the
+//     finalizer (ByGC, ByRun or ByExplicit) and, when By is ByRun, the id of
+//     that Run (0 otherwise);
+//   - Skipped when Run finds a finalizer it meant to call already removed,
+//     with the Run's id;
+//   - Dropped for each finalizer that Run(NoPriority) clears without calling
+//     it, with the Run's id;
+//   - Cancelled when Handle.Cancel removes a finalizer.
+//
+// A registry honouring the hook calls Step at the points where a race
+// window is: between the steps of a walk of the live registry
+// (PointWalkStep), between two calls of Run (PointCallStep), in a GC
+// cleanup before it removes its entry (PointRemove), and outside the lock
+// before it allocates a snapshot (PointAlloc).
+type Options struct {
+	// Observer, if not nil, receives the registry's events.
+	Observer Observer
+	// Hook, if not nil, is called at the registry's step points. A hook may
+	// yield, spin or sleep to widen race windows; it must not call the
+	// registry, and it must never change what a registry does, only when.
+	Hook func(Point)
+}
 
-type options struct {
-	observer Observer
-	hook     func(Point)
+// Option configures a registry's Options.
+type Option func(*Options)
+
+// NewOptions returns the Options that opts configure, applied in order; nil
+// options are ignored.
+func NewOptions(opts ...Option) Options {
+	var o Options
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}
+
+// Observe reports e to o.Observer, if there is one.
+func (o Options) Observe(e Event) {
+	if o.Observer != nil {
+		o.Observer.Observe(e)
+	}
+}
+
+// Step calls o.Hook at point p, if there is a hook.
+func (o Options) Step(p Point) {
+	if o.Hook != nil {
+		o.Hook(p)
+	}
 }
 
 // WithObserver makes the registry report its events to o.
-func WithObserver(o Observer) Option { return func(c *options) { c.observer = o } }
+func WithObserver(o Observer) Option { return func(c *Options) { c.Observer = o } }
 
-// WithHook makes the registry call h at its step points. A hook may yield,
-// spin or sleep to widen race windows; it must not call the registry, and it
-// must never change what a registry does, only when.
-func WithHook(h func(Point)) Option { return func(c *options) { c.hook = h } }
+// WithHook makes the registry call h at its step points (see Options.Hook).
+func WithHook(h func(Point)) Option { return func(c *Options) { c.Hook = h } }
 
 // Variant describes a built-in registry variant.
 type Variant struct {
