@@ -17,6 +17,10 @@
 //     makes Run panic with a *ChangedError (ErrChangedDuringIteration).
 //   - "fixed" takes an atomic snapshot of the keys first, then looks each key
 //     up, skipping those already removed, as CPython does since the fix.
+//   - "retry" is a second correct fix, CPython 2.7's dict.items(): it reads
+//     the size, allocates the snapshot outside the lock (where CPython's
+//     allocation may run the GC), and starts over when the size changed
+//     meanwhile; the copy itself is atomic. Then it calls as "fixed" does.
 //   - "racy" stores entries in a plain map without synchronisation (the
 //     plain-Go mistake); the runtime's concurrent-map check kills the process.
 //   - "locked" holds the registry lock while it calls callbacks (the tempting
@@ -266,6 +270,7 @@ type Stats struct {
 	Cancelled      uint64 // finalizers removed by Handle.Cancel
 	Cleanups       uint64 // GC cleanups that ran, whether or not they found their entry
 	Runs           uint64 // Run calls started
+	Restarts       uint64 // snapshots the retry variant started over because the size changed
 }
 
 // StatsSource is implemented by registries that count what they do.
@@ -370,6 +375,7 @@ type Variant struct {
 var variants = []Variant{
 	{Name: "unfixed", Doc: "CPython before bpo-24484's fix: Run snapshots by walking the live registry", New: NewUnfixed},
 	{Name: "fixed", Clean: true, Doc: "CPython after the fix: atomic snapshot of keys, removed ones skipped", New: NewFixed},
+	{Name: "retry", Clean: true, Doc: "CPython 2.7's dict.items(): allocate outside the lock, start over when the size changed", New: NewRetry},
 	{Name: "racy", Doc: "the plain-Go mistake: an unsynchronised map (fatal concurrent map access)", New: NewRacy},
 	{Name: "locked", Doc: "the wrong fix: callbacks called under the registry lock (deadlocks on re-entry)", New: NewLocked},
 }

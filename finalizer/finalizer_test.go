@@ -165,7 +165,7 @@ func TestEveryVariant(t *testing.T) {
 
 func TestOriginalFinalizeOrder(t *testing.T) {
 	// _test_finalize from CPython's test suite, driving the GC path directly.
-	for _, name := range []string{"unfixed", "fixed", "locked", "racy"} {
+	for _, name := range []string{"unfixed", "fixed", "retry", "locked", "racy"} {
 		t.Run(name+" calls back a, b, d10, d03, d02, d01, e", func(t *testing.T) {
 			v, ok := Lookup(name)
 			require.True(t, ok)

@@ -43,7 +43,7 @@ func (e *entry) Alive() bool {
 }
 
 type counters struct {
-	registered, byGC, byRun, explicit, skipped, dropped, cancelled, cleanups, runs atomic.Uint64
+	registered, byGC, byRun, explicit, skipped, dropped, cancelled, cleanups, runs, restarts atomic.Uint64
 }
 
 // snapshotFunc returns the entries Run must consider, in any order.
@@ -337,5 +337,6 @@ func (c *counters) load() Stats {
 		Cancelled:      c.cancelled.Load(),
 		Cleanups:       c.cleanups.Load(),
 		Runs:           c.runs.Load(),
+		Restarts:       c.restarts.Load(),
 	}
 }
