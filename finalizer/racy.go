@@ -104,6 +104,7 @@ func (r *racy) Run(min Priority) {
 	if !min.set {
 		n := uint64(0)
 		for e := range r.m {
+			e.removed.Store(true)
 			r.observe(Event{Kind: Dropped, Key: e.key, Run: id})
 			n++
 		}
