@@ -220,7 +220,7 @@ func run(pkgs []string) (int, error) {
 		ok                                                        bool
 	}
 	var rows []row
-	var survivors, uncovered, notes []string
+	var survivors, uncovered, notes, all []string
 	code := 0
 	for _, pkg := range pkgs {
 		ms, err := readReport(pkg)
@@ -266,6 +266,7 @@ func run(pkgs []string) (int, error) {
 					}
 				}
 			}
+			all = append(all, strings.Join(strings.Fields(m.status+" "+describe(m)+" "+m.reason), " "))
 			switch {
 			case m.status == "NOT VIABLE":
 				r.nv++
@@ -347,6 +348,9 @@ func run(pkgs []string) (int, error) {
 	list("Survivors", survivors)
 	list("Not covered", uncovered)
 	list("Notes", notes)
+	if err := os.WriteFile(filepath.Join(*out, "mutants.txt"), []byte(strings.Join(all, "\n")+"\n"), 0o644); err != nil {
+		return 0, err
+	}
 	os.Stdout.WriteString(b.String())
 	if err := os.WriteFile(filepath.Join(*out, "mutation.md"), []byte(b.String()), 0o644); err != nil {
 		return 0, err
