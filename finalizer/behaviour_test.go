@@ -3,7 +3,9 @@ package finalizer
 import (
 	"fmt"
 	"runtime"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -249,4 +251,201 @@ func TestNewOptions(t *testing.T) {
 		zero.Observe(Event{Kind: Called})
 		zero.Step(PointRemove)
 	})
+}
+
+func TestACallbackThatCancelsALaterFinalizerMakesRunSkipIt(t *testing.T) {
+	for _, name := range []string{"unfixed", "fixed", "retry", "racy"} { // locked deadlocks on it
+		t.Run(name, func(t *testing.T) {
+			v, _ := Lookup(name)
+			log := &eventLog{names: map[Key]string{}, runs: map[uint64]int{}}
+			r := v.New(WithObserver(log))
+			var later Handle
+			first := r.Register(nil, func() { later.Cancel() }, P(2))
+			later = r.Register(nil, func() { t.Error("a cancelled finalizer was called") }, P(1))
+			log.names[first.Key()], log.names[later.Key()] = "first", "later"
+			r.Run(P(1))
+			assert.Equal(t, []string{"run-begin #1", "called #1 by run first", "cancelled - later", "skipped #1 later", "run-end #1"}, log.events)
+			assert.Equal(t, uint64(1), r.(StatsSource).Stats().Skipped)
+		})
+	}
+}
+
+func TestStatsCountWhatHappened(t *testing.T) {
+	for _, v := range Variants() {
+		t.Run(v.Name, func(t *testing.T) {
+			r := v.New()
+			objs := []*obj{newObj(), newObj(), newObj(), newObj()}
+			byGC := r.Register(objs[0], func() {}, P(1))
+			r.Register(objs[1], func() {}, P(2))
+			r.Register(objs[2], func() {}, NoPriority)
+			r.Register(nil, func() {}, P(3)).Cancel()
+			r.Register(objs[3], func() {}, P(0)).Call()
+			collectNow(t, byGC)
+			collectNow(t, byGC) // a second cleanup of the same entry finds nothing
+			r.Run(P(5))
+			r.Run(NoPriority)
+			assert.Equal(t, Stats{Registered: 5, CalledByGC: 1, CalledByRun: 1, CalledExplicit: 1, Dropped: 1, Cancelled: 1, Cleanups: 2, Runs: 2},
+				r.(StatsSource).Stats())
+			runtime.KeepAlive(objs)
+		})
+	}
+}
+
+// hookLog records the step points a registry reaches and, at PointRemove,
+// whether the entry being collected was still registered.
+type hookLog struct {
+	victim Handle
+	points map[Point]int
+	alive  []bool
+}
+
+func (h *hookLog) step(p Point) {
+	h.points[p]++
+	if p == PointRemove {
+		h.alive = append(h.alive, h.victim.Alive())
+	}
+}
+
+func TestStepPointsAreWhereTheRaceWindowsAre(t *testing.T) {
+	// Per variant, for a Run over three finalizers: the walk has a step
+	// point between each two of its four steps (three entries, then the
+	// check that it is done), the calls one between each two calls, the
+	// retry snapshot one before its single allocation.
+	want := map[string]map[Point]int{
+		"unfixed": {PointWalkStep: 3, PointCallStep: 2},
+		"fixed":   {PointCallStep: 2},
+		"retry":   {PointAlloc: 1, PointCallStep: 2},
+		"racy":    {PointWalkStep: 3},
+		"locked":  {PointCallStep: 2},
+	}
+	for _, v := range Variants() {
+		t.Run(v.Name, func(t *testing.T) {
+			h := &hookLog{points: map[Point]int{}}
+			r := v.New(WithHook(h.step))
+			for i := range 3 {
+				r.Register(nil, func() {}, P(i))
+			}
+			r.Run(NoPriority)
+			assert.Equal(t, want[v.Name], h.points)
+
+			o := newObj()
+			h.victim = r.Register(o, func() {}, NoPriority)
+			clear(h.points)
+			collectNow(t, h.victim)
+			assert.Equal(t, map[Point]int{PointRemove: 1}, h.points)
+			assert.Equal(t, []bool{true}, h.alive, "a GC cleanup reaches its step point before it removes its entry")
+			runtime.KeepAlive(o)
+		})
+	}
+}
+
+func TestRegistrationsWaitForTheSnapshotToFinish(t *testing.T) {
+	// A Register that starts while unfixed walks, or while retry allocates,
+	// must not finish before the snapshot is taken: it would change the
+	// size the walk compares against (a false changed-size panic) or make
+	// retry start over for ever under busy makers. The wait below bounds
+	// how long a wrong registry gets to show it; a right one can never
+	// finish the registration in time, so the test cannot fail falsely.
+	for name, window := range map[string]Point{"unfixed": PointWalkStep, "retry": PointAlloc} {
+		t.Run(name, func(t *testing.T) {
+			v, _ := Lookup(name)
+			var r Registry
+			done := make(chan struct{})
+			started, finishedEarly := false, false
+			r = v.New(WithHook(func(p Point) {
+				if p != window || started {
+					return
+				}
+				started = true
+				go func() {
+					r.Register(nil, func() {}, P(9))
+					close(done)
+				}()
+				select {
+				case <-done:
+					finishedEarly = true
+				case <-time.After(20 * time.Millisecond):
+				}
+			}))
+			r.Register(nil, func() {}, P(1))
+			assert.NotPanics(t, func() { r.Run(P(1)) })
+			require.True(t, started, "the snapshot reached its step point")
+			<-done
+			assert.False(t, finishedEarly, "a registration finished during the snapshot")
+			assert.Equal(t, 1, r.Len(), "the finalizer registered meanwhile was not in the snapshot and stays")
+			assert.Zero(t, r.(StatsSource).Stats().Restarts)
+		})
+	}
+}
+
+func TestAWalkCountsAnotherRunsClearAsRemovals(t *testing.T) {
+	// Two runners: B's Run(NoPriority) clears the registry while A's Run
+	// walks it. Channels order the steps: B walks and calls x; x's callback
+	// lets A start walking; A's first step point waits for B's clear.
+	bWalked, aWalking, bCleared := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	aHooked := false
+	var r Registry
+	r = NewUnfixed(
+		WithObserver(ObserverFunc(func(e Event) {
+			if e.Kind == Dropped {
+				once.Do(func() { close(bCleared) })
+			}
+		})),
+		WithHook(func(p Point) {
+			if p == PointWalkStep && !aHooked && isClosed(bWalked) {
+				aHooked = true
+				close(aWalking)
+				<-bCleared
+			}
+		}))
+	r.Register(nil, func() { close(bWalked); <-aWalking }, P(1))
+	objs := []*obj{newObj(), newObj()}
+	r.Register(objs[0], func() {}, NoPriority)
+	r.Register(objs[1], func() {}, NoPriority)
+
+	bDone := make(chan struct{})
+	go func() { defer close(bDone); r.Run(NoPriority) }()
+	<-bWalked
+	v := runAndRecover(r, P(100))
+	<-bDone
+	err, ok := v.(*ChangedError)
+	require.True(t, ok, "A's walk panics with a *ChangedError, got %v", v)
+	assert.Equal(t, ChangedError{Step: 1, Size: 2, Removed: 2}, *err)
+	runtime.KeepAlive(objs)
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+func TestARemovedFinalizerIsNotKeptAlive(t *testing.T) {
+	// The registry must let go of a finalizer once it is removed: its
+	// callback may hold on to anything. Like TestTheRealGCRemovesCollectedObjects,
+	// the bound is a number of GC cycles, not time.
+	for _, v := range Variants() {
+		t.Run(v.Name, func(t *testing.T) {
+			r := v.New()
+			keep := r.Register(nil, func() {}, P(1))
+			freed := make(chan struct{})
+			func() {
+				captured := &obj{}
+				runtime.AddCleanup(captured, func(c chan struct{}) { close(c) }, freed)
+				r.Register(nil, func() { _ = captured.pad }, P(2)).Cancel() // the last entry, removed
+			}()
+			const maxCycles = 1000
+			for cycle := 1; !isClosed(freed); cycle++ {
+				require.Less(t, cycle, maxCycles, "what the removed finalizer's callback held was never freed")
+				runtime.GC()
+				runtime.Gosched()
+			}
+			assert.True(t, keep.Alive())
+			assert.Equal(t, 1, r.Len())
+		})
+	}
 }
