@@ -138,7 +138,14 @@ func ExampleNewOptions() {
 	steps := 0
 	r := newTiny(
 		finalizer.WithObserver(finalizer.ObserverFunc(func(e finalizer.Event) {
-			fmt.Printf("%-9s by %-8v key %v run %d\n", e.Kind, e.By, e.Key, e.Run)
+			switch e.Kind {
+			case finalizer.RunBegin, finalizer.RunEnd:
+				fmt.Printf("%-9s run %d\n", e.Kind, e.Run)
+			case finalizer.Called:
+				fmt.Printf("%-9s %v by %v, run %d\n", e.Kind, e.Key, e.By, e.Run)
+			default:
+				fmt.Printf("%-9s %v, run %d\n", e.Kind, e.Key, e.Run)
+			}
 		})),
 		finalizer.WithHook(func(finalizer.Point) { steps++ }))
 	r.Register(nil, func() {}, finalizer.P(1))
@@ -157,13 +164,13 @@ func ExampleNewOptions() {
 	quiet.Register(nil, func() { fmt.Println("called quietly") }, finalizer.P(0))
 	quiet.Run(finalizer.NoPriority)
 	// Output:
-	// cancelled by unknown  key (5, 2) run 0
-	// called    by explicit key (none, 4) run 0
-	// run-begin by unknown  key (none, 0) run 1
-	// called    by run      key (3, 3) run 1
-	// called    by run      key (1, 1) run 1
-	// dropped   by unknown  key (none, 5) run 1
-	// run-end   by unknown  key (none, 0) run 1
+	// cancelled (5, 2), run 0
+	// called    (none, 4) by explicit, run 0
+	// run-begin run 1
+	// called    (3, 3) by run, run 1
+	// called    (1, 1) by run, run 1
+	// dropped   (none, 5), run 1
+	// run-end   run 1
 	// step points: 1 left: 0
 	// called quietly
 }
