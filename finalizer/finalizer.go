@@ -17,6 +17,10 @@
 //     makes Run panic with a *ChangedError (ErrChangedDuringIteration).
 //   - "fixed" takes an atomic snapshot of the keys first, then looks each key
 //     up, skipping those already removed, as CPython does since the fix.
+//   - "retry" is a second correct fix, CPython 2.7's dict.items(): it reads
+//     the size, allocates the snapshot outside the lock (where CPython's
+//     allocation may run the GC), and starts over when the size changed
+//     meanwhile; the copy itself is atomic. Then it calls as "fixed" does.
 //   - "racy" stores entries in a plain map without synchronisation (the
 //     plain-Go mistake); the runtime's concurrent-map check kills the process.
 //   - "locked" holds the registry lock while it calls callbacks (the tempting
@@ -213,6 +217,26 @@ const (
 	RunEnd                         // a Run returned normally
 )
 
+// String returns "called", "skipped", "dropped", "cancelled", "run-begin"
+// or "run-end".
+func (k EventKind) String() string {
+	switch k {
+	case Called:
+		return "called"
+	case Skipped:
+		return "skipped"
+	case Dropped:
+		return "dropped"
+	case Cancelled:
+		return "cancelled"
+	case RunBegin:
+		return "run-begin"
+	case RunEnd:
+		return "run-end"
+	}
+	return "unknown"
+}
+
 // Event is what a registry tells its Observer. Run is the id of the Run call
 // the event belongs to (0 outside Run); ids are unique within a registry.
 type Event struct {
@@ -246,6 +270,7 @@ type Stats struct {
 	Cancelled      uint64 // finalizers removed by Handle.Cancel
 	Cleanups       uint64 // GC cleanups that ran, whether or not they found their entry
 	Runs           uint64 // Run calls started
+	Restarts       uint64 // snapshots the retry variant started over because the size changed
 }
 
 // StatsSource is implemented by registries that count what they do.
@@ -262,23 +287,78 @@ const (
 	PointWalkStep Point = iota + 1 // between two steps of the unfixed walk
 	PointCallStep                  // between two finalizer calls of Run
 	PointRemove                    // in a GC cleanup, before it removes its entry
+	PointAlloc                     // outside the lock, before the retry variant allocates its snapshot
 )
 
-// Option configures a built-in registry.
-type Option func(*options)
+// Options are what a registry is configured with: where it reports its
+// events and what it calls at its step points. The built-in variants hold
+// one; a registry written outside this package builds its own with
+// NewOptions from the options its constructor is given, and calls Observe
+// and Step, which do nothing when the field is nil, so that the scenarios'
+// order and at-most-once checks and their chaos injection reach it too.
+//
+// A registry honouring the observer reports, synchronously and on the
+// goroutine that causes them:
+//
+//   - RunBegin when a Run starts and RunEnd when it returns normally, both
+//     with the Run's id (unique within the registry, never 0);
+//   - Called before every callback it calls, with By saying who removed the
+//     finalizer (ByGC, ByRun or ByExplicit) and, when By is ByRun, the id of
+//     that Run (0 otherwise);
+//   - Skipped when Run finds a finalizer it meant to call already removed,
+//     with the Run's id;
+//   - Dropped for each finalizer that Run(NoPriority) clears without calling
+//     it, with the Run's id;
+//   - Cancelled when Handle.Cancel removes a finalizer.
+//
+// A registry honouring the hook calls Step at the points where a race
+// window is: between the steps of a walk of the live registry
+// (PointWalkStep), between two calls of Run (PointCallStep), in a GC
+// cleanup before it removes its entry (PointRemove), and outside the lock
+// before it allocates a snapshot (PointAlloc).
+type Options struct {
+	// Observer, if not nil, receives the registry's events.
+	Observer Observer
+	// Hook, if not nil, is called at the registry's step points. A hook may
+	// yield, spin or sleep to widen race windows; it must not call the
+	// registry, and it must never change what a registry does, only when.
+	Hook func(Point)
+}
 
-type options struct {
-	observer Observer
-	hook     func(Point)
+// Option configures a registry's Options.
+type Option func(*Options)
+
+// NewOptions returns the Options that opts configure, applied in order; nil
+// options are ignored.
+func NewOptions(opts ...Option) Options {
+	var o Options
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}
+
+// Observe reports e to o.Observer, if there is one.
+func (o Options) Observe(e Event) {
+	if o.Observer != nil {
+		o.Observer.Observe(e)
+	}
+}
+
+// Step calls o.Hook at point p, if there is a hook.
+func (o Options) Step(p Point) {
+	if o.Hook != nil {
+		o.Hook(p)
+	}
 }
 
 // WithObserver makes the registry report its events to o.
-func WithObserver(o Observer) Option { return func(c *options) { c.observer = o } }
+func WithObserver(o Observer) Option { return func(c *Options) { c.Observer = o } }
 
-// WithHook makes the registry call h at its step points. A hook may yield,
-// spin or sleep to widen race windows; it must not call the registry, and it
-// must never change what a registry does, only when.
-func WithHook(h func(Point)) Option { return func(c *options) { c.hook = h } }
+// WithHook makes the registry call h at its step points (see Options.Hook).
+func WithHook(h func(Point)) Option { return func(c *Options) { c.Hook = h } }
 
 // Variant describes a built-in registry variant.
 type Variant struct {
@@ -295,6 +375,7 @@ type Variant struct {
 var variants = []Variant{
 	{Name: "unfixed", Doc: "CPython before bpo-24484's fix: Run snapshots by walking the live registry", New: NewUnfixed},
 	{Name: "fixed", Clean: true, Doc: "CPython after the fix: atomic snapshot of keys, removed ones skipped", New: NewFixed},
+	{Name: "retry", Clean: true, Doc: "CPython 2.7's dict.items(): allocate outside the lock, start over when the size changed", New: NewRetry},
 	{Name: "racy", Doc: "the plain-Go mistake: an unsynchronised map (fatal concurrent map access)", New: NewRacy},
 	{Name: "locked", Doc: "the wrong fix: callbacks called under the registry lock (deadlocks on re-entry)", New: NewLocked},
 }

@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -165,7 +164,7 @@ func TestEveryVariant(t *testing.T) {
 
 func TestOriginalFinalizeOrder(t *testing.T) {
 	// _test_finalize from CPython's test suite, driving the GC path directly.
-	for _, name := range []string{"unfixed", "fixed", "locked", "racy"} {
+	for _, name := range []string{"unfixed", "fixed", "retry", "locked", "racy"} {
 		t.Run(name+" calls back a, b, d10, d03, d02, d01, e", func(t *testing.T) {
 			v, ok := Lookup(name)
 			require.True(t, ok)
@@ -333,9 +332,8 @@ func TestRunReportsOrderedCallsPerRun(t *testing.T) {
 }
 
 func TestTheRealGCRemovesCollectedObjects(t *testing.T) {
-	for _, name := range []string{"unfixed", "fixed"} {
-		t.Run(name+" calls back once the object is collected", func(t *testing.T) {
-			v, _ := Lookup(name)
+	for _, v := range Variants() {
+		t.Run(v.Name+" calls back once the object is collected", func(t *testing.T) {
 			r := v.New()
 			called := make(chan struct{}, 1)
 			func() {
@@ -343,20 +341,30 @@ func TestTheRealGCRemovesCollectedObjects(t *testing.T) {
 				o.self = o
 				r.Register(o, func() { called <- struct{}{} }, P(1))
 			}()
-			// Cleanups run asynchronously after the cycle that finds the
-			// object dead; the object is unreachable, so repeated full GCs
-			// queue its cleanup. The wait is bounded; it normally takes one GC.
-			deadline := time.After(30 * time.Second)
-			for {
+			// The object is unreachable once the closure returns: the first
+			// full GC finds it dead and queues its cleanup, which the
+			// runtime's cleanup goroutine runs as soon as it is scheduled.
+			// runtime.GC blocks its caller for a whole cycle, so each round
+			// gives that runnable goroutine a chance to run; it is normally
+			// done after the first. No clock is involved: the bound is a
+			// number of GC cycles, three orders of magnitude above need,
+			// and a registry that never attached a cleanup fails it.
+			const maxCycles = 1000
+			for cycle := 1; ; cycle++ {
 				runtime.GC()
 				select {
 				case <-called:
-					assert.Zero(t, r.Len())
+					assert.Zero(t, r.Len(), "the cleanup removed the entry")
+					st := r.(StatsSource).Stats()
+					assert.Equal(t, uint64(1), st.Cleanups)
+					assert.Equal(t, uint64(1), st.CalledByGC)
 					return
-				case <-deadline:
-					t.Fatal("cleanup never ran")
-				case <-time.After(time.Millisecond):
+				default:
 				}
+				if cycle == maxCycles {
+					t.Fatalf("no cleanup after %d GC cycles: the registry does not hold its object weakly", maxCycles)
+				}
+				runtime.Gosched()
 			}
 		})
 	}

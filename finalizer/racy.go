@@ -12,7 +12,7 @@ import (
 // the race detector reports as a data race.
 type racy struct {
 	m           map[*racyEntry]struct{}
-	opts        options
+	opts        Options
 	collectFunc func(*racyEntry)
 	runIDs      atomic.Uint64
 	stats       counters
@@ -28,19 +28,12 @@ type racyEntry struct {
 // NewRacy returns the racy registry. Never use it outside a child process:
 // its failure kills the process.
 func NewRacy(opts ...Option) Registry {
-	r := &racy{m: make(map[*racyEntry]struct{})}
-	for _, o := range opts {
-		o(&r.opts)
-	}
+	r := &racy{m: make(map[*racyEntry]struct{}), opts: NewOptions(opts...)}
 	r.collectFunc = r.collect
 	return r
 }
 
-func (r *racy) observe(e Event) {
-	if r.opts.observer != nil {
-		r.opts.observer.Observe(e)
-	}
-}
+func (r *racy) observe(e Event) { r.opts.Observe(e) }
 
 func (r *racy) Register(obj any, callback func(), p Priority) Handle {
 	ptr := checkObject(obj, p)
@@ -65,9 +58,7 @@ func (r *racy) remove(e *racyEntry) bool {
 
 func (r *racy) collect(e *racyEntry) {
 	r.stats.cleanups.Add(1)
-	if r.opts.hook != nil {
-		r.opts.hook(PointRemove)
-	}
+	r.opts.Step(PointRemove)
 	if r.remove(e) {
 		r.call(e, ByGC, 0)
 	}
@@ -98,9 +89,7 @@ func (r *racy) Run(min Priority) {
 			byKey[k] = e
 			keys = append(keys, k)
 		}
-		if r.opts.hook != nil {
-			r.opts.hook(PointWalkStep)
-		}
+		r.opts.Step(PointWalkStep)
 	}
 	sortDescending(keys)
 	for _, k := range keys {

@@ -43,7 +43,7 @@ func (e *entry) Alive() bool {
 }
 
 type counters struct {
-	registered, byGC, byRun, explicit, skipped, dropped, cancelled, cleanups, runs atomic.Uint64
+	registered, byGC, byRun, explicit, skipped, dropped, cancelled, cleanups, runs, restarts atomic.Uint64
 }
 
 // snapshotFunc returns the entries Run must consider, in any order.
@@ -66,32 +66,21 @@ type store struct {
 
 	snapshot    snapshotFunc
 	callLocked  bool // call callbacks while holding mu (the locked variant)
-	opts        options
+	opts        Options
 	collectFunc func(*entry)
 	runIDs      atomic.Uint64
 	stats       counters
 }
 
 func newStore(snap snapshotFunc, opts []Option) *store {
-	s := &store{snapshot: snap}
-	for _, o := range opts {
-		o(&s.opts)
-	}
+	s := &store{snapshot: snap, opts: NewOptions(opts...)}
 	s.collectFunc = s.collect
 	return s
 }
 
-func (s *store) observe(e Event) {
-	if s.opts.observer != nil {
-		s.opts.observer.Observe(e)
-	}
-}
+func (s *store) observe(e Event) { s.opts.Observe(e) }
 
-func (s *store) hook(p Point) {
-	if s.opts.hook != nil {
-		s.opts.hook(p)
-	}
-}
+func (s *store) hook(p Point) { s.opts.Step(p) }
 
 // checkObject validates Register's arguments and returns obj as a pointer
 // the runtime can attach a cleanup to (nil for no object).
@@ -348,5 +337,6 @@ func (c *counters) load() Stats {
 		Cancelled:      c.cancelled.Load(),
 		Cleanups:       c.cleanups.Load(),
 		Runs:           c.runs.Load(),
+		Restarts:       c.restarts.Load(),
 	}
 }

@@ -1,6 +1,7 @@
 // Package ci holds no code: its test checks the CI files beside it (a
 // GitHub Actions workflow and a Kubernetes Indexed Job for running
-// racestress shards), which no engine runs on a developer's machine. It
+// racestress shards, and the weekly mutation-testing workflow), which no
+// engine runs on a developer's machine. It
 // parses them as YAML, checks the facts the shard/merge arithmetic depends
 // on, and runs their shell scripts against a fake racestress.
 package ci
@@ -20,11 +21,13 @@ import (
 )
 
 type step struct {
-	Name string            `yaml:"name"`
-	Uses string            `yaml:"uses"`
-	Run  string            `yaml:"run"`
-	If   string            `yaml:"if"`
-	With map[string]string `yaml:"with"`
+	Name  string            `yaml:"name"`
+	Uses  string            `yaml:"uses"`
+	Run   string            `yaml:"run"`
+	If    string            `yaml:"if"`
+	Shell string            `yaml:"shell"`
+	Env   map[string]string `yaml:"env"`
+	With  map[string]string `yaml:"with"`
 }
 
 type workflow struct {
@@ -32,8 +35,9 @@ type workflow struct {
 	On   map[string]any    `yaml:"on"`
 	Env  map[string]string `yaml:"env"`
 	Jobs map[string]struct {
-		Needs    any `yaml:"needs"`
-		Strategy struct {
+		Needs          any `yaml:"needs"`
+		TimeoutMinutes int `yaml:"timeout-minutes"`
+		Strategy       struct {
 			FailFast *bool `yaml:"fail-fast"`
 			Matrix   struct {
 				Shard []int `yaml:"shard"`
@@ -43,9 +47,11 @@ type workflow struct {
 	} `yaml:"jobs"`
 }
 
-func readWorkflow(t *testing.T) workflow {
+func readWorkflow(t *testing.T) workflow { return readWorkflowFile(t, "github-actions.yml") }
+
+func readWorkflowFile(t *testing.T, name string) workflow {
 	t.Helper()
-	b, err := os.ReadFile("github-actions.yml")
+	b, err := os.ReadFile(name)
 	require.NoError(t, err)
 	var wf workflow
 	require.NoError(t, yaml.Unmarshal(b, &wf), "the workflow is valid YAML")
@@ -110,6 +116,58 @@ func TestGitHubActionsWorkflow(t *testing.T) {
 			assert.Equal(t, want, code, "racestress exiting %d", status)
 			assert.Contains(t, args, "--seed 4242 --runs 200 --shard 3/4 --out results/shard-3.jsonl --quiet")
 			assert.Contains(t, args, "--scenario bpo24484")
+		}
+	})
+}
+
+func TestMutationWorkflow(t *testing.T) {
+	wf := readWorkflowFile(t, "mutation.yml")
+	require.Contains(t, wf.Jobs, "mutation")
+	job := wf.Jobs["mutation"]
+
+	t.Run("it runs weekly", func(t *testing.T) {
+		sched, ok := wf.On["schedule"].([]any)
+		require.True(t, ok, "a schedule: %v", wf.On)
+		require.Len(t, sched, 1)
+		cron := strings.Fields(sched[0].(map[string]any)["cron"].(string))
+		require.Len(t, cron, 5)
+		assert.Equal(t, []string{"*", "*"}, cron[2:4], "every month, any day of the month")
+		assert.Regexp(t, `^[0-6]$`, cron[4], "one day of the week")
+		assert.Regexp(t, `^\d+$`, cron[0])
+		assert.Regexp(t, `^\d+$`, cron[1])
+		assert.Contains(t, wf.On, "workflow_dispatch", "and by hand")
+	})
+	t.Run("it runs the script on the default packages and keeps the job's time bounded", func(t *testing.T) {
+		run := stepRunning(t, job.Steps, "scripts/mutation.sh")
+		assert.Regexp(t, `(?m)^\s*scripts/mutation\.sh \|`, run, "no package list: the script's defaults and thresholds")
+		assert.Positive(t, job.TimeoutMinutes)
+		up := stepUsing(t, job.Steps, "actions/upload-artifact@")
+		assert.Equal(t, "always()", up.If, "the reports of a failing run are uploaded too")
+		for _, s := range job.Steps {
+			if strings.Contains(s.Run, "scripts/mutation.sh") {
+				assert.Equal(t, strings.TrimSuffix(up.With["path"], "/"), s.Env["MUTATION_OUT"], "the upload takes what the script wrote")
+			}
+		}
+	})
+	t.Run("every action is pinned to a major version", func(t *testing.T) {
+		for _, s := range job.Steps {
+			if s.Uses != "" {
+				assert.Regexp(t, `^[\w-]+/[\w-]+@v\d+$`, s.Uses)
+			}
+		}
+	})
+	t.Run("the script's exit status is the job's", func(t *testing.T) {
+		var s step
+		for _, x := range job.Steps {
+			if strings.Contains(x.Run, "scripts/mutation.sh") {
+				s = x
+			}
+		}
+		require.Equal(t, "bash", s.Shell, "GitHub runs shell: bash as bash --noprofile --norc -eo pipefail")
+		for _, status := range []int{0, 1, 2} {
+			_, code := runWithFakeRacestress(t, "scripts/mutation.sh", []string{"bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"}, s.Run,
+				[]string{"GITHUB_STEP_SUMMARY=summary.md"}, status)
+			assert.Equal(t, status, code, "scripts/mutation.sh exiting %d", status)
 		}
 	})
 }
@@ -228,8 +286,9 @@ func TestKubernetesIndexedJob(t *testing.T) {
 }
 
 // runWithFakeRacestress runs script with shell in a fresh directory where
-// racestress (at path bin, on PATH when bin has no slash) is a fake that
-// records its arguments and exits with status. It returns the arguments
+// racestress (at path bin, on PATH when bin has no slash; or any other
+// program named by bin) is a fake that records its arguments and exits with
+// status. It returns the arguments
 // and the script's exit code.
 func runWithFakeRacestress(t *testing.T, bin string, shell []string, script string, env []string, status int) (args string, code int) {
 	t.Helper()
