@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -30,28 +31,146 @@ func si(x float64) string {
 	return fmt.Sprintf("%.0f", x)
 }
 
-// pct prints the proportion x as a percentage with three significant digits.
-func pct(x float64) string { return pctRound(x, math.Round) }
+// One formatting path for proportions: every rate, bound and interval that a
+// renderer or the CI gate prints comes from FormatRate, FormatLower,
+// FormatUpper or FormatInterval, so that no two lines print the same number
+// two ways, and no line claims more than the data.
+//
+// All four print a proportion as a percentage with three significant digits
+// (whole numbers from 100% up) and no trailing zeros: "15%", "57.1%",
+// "0.0123%", "100%". Below 0.000001% they switch to scientific notation,
+// "3.69e-7%", rather than print a long run of zeros.
+//
+// Bounds round outwards: FormatLower rounds down and FormatUpper rounds up,
+// so that the printed value, read back as a float64, is never above (lower)
+// or below (upper) the bound it prints. The rounding works on the shortest
+// decimal that reads back as the float64 (strconv's), not on 100*x in
+// floating point: a bound that is a short decimal (0.15) prints as itself
+// ("15%") both ways, and no tolerance is needed that could tip a bound the
+// wrong way. FormatRate rounds to nearest, halves up.
+//
+// Inputs are proportions, in [0, 1]. A bound outside that range is clamped
+// into it (no proportion is below 0 or above 1, so the clamped bound is
+// still true). A NaN bound, a bound that could not be computed, prints as
+// the bound that is always true: "0%" as a lower bound, "100%" as an upper
+// one. A NaN or infinite rate prints as "-", the tables' mark for "no
+// value"; a negative rate prints as "0%".
 
-// pctUp prints x rounded up, for upper bounds: "< pctUp(hi)" stays true.
-func pctUp(x float64) string {
-	return pctRound(x, func(v float64) float64 { return math.Ceil(v - 1e-9) })
+// FormatRate prints the proportion x (a rate, a confidence level, a
+// threshold) as a percentage with three significant digits, rounded to
+// nearest: FormatRate(4.0/7) is "57.1%".
+func FormatRate(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "-"
+	}
+	return percent(x, roundNearest)
 }
 
-// pctDown prints x rounded down, for lower bounds.
-func pctDown(x float64) string {
-	return pctRound(x, func(v float64) float64 { return math.Floor(v + 1e-9) })
-}
-
-func pctRound(x float64, round func(float64) float64) string {
-	v := 100 * x
-	if !(v > 0) {
+// FormatLower prints the lower bound x of a proportion, rounded down: the
+// exact 95% lower bound of 10 detections in 10 trials, 0.69150, prints as
+// "69.1%", so that "power >= 69.1%" holds.
+func FormatLower(x float64) string {
+	if !(x > 0) { // NaN too: nothing is known, and >= 0% is always true
 		return "0%"
 	}
-	digits := max(0, 2-int(math.Floor(math.Log10(v))))
-	scale := math.Pow(10, float64(digits))
-	return strconv.FormatFloat(round(v*scale)/scale, 'f', -1, 64) + "%"
+	return percent(min(x, 1), roundDown)
 }
 
-// interval prints a confidence interval as [lo, hi], rounded outwards.
-func interval(lo, hi float64) string { return "[" + pctDown(lo) + ", " + pctUp(hi) + "]" }
+// FormatUpper prints the upper bound x of a proportion, rounded up: the
+// exact 95% upper bound of 0 failures in 26 trials, 0.13228, prints as
+// "13.3%", so that "failure rate < 13.3%" holds.
+func FormatUpper(x float64) string {
+	if math.IsNaN(x) || x >= 1 {
+		return "100%"
+	}
+	return percent(max(x, 0), roundUp)
+}
+
+// FormatInterval prints the interval [lo, hi] of a proportion, rounded
+// outwards: "[" + FormatLower(lo) + ", " + FormatUpper(hi) + "]".
+func FormatInterval(lo, hi float64) string {
+	return "[" + FormatLower(lo) + ", " + FormatUpper(hi) + "]"
+}
+
+// pct, pctUp, pctDown and interval are the short names the renderers use.
+func pct(x float64) string           { return FormatRate(x) }
+func pctUp(x float64) string         { return FormatUpper(x) }
+func pctDown(x float64) string       { return FormatLower(x) }
+func interval(lo, hi float64) string { return FormatInterval(lo, hi) }
+
+type rounding int
+
+const (
+	roundNearest rounding = iota
+	roundDown
+	roundUp
+)
+
+// sigDigits is how many significant digits a percentage keeps below 100%.
+const sigDigits = 3
+
+// percent prints the finite proportion x as a percentage, rounded as r says
+// to sigDigits significant digits (to a whole number from 100% up).
+func percent(x float64, r rounding) string {
+	if !(x > 0) {
+		return "0%"
+	}
+	// The shortest decimal reading back as x: d.ddd...e±XX.
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(x, 'e', -1, 64), "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	e, _ := strconv.Atoi(exp)
+	e += 2 // a percentage: x*100 = digits[0].digits[1:] × 10^e
+	keep := max(sigDigits, e+1)
+	kept := []byte(digits[:min(keep, len(digits))])
+	for len(kept) < keep {
+		kept = append(kept, '0')
+	}
+	rest := ""
+	if len(digits) > keep {
+		rest = digits[keep:]
+	}
+	switch {
+	case r == roundUp && strings.Trim(rest, "0") != "",
+		r == roundNearest && rest != "" && rest[0] >= '5':
+		if increment(kept) {
+			kept = append([]byte{'1'}, kept...)
+			e++
+		}
+	}
+	return decimal(string(kept), e) + "%"
+}
+
+// increment adds one to the decimal digits d in place and reports whether
+// it carried out of the first digit (all nines, now all zeros).
+func increment(d []byte) (carry bool) {
+	for i := len(d) - 1; i >= 0; i-- {
+		if d[i] < '9' {
+			d[i]++
+			return false
+		}
+		d[i] = '0'
+	}
+	return true
+}
+
+// decimal writes digits[0].digits[1:] × 10^e without trailing zeros, in
+// fixed notation unless e < -6.
+func decimal(digits string, e int) string {
+	if e < -6 {
+		frac := strings.TrimRight(digits[1:], "0")
+		if frac != "" {
+			frac = "." + frac
+		}
+		return digits[:1] + frac + "e" + strconv.Itoa(e)
+	}
+	var s string
+	switch {
+	case e < 0:
+		s = "0." + strings.Repeat("0", -e-1) + digits
+	case e+1 >= len(digits):
+		return digits + strings.Repeat("0", e+1-len(digits))
+	default:
+		s = digits[:e+1] + "." + digits[e+1:]
+	}
+	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+}
