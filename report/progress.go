@@ -18,9 +18,11 @@ import (
 const StatusEvery = 5 * time.Second
 
 // Progress reports a run's progress on a status writer (stderr): trials done
-// of planned, then per registry the forbidden outcomes so far with their 95%
-// interval (clean registries) or the detections (controls), the elapsed time
-// and an estimate of the time left. On a terminal it keeps one line up to
+// of planned, the harness errors among them if any (counted for no
+// registry: an error says nothing about its subject), then per registry the
+// forbidden outcomes so far with their 95% interval (clean registries) or
+// the signature detections (controls), the elapsed time and an estimate of
+// the time left. On a terminal it keeps one line up to
 // date, rewriting it in place (carriage return, clear line); otherwise, for
 // CI logs, it prints a plain line at most every StatusEvery. It never reads
 // the wall clock itself: now is injected, so tests drive it with a fake clock.
@@ -47,7 +49,7 @@ type Progress struct {
 	now      func() time.Time
 
 	start, printed time.Time
-	done           int
+	done, errors   int // trials finished; of them, harness errors
 	groups         []progressGroup
 	finished       bool
 }
@@ -131,11 +133,14 @@ func (p *Progress) Add(r result.Record) {
 		p.groups = append(p.groups, progressGroup{scenario: r.Scenario, registry: r.Registry, clean: r.Role == result.Clean})
 	}
 	g := &p.groups[i]
-	if !r.Invalid() { // a harness error says nothing about the subject
+	switch {
+	case r.Invalid(): // a harness error says nothing about the subject
+		p.errors++
+	case r.Hit():
 		g.runs++
-	}
-	if r.Hit() {
 		g.detected++
+	default:
+		g.runs++
 	}
 	p.update(false)
 }
@@ -224,6 +229,7 @@ func (p *Progress) line(now time.Time) string {
 // fall back on.
 type status struct {
 	head, headShort, headShortest string // "racestress: 2/4 trials", "2/4 trials", "2/4"
+	errors, errorsShort           string // "harness errors 2", "err 2"; "" without any
 	groups                        []statusGroup
 	controls, clean               *statusGroup // the groups summed by role; nil when there are none
 	elapsed, eta                  string       // eta is "" when there is none
@@ -248,6 +254,9 @@ func (p *Progress) status(now time.Time) status {
 		}
 	}
 	st.head, st.headShortest = "racestress: "+st.headShort, count
+	if p.errors > 0 {
+		st.errors, st.errorsShort = fmt.Sprintf("harness errors %d", p.errors), fmt.Sprintf("err %d", p.errors)
+	}
 	if p.done > 0 && p.done < p.planned {
 		left := time.Duration(float64(elapsed) / float64(p.done) * float64(p.planned-p.done))
 		st.eta = "ETA " + roundDuration(left)
@@ -309,6 +318,13 @@ func (st status) render(limit int) string {
 		head = st.headShort
 	}
 	parts := []string{head}
+	switch {
+	case st.errors == "":
+	case st.tiny:
+		parts = append(parts, st.errorsShort)
+	default:
+		parts = append(parts, st.errors)
+	}
 	switch {
 	case st.summed:
 		for _, g := range []*statusGroup{st.controls, st.clean} {

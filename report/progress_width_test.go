@@ -156,9 +156,12 @@ func sweepRecords() []result.Record {
 		for _, sc := range []string{"bpo24484", "finalize-order"} {
 			for ci, cell := range cells {
 				for ri, reg := range registries {
-					r := result.Record{Scenario: sc, Registry: reg.name, Cell: cell, Clean: reg.clean, Outcome: result.OK, Grade: result.Acceptable}
-					if !reg.clean || (round+ci+ri)%5 == 0 {
-						r.Outcome, r.Grade, r.Detected = result.Panic, result.Forbidden, true
+					r := result.Record{Scenario: sc, Registry: reg.name, Cell: cell, Role: result.Control, Outcome: result.ChangedSize, Grade: result.Forbidden, Detected: true, Signature: true}
+					if reg.clean {
+						r = result.Record{Scenario: sc, Registry: reg.name, Cell: cell, Role: result.Clean, Outcome: result.OK, Grade: result.Acceptable}
+						if (round+ci+ri)%5 == 0 {
+							r.Outcome, r.Grade, r.Detected = result.Order, result.Forbidden, true
+						}
 					}
 					rs = append(rs, r)
 				}
@@ -181,8 +184,8 @@ func TestProgressFitsTheTerminal(t *testing.T) {
 			forbidden, clean := 0, false
 			for i, r := range records {
 				clock.advance(1700 * time.Millisecond)
-				clean = clean || r.Clean
-				if r.Clean && r.Detected {
+				clean = clean || r.Role == result.Clean
+				if r.Role == result.Clean && r.Detected {
 					forbidden++
 				}
 				p.Add(r)
@@ -353,7 +356,7 @@ func TestProgressAboveAtNarrowWidths(t *testing.T) {
 			for i, r := range sweepRecords()[:24] {
 				clock.advance(time.Second)
 				p.Add(r)
-				if r.Clean && r.Detected {
+				if r.Role == result.Clean && r.Detected {
 					text := fmt.Sprintf("%s (trial %d)\n    | log head", failure, i)
 					p.Above(text)
 					above = append(above, strings.Split(text, "\n")...)
@@ -368,5 +371,26 @@ func TestProgressAboveAtNarrowWidths(t *testing.T) {
 			rows := term.rowsShown()
 			assert.Equal(t, p.Line(), rows[len(rows)-1], "the status line on its own row")
 		})
+	}
+}
+
+func TestProgressCountsHarnessErrorsApart(t *testing.T) {
+	clock := newFakeClock()
+	p := NewProgress(&bytes.Buffer{}, 40, true, clock.now)
+	p.SetWidth(0)
+	p.Add(detectedRecord("unfixed"))
+	p.Add(result.Record{Scenario: "bpo24484", Registry: "unfixed", Role: result.Control, Outcome: result.Order, Grade: result.Forbidden, Detected: true})
+	p.Add(cleanRecord("fixed"))
+	p.Add(result.Record{Scenario: "bpo24484", Registry: "fixed", Role: result.Clean, Outcome: result.Error, Grade: result.Forbidden, Detected: true})
+	assert.Equal(t, "racestress: 4/40 trials | harness errors 1 | unfixed detected 1/2 | fixed forbidden 0/1 (rate < 97.5% at 95%) | elapsed 0s | ETA 0s", p.Line(),
+		"a control's other forbidden outcome is no detection; an error is neither a trial of its registry nor a failure")
+	for width, want := range map[int]string{
+		80: "4/40 trials | harness errors 1 | detected 1/2 | forbidden 0/1 | ETA 0s",
+		40: "4/40 | err 1 | det 1/2 | fail 0/1",
+	} {
+		p.SetWidth(width)
+		line := p.Line()
+		assert.LessOrEqual(t, len(line), width-1)
+		assert.Equal(t, want, line, "%d columns", width)
 	}
 }
