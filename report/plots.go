@@ -163,7 +163,9 @@ func ttffHistogramSVG(groups []Group, name func(Group) string, titlePrefix strin
 		if len(g.TTFF) == 0 {
 			continue
 		}
-		h := &plotter.Histogram{Bins: make([]plotter.HistogramBin, nbins), Width: (hi - lo) / float64(nbins)}
+		// The bins are drawn from their own edges (Histogram.Width serves only
+		// Normalize, and log bins have no one width).
+		h := &plotter.Histogram{Bins: make([]plotter.HistogramBin, nbins)}
 		for b := range h.Bins {
 			h.Bins[b].Min, h.Bins[b].Max = edges[b], edges[b+1]
 		}
