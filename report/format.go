@@ -47,7 +47,8 @@ func si(x float64) string {
 // decimal that reads back as the float64 (strconv's), not on 100*x in
 // floating point: a bound that is a short decimal (0.15) prints as itself
 // ("15%") both ways, and no tolerance is needed that could tip a bound the
-// wrong way. FormatRate rounds to nearest, halves up.
+// wrong way. FormatRate rounds to nearest, halves up, except that it never
+// rounds up to 100%.
 //
 // Inputs are proportions, in [0, 1]. A bound outside that range is clamped
 // into it (no proportion is below 0 or above 1, so the clamped bound is
@@ -58,12 +59,16 @@ func si(x float64) string {
 
 // FormatRate prints the proportion x (a rate, a confidence level, a
 // threshold) as a percentage with three significant digits, rounded to
-// nearest: FormatRate(4.0/7) is "57.1%".
+// nearest: FormatRate(4.0/7) is "57.1%". Only a rate of exactly one prints
+// as "100%": 1999 of 2000 is "99.9%", not a claim that every trial was.
 func FormatRate(x float64) string {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return "-"
 	}
-	return percent(x, roundNearest)
+	if s := percent(x, roundNearest); s != "100%" || x == 1 {
+		return s
+	}
+	return percent(x, roundDown)
 }
 
 // FormatLower prints the lower bound x of a proportion, rounded down: the

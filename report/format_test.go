@@ -138,8 +138,10 @@ func TestFormatRate(t *testing.T) {
 		{2.0 / 3, "66.7%"},
 		{1.0 / 32, "3.13%"}, // 3.125%: a half rounds up
 		{0.000123, "0.0123%"},
-		{0.0099951, "1%"},   // rounding up carries into a new digit
-		{0.99951, "100%"},   // and up to 100%
+		{0.0099951, "1%"},  // rounding up carries into a new digit
+		{0.99951, "99.9%"}, // but not to 100%: only all trials are 100%
+		{1999.0 / 2000, "99.9%"},
+		{1.0000001, "100%"},
 		{0.999, "99.9%"},    // three digits kept below 100%
 		{12.345, "1235%"},   // whole numbers above 100%
 		{1e-8, "0.000001%"}, // the smallest in fixed notation

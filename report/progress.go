@@ -300,9 +300,9 @@ func groupStatus(name string, g progressGroup) statusGroup {
 	}
 	bare := "forbidden " + counts
 	lo, hi := ClopperPearson(g.detected, g.runs)
-	ci := fmt.Sprintf(" (95%% CI %s)", FormatInterval(lo, hi))
+	ci := fmt.Sprintf(" (%s CI %s)", FormatRate(Confidence), FormatInterval(lo, hi))
 	if g.detected == 0 {
-		ci = fmt.Sprintf(" (rate < %s at 95%%)", FormatUpper(hi))
+		ci = fmt.Sprintf(" (rate < %s at %s)", FormatUpper(hi), FormatRate(Confidence))
 	}
 	return statusGroup{full: name + " " + bare + ci, brief: name + " " + bare, bare: bare, tiny: "fail " + counts}
 }
