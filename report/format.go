@@ -37,9 +37,9 @@ func si(x float64) string {
 // two ways, and no line claims more than the data.
 //
 // All four print a proportion as a percentage with three significant digits
-// (whole numbers from 100% up) and no trailing zeros: "15%", "57.1%",
+// and no trailing zeros: "15%", "57.1%",
 // "0.0123%", "100%". Below 0.000001% they switch to scientific notation,
-// "3.69e-7%", rather than print a long run of zeros.
+// "3.69e-07%", rather than print a long run of zeros.
 //
 // Bounds round outwards: FormatLower rounds down and FormatUpper rounds up,
 // so that the printed value, read back as a float64, is never above (lower)
@@ -50,12 +50,11 @@ func si(x float64) string {
 // wrong way. FormatRate rounds to nearest, halves up, except that it never
 // rounds up to 100%.
 //
-// Inputs are proportions, in [0, 1]. A bound outside that range is clamped
-// into it (no proportion is below 0 or above 1, so the clamped bound is
-// still true). A NaN bound, a bound that could not be computed, prints as
-// the bound that is always true: "0%" as a lower bound, "100%" as an upper
-// one. A NaN or infinite rate prints as "-", the tables' mark for "no
-// value"; a negative rate prints as "0%".
+// Inputs are proportions, in [0, 1]; anything outside is clamped into it
+// (no proportion is below 0 or above 1, so a clamped bound is still true).
+// A NaN bound, a bound that could not be computed, prints as the bound that
+// is always true: "0%" as a lower bound, "100%" as an upper one. A NaN or
+// infinite rate prints as "-", the tables' mark for "no value".
 
 // FormatRate prints the proportion x (a rate, a confidence level, a
 // threshold) as a percentage with three significant digits, rounded to
@@ -65,6 +64,7 @@ func FormatRate(x float64) string {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return "-"
 	}
+	x = min(max(x, 0), 1)
 	if s := percent(x, roundNearest); s != "100%" || x == 1 {
 		return s
 	}
@@ -75,9 +75,7 @@ func FormatRate(x float64) string {
 // exact 95% lower bound of 10 detections in 10 trials, 0.69150, prints as
 // "69.1%", so that "power >= 69.1%" holds.
 func FormatLower(x float64) string {
-	if !(x > 0) { // NaN too: nothing is known, and >= 0% is always true
-		return "0%"
-	}
+	// NaN stays NaN through min and prints as 0%, like anything below 0.
 	return percent(min(x, 1), roundDown)
 }
 
@@ -85,10 +83,10 @@ func FormatLower(x float64) string {
 // exact 95% upper bound of 0 failures in 26 trials, 0.13228, prints as
 // "13.3%", so that "failure rate < 13.3%" holds.
 func FormatUpper(x float64) string {
-	if math.IsNaN(x) || x >= 1 {
+	if math.IsNaN(x) {
 		return "100%"
 	}
-	return percent(max(x, 0), roundUp)
+	return percent(min(max(x, 0), 1), roundUp)
 }
 
 // FormatInterval prints the interval [lo, hi] of a proportion, rounded
@@ -114,26 +112,21 @@ const (
 // sigDigits is how many significant digits a percentage keeps below 100%.
 const sigDigits = 3
 
-// percent prints the finite proportion x as a percentage, rounded as r says
-// to sigDigits significant digits (to a whole number from 100% up).
+// percent prints the proportion x (at most 1) as a percentage, rounded as r
+// says to sigDigits significant digits; anything not above 0, NaN too,
+// prints as "0%".
 func percent(x float64, r rounding) string {
 	if !(x > 0) {
 		return "0%"
 	}
-	// The shortest decimal reading back as x: d.ddd...e±XX.
+	// The shortest decimal reading back as x, d.ddd...e±XX, as a percentage:
+	// 100*x = digits[0].digits[1:] × 10^e.
 	mant, exp, _ := strings.Cut(strconv.FormatFloat(x, 'e', -1, 64), "e")
 	digits := strings.Replace(mant, ".", "", 1)
 	e, _ := strconv.Atoi(exp)
-	e += 2 // a percentage: x*100 = digits[0].digits[1:] × 10^e
-	keep := max(sigDigits, e+1)
-	kept := []byte(digits[:min(keep, len(digits))])
-	for len(kept) < keep {
-		kept = append(kept, '0')
-	}
-	rest := ""
-	if len(digits) > keep {
-		rest = digits[keep:]
-	}
+	e += 2
+	cut := min(sigDigits, len(digits))
+	kept, rest := []byte(digits[:cut]), digits[cut:]
 	switch {
 	case r == roundUp && strings.Trim(rest, "0") != "",
 		r == roundNearest && rest != "" && rest[0] >= '5':
@@ -142,7 +135,13 @@ func percent(x float64, r rounding) string {
 			e++
 		}
 	}
-	return decimal(string(kept), e) + "%"
+	// kept × 10^(e+1-len(kept)) is a decimal of a few digits: strconv
+	// prints it back as itself, without trailing zeros.
+	v, _ := strconv.ParseFloat(string(kept)+"e"+strconv.Itoa(e+1-len(kept)), 64)
+	if e < -6 {
+		return strconv.FormatFloat(v, 'e', -1, 64) + "%"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64) + "%"
 }
 
 // increment adds one to the decimal digits d in place and reports whether
@@ -156,26 +155,4 @@ func increment(d []byte) (carry bool) {
 		d[i] = '0'
 	}
 	return true
-}
-
-// decimal writes digits[0].digits[1:] × 10^e without trailing zeros, in
-// fixed notation unless e < -6.
-func decimal(digits string, e int) string {
-	if e < -6 {
-		frac := strings.TrimRight(digits[1:], "0")
-		if frac != "" {
-			frac = "." + frac
-		}
-		return digits[:1] + frac + "e" + strconv.Itoa(e)
-	}
-	var s string
-	switch {
-	case e < 0:
-		s = "0." + strings.Repeat("0", -e-1) + digits
-	case e+1 >= len(digits):
-		return digits + strings.Repeat("0", e+1-len(digits))
-	default:
-		s = digits[:e+1] + "." + digits[e+1:]
-	}
-	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 }

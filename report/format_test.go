@@ -143,9 +143,9 @@ func TestFormatRate(t *testing.T) {
 		{1999.0 / 2000, "99.9%"},
 		{1.0000001, "100%"},
 		{0.999, "99.9%"},    // three digits kept below 100%
-		{12.345, "1235%"},   // whole numbers above 100%
+		{12.345, "100%"},    // not a proportion: clamped
 		{1e-8, "0.000001%"}, // the smallest in fixed notation
-		{3.69e-9, "3.69e-7%"},
+		{3.69e-9, "3.69e-07%"},
 		{math.SmallestNonzeroFloat64, "5e-322%"},
 		{-0.1, "0%"},
 		{math.NaN(), "-"},
@@ -171,9 +171,9 @@ func TestFormatBounds(t *testing.T) {
 		{0.09991, "9.99%", "10%"},
 		{0.99901, "99.9%", "100%"},
 		{0.00012301, "0.0123%", "0.0124%"},
-		{1.5e-9, "1.5e-7%", "1.5e-7%"},
-		{1.51e-9, "1.51e-7%", "1.51e-7%"},
-		{1.511e-9, "1.51e-7%", "1.52e-7%"},
+		{1.5e-9, "1.5e-07%", "1.5e-07%"},
+		{1.51e-9, "1.51e-07%", "1.51e-07%"},
+		{1.511e-9, "1.51e-07%", "1.52e-07%"},
 		{math.SmallestNonzeroFloat64, "5e-322%", "5e-322%"}, // its shortest decimal is 5e-324
 		// Out of range or unknown: clamped into [0, 1], NaN the bound that
 		// always holds.
