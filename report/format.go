@@ -8,24 +8,37 @@ import (
 	"time"
 )
 
-// FormatDuration prints d with three significant digits in a fitting unit.
+// FormatDuration prints d with three significant digits in the largest unit
+// that keeps it below 1000: "999ns", "1.5µs", "15.8ms", "4s"; from 1000
+// seconds on, in whole seconds ("1234s").
+//
+// (The conditions in this file are if statements rather than the cases of
+// a switch: the coverage that mutation testing reads marks no case
+// condition as run, so mutants in them would go untested.)
 func FormatDuration(d time.Duration) string {
-	switch {
-	case d < time.Microsecond:
+	if d < time.Microsecond {
 		return fmt.Sprintf("%dns", d.Nanoseconds())
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.3gµs", float64(d)/float64(time.Microsecond))
-	case d < time.Second:
-		return fmt.Sprintf("%.3gms", float64(d)/float64(time.Millisecond))
 	}
-	return fmt.Sprintf("%.3gs", d.Seconds())
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{time.Microsecond, "µs"}, {time.Millisecond, "ms"}, {time.Second, "s"}} {
+		// Three digits round 999.5 up to 1e+03: that is the next unit's 1.
+		if s := strconv.FormatFloat(float64(d)/float64(u.unit), 'g', 3, 64); !strings.Contains(s, "e") {
+			return s + u.name
+		}
+	}
+	return fmt.Sprintf("%.0fs", d.Seconds())
 }
 
+// si prints a count or a rate with an SI suffix and the digits the tables
+// use: "999", "989.8k", "1.34M". The thresholds are where the smaller form
+// would round up to 1000 of its unit.
 func si(x float64) string {
-	switch {
-	case x >= 1e6:
+	if x >= 999_950 {
 		return fmt.Sprintf("%.2fM", x/1e6)
-	case x >= 1e3:
+	}
+	if x >= 999.5 {
 		return fmt.Sprintf("%.1fk", x/1e3)
 	}
 	return fmt.Sprintf("%.0f", x)
@@ -127,13 +140,11 @@ func percent(x float64, r rounding) string {
 	e += 2
 	cut := min(sigDigits, len(digits))
 	kept, rest := []byte(digits[:cut]), digits[cut:]
-	switch {
-	case r == roundUp && strings.Trim(rest, "0") != "",
-		r == roundNearest && rest != "" && rest[0] >= '5':
-		if increment(kept) {
-			kept = append([]byte{'1'}, kept...)
-			e++
-		}
+	up := r == roundUp && strings.Trim(rest, "0") != "" ||
+		r == roundNearest && rest != "" && rest[0] >= '5'
+	if up && increment(kept) {
+		kept = append([]byte{'1'}, kept...)
+		e++
 	}
 	// kept × 10^(e+1-len(kept)) is a decimal of a few digits: strconv
 	// prints it back as itself, without trailing zeros.

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -197,5 +198,36 @@ func TestNothingPrintsNaN(t *testing.T) {
 			assert.NotContains(t, strings.ToLower(s), "nan", "%g", x)
 			assert.NotContains(t, strings.ToLower(s), "inf", "%g", x)
 		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                                      "0ns",
+		999:                                    "999ns",
+		time.Microsecond:                       "1µs",
+		1500:                                   "1.5µs",
+		999_400:                                "999µs",
+		999_500:                                "1ms", // not 1e+03µs
+		time.Millisecond:                       "1ms",
+		15_849_000:                             "15.8ms",
+		999_499_999:                            "999ms",
+		999_500_000:                            "1s",
+		4 * time.Second:                        "4s",
+		999 * time.Second:                      "999s",
+		999*time.Second + 500*time.Millisecond: "1000s",
+		1234 * time.Second:                     "1234s",
+		-5:                                     "-5ns",
+	} {
+		assert.Equal(t, want, FormatDuration(d), "%d ns", int64(d))
+	}
+}
+
+func TestSI(t *testing.T) {
+	for x, want := range map[float64]string{
+		0: "0", 999: "999", 999.4: "999", 999.5: "1.0k", 1000: "1.0k", 989_800: "989.8k",
+		999_949: "999.9k", 999_950: "1.00M", 1_340_000: "1.34M",
+	} {
+		assert.Equal(t, want, si(x), "%g", x)
 	}
 }

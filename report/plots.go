@@ -196,16 +196,9 @@ type countTicks struct{}
 
 // Ticks implements plot.Ticker.
 func (countTicks) Ticks(lo, hi float64) []plot.Tick {
-	step := 1.0
-	for (hi-lo)/step > 5 {
-		switch m := step / math.Pow(10, math.Floor(math.Log10(step))); {
-		case m < 2:
-			step *= 2
-		case m < 5:
-			step = step / 2 * 5
-		default:
-			step *= 2
-		}
+	step := 1.0 // then 2, 5, 10, 20, 50, ...
+	for i := 1; (hi-lo)/step > 5; i++ {
+		step = [3]float64{1, 2, 5}[i%3] * math.Pow(10, float64(i/3))
 	}
 	var ticks []plot.Tick
 	for v := math.Ceil(lo/step) * step; v <= hi; v += step {

@@ -195,16 +195,15 @@ func (p *Progress) update(final bool) {
 		return
 	}
 	now := p.now()
-	switch {
-	case p.terminal:
+	if p.terminal {
 		end := ""
 		if final {
 			end = "\n"
 		}
 		fmt.Fprintf(p.w, "\r\x1b[2K\x1b[?7l%s\x1b[?7h%s", p.line(now), end)
-	case final || now.Sub(p.printed) >= StatusEvery:
+	} else if final || now.Sub(p.printed) >= StatusEvery {
 		fmt.Fprintln(p.w, p.line(now))
-	default:
+	} else {
 		return
 	}
 	p.printed = now
@@ -318,33 +317,18 @@ func (st status) render(limit int) string {
 		head = st.headShort
 	}
 	parts := []string{head}
-	switch {
-	case st.errors == "":
-	case st.tiny:
-		parts = append(parts, st.errorsShort)
-	default:
-		parts = append(parts, st.errors)
+	if st.errors != "" {
+		parts = append(parts, pick(st.tiny, st.errorsShort, st.errors))
 	}
-	switch {
-	case st.summed:
+	if st.summed {
 		for _, g := range []*statusGroup{st.controls, st.clean} {
-			switch {
-			case g == nil:
-			case st.tiny:
-				parts = append(parts, g.tiny)
-			case st.unlabelled:
-				parts = append(parts, g.bare)
-			default:
-				parts = append(parts, g.brief)
+			if g != nil {
+				parts = append(parts, pick(st.tiny, g.tiny, pick(st.unlabelled, g.bare, g.brief)))
 			}
 		}
-	default:
+	} else {
 		for _, g := range st.groups {
-			if st.brief {
-				parts = append(parts, g.brief)
-			} else {
-				parts = append(parts, g.full)
-			}
+			parts = append(parts, pick(st.brief, g.brief, g.full))
 		}
 	}
 	if !st.noTimes {
@@ -365,6 +349,14 @@ func (st status) render(limit int) string {
 		return string(r[:limit])
 	}
 	return string(r[:limit-len(ellipsis)]) + ellipsis
+}
+
+// pick returns short if shorter is set, else long.
+func pick(shorter bool, short, long string) string {
+	if shorter {
+		return short
+	}
+	return long
 }
 
 // fit returns the status line in at most limit characters, giving up the

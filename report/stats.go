@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -43,12 +44,13 @@ func ClopperPearson(k, n int) (lo, hi float64) {
 // pass maxRuns. A relative tolerance of 1e-9 on 1-prob keeps exact cases such
 // as p = 0.9, prob = 0.99 (n = 2) from being lost to rounding.
 func RunsNeeded(p, prob float64) (n int, ok bool) {
-	switch {
-	case !(p > 0) || math.IsNaN(prob):
+	if !(p > 0) || math.IsNaN(prob) {
 		return 0, false
-	case p >= 1 || prob <= 0:
+	}
+	if p >= 1 || prob <= 0 {
 		return 1, true
-	case prob >= 1:
+	}
+	if prob >= 1 {
 		return 0, false
 	}
 	// In logarithms, n >= log(1-prob)/log(1-p), both from Log1p, which
@@ -105,15 +107,7 @@ type Curve struct {
 // censored at tᵢ counts as at risk at tᵢ), and P(detected by t) = 1 - S(t).
 func KaplanMeier(obs []Observation) Curve {
 	sorted := slices.Clone(obs)
-	slices.SortStableFunc(sorted, func(a, b Observation) int {
-		switch {
-		case a.T < b.T:
-			return -1
-		case a.T > b.T:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(sorted, func(a, b Observation) int { return cmp.Compare(a.T, b.T) })
 	c := Curve{Trials: len(sorted)}
 	survive := 1.0
 	for i := 0; i < len(sorted); {
