@@ -88,8 +88,10 @@ func FormatRate(x float64) string {
 // exact 95% lower bound of 10 detections in 10 trials, 0.69150, prints as
 // "69.1%", so that "power >= 69.1%" holds.
 func FormatLower(x float64) string {
-	// NaN stays NaN through min and prints as 0%, like anything below 0.
-	return percent(min(x, 1), roundDown)
+	if math.IsNaN(x) {
+		return "0%"
+	}
+	return percent(min(max(x, 0), 1), roundDown)
 }
 
 // FormatUpper prints the upper bound x of a proportion, rounded up: the
@@ -125,13 +127,9 @@ const (
 // sigDigits is how many significant digits a percentage keeps below 100%.
 const sigDigits = 3
 
-// percent prints the proportion x (at most 1) as a percentage, rounded as r
-// says to sigDigits significant digits; anything not above 0, NaN too,
-// prints as "0%".
+// percent prints the proportion x, in [0, 1], as a percentage, rounded as r
+// says to sigDigits significant digits.
 func percent(x float64, r rounding) string {
-	if !(x > 0) {
-		return "0%"
-	}
 	// The shortest decimal reading back as x, d.ddd...e±XX, as a percentage:
 	// 100*x = digits[0].digits[1:] × 10^e.
 	mant, exp, _ := strings.Cut(strconv.FormatFloat(x, 'e', -1, 64), "e")

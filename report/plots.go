@@ -119,7 +119,7 @@ func detectionCurveSVG(groups []Group, name func(Group) string, titlePrefix stri
 		p.Add(line)
 		p.Legend.Add(fmt.Sprintf("%s: %d/%d detected", name(g), g.Detected, g.Runs), line)
 	}
-	p.X.Max = max(horizon, x0*2, 1e-3)
+	p.X.Max = max(horizon, 1e-3) // above x0 = minPos/2 on a log axis; never empty
 	return svgOf(p)
 }
 
@@ -216,9 +216,8 @@ func svgOf(p *plot.Plot) ([]byte, error) {
 	if _, err := c.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("report: writing SVG: %w", err)
 	}
-	b := buf.Bytes()
-	if i := bytes.Index(b, []byte("<svg")); i >= 0 {
-		b = b[i:]
+	if _, svg, ok := bytes.Cut(buf.Bytes(), []byte("<svg")); ok {
+		return append([]byte("<svg"), svg...), nil
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }

@@ -322,6 +322,8 @@ func TestCountTicksAtTheirBounds(t *testing.T) {
 	assert.Equal(t, []float64{0, 1, 2, 3, 4, 5}, v, "five steps of one")
 	v, _ = ticks(3, 14)
 	assert.Equal(t, []float64{5, 10}, v, "from the first whole step above the bottom")
+	v, _ = ticks(20, 26)
+	assert.Equal(t, []float64{20, 22, 24, 26}, v, "the step fits the span, not the top")
 	v, _ = ticks(0, 1000)
 	assert.Equal(t, []float64{0, 200, 400, 600, 800, 1000}, v)
 	v, _ = ticks(0, 2500)

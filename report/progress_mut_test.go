@@ -48,3 +48,26 @@ func TestProgressAboveAfterDone(t *testing.T) {
 	p.Above("")
 	assert.Equal(t, "late news\n", out.String(), "the text alone: the status line is finished")
 }
+
+func TestProgressLineExactlyAsWideAsAllowed(t *testing.T) {
+	clock := newFakeClock()
+	p := NewProgress(&bytes.Buffer{}, 40, true, clock.now)
+	p.Add(detectedRecord("unfixed"))
+	p.Add(cleanRecord("fixed"))
+	p.Add(cleanRecord("retry"))
+	p.SetWidth(len("3/40 | det 1/1 | fail 0/2") + 1)
+	assert.Equal(t, "3/40 | det 1/1 | fail 0/2", p.Line(), "a line that just fits is not cut")
+}
+
+func TestRoundDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                        "0s",
+		2740 * time.Millisecond:  "2.7s",
+		9940 * time.Millisecond:  "9.9s",
+		10 * time.Second:         "10s",
+		12600 * time.Millisecond: "13s",
+		148 * time.Second:        "2m28s",
+	} {
+		assert.Equal(t, want, roundDuration(d), "%v", d)
+	}
+}

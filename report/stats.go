@@ -22,7 +22,7 @@ const Confidence = 0.95
 // With k = 0 the upper bound 1-(α/2)^(1/n) is the exact form of the "rule of
 // three" (≈ 3.7/n here): 0 of 20 gives hi = 0.1684; 10 of 10 gives lo = 0.6915.
 func ClopperPearson(k, n int) (lo, hi float64) {
-	if n <= 0 || k < 0 || k > n {
+	if k < 0 || k > n { // n < 0 too; n = 0 (with k = 0) gives (0, 1) below
 		return 0, 1
 	}
 	alpha := 1 - Confidence
@@ -44,21 +44,20 @@ func ClopperPearson(k, n int) (lo, hi float64) {
 // pass maxRuns. A relative tolerance of 1e-9 on 1-prob keeps exact cases such
 // as p = 0.9, prob = 0.99 (n = 2) from being lost to rounding.
 func RunsNeeded(p, prob float64) (n int, ok bool) {
-	if !(p > 0) || math.IsNaN(prob) {
+	if !(p > 0) {
 		return 0, false
 	}
-	if p >= 1 || prob <= 0 {
+	if p >= 1 {
 		return 1, true
-	}
-	if prob >= 1 {
-		return 0, false
 	}
 	// In logarithms, n >= log(1-prob)/log(1-p), both from Log1p, which
 	// keeps its precision for p near 0 where 1-p does not (with 1-p rounded,
 	// (1-p)^n is off by n ulps: past the tolerance once n is in the tens of
 	// millions). The tolerance is far above the rounding of one division, so
 	// the ceiling needs no correction.
-	est := math.Ceil((math.Log1p(-prob) + tolerance) / math.Log1p(-p))
+	// prob <= 0 gives est <= 0, hence one trial; prob >= 1 gives +Inf and a
+	// NaN prob NaN, hence no answer.
+	est := math.Ceil((math.Log1p(-max(prob, 0)) + tolerance) / math.Log1p(-p))
 	if !(est <= maxRuns) {
 		return 0, false
 	}
