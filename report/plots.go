@@ -119,7 +119,7 @@ func detectionCurveSVG(groups []Group, name func(Group) string, titlePrefix stri
 		p.Add(line)
 		p.Legend.Add(fmt.Sprintf("%s: %d/%d detected", name(g), g.Detected, g.Runs), line)
 	}
-	p.X.Max = max(horizon, x0*2, 1e-3)
+	p.X.Max = max(horizon, 1e-3) // above x0 = minPos/2 on a log axis; never empty
 	return svgOf(p)
 }
 
@@ -163,7 +163,9 @@ func ttffHistogramSVG(groups []Group, name func(Group) string, titlePrefix strin
 		if len(g.TTFF) == 0 {
 			continue
 		}
-		h := &plotter.Histogram{Bins: make([]plotter.HistogramBin, nbins), Width: (hi - lo) / float64(nbins)}
+		// The bins are drawn from their own edges (Histogram.Width serves only
+		// Normalize, and log bins have no one width).
+		h := &plotter.Histogram{Bins: make([]plotter.HistogramBin, nbins)}
 		for b := range h.Bins {
 			h.Bins[b].Min, h.Bins[b].Max = edges[b], edges[b+1]
 		}
@@ -194,16 +196,9 @@ type countTicks struct{}
 
 // Ticks implements plot.Ticker.
 func (countTicks) Ticks(lo, hi float64) []plot.Tick {
-	step := 1.0
-	for (hi-lo)/step > 5 {
-		switch m := step / math.Pow(10, math.Floor(math.Log10(step))); {
-		case m < 2:
-			step *= 2
-		case m < 5:
-			step = step / 2 * 5
-		default:
-			step *= 2
-		}
+	step := 1.0 // then 2, 5, 10, 20, 50, ...
+	for i := 1; (hi-lo)/step > 5; i++ {
+		step = [3]float64{1, 2, 5}[i%3] * math.Pow(10, float64(i/3))
 	}
 	var ticks []plot.Tick
 	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
@@ -221,9 +216,8 @@ func svgOf(p *plot.Plot) ([]byte, error) {
 	if _, err := c.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("report: writing SVG: %w", err)
 	}
-	b := buf.Bytes()
-	if i := bytes.Index(b, []byte("<svg")); i >= 0 {
-		b = b[i:]
+	if _, svg, ok := bytes.Cut(buf.Bytes(), []byte("<svg")); ok {
+		return append([]byte("<svg"), svg...), nil
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }

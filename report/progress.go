@@ -3,9 +3,12 @@ package report
 import (
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/racestress/racestress/harness/result"
 )
@@ -15,9 +18,11 @@ import (
 const StatusEvery = 5 * time.Second
 
 // Progress reports a run's progress on a status writer (stderr): trials done
-// of planned, then per registry the forbidden outcomes so far with their 95%
-// interval (clean registries) or the detections (controls), the elapsed time
-// and an estimate of the time left. On a terminal it keeps one line up to
+// of planned, the harness errors among them if any (counted for no
+// registry: an error says nothing about its subject), then per registry the
+// forbidden outcomes so far with their 95% interval (clean registries) or
+// the signature detections (controls), the elapsed time and an estimate of
+// the time left. On a terminal it keeps one line up to
 // date, rewriting it in place (carriage return, clear line); otherwise, for
 // CI logs, it prints a plain line at most every StatusEvery. It never reads
 // the wall clock itself: now is injected, so tests drive it with a fake clock.
@@ -40,10 +45,11 @@ type Progress struct {
 	w        io.Writer
 	planned  int
 	terminal bool
+	width    int // columns of the terminal; 0: no limit
 	now      func() time.Time
 
 	start, printed time.Time
-	done           int
+	done, errors   int // trials finished; of them, harness errors
 	groups         []progressGroup
 	finished       bool
 }
@@ -64,12 +70,53 @@ type progressGroup struct {
 // the line), so the caller may print whole lines of its own between
 // redraws: it clears the status line the same way, prints its lines ending
 // in a newline, and the next Add or Tick draws the status afresh below them.
+//
+// On a terminal the line fits in the terminal's width, TerminalWidth(nil)
+// (COLUMNS, else 80), less one column (see SetWidth): a line that wrapped
+// would leave a stale copy of its first rows at each redraw, since "clear
+// line" clears only the row the cursor is on. As a second guard, each
+// redraw turns the terminal's automatic wrapping off while it writes the
+// status ("\x1b[?7l" ... "\x1b[?7h"), so that a terminal narrower than it
+// said clips the line instead of wrapping it. Log lines are never cut.
 func NewProgress(w io.Writer, planned int, terminal bool, now func() time.Time) *Progress {
 	if now == nil {
 		now = time.Now
 	}
 	t := now()
-	return &Progress{w: w, planned: planned, terminal: terminal, now: now, start: t, printed: t}
+	p := &Progress{w: w, planned: planned, terminal: terminal, now: now, start: t, printed: t}
+	if terminal {
+		p.width = TerminalWidth(nil)
+	}
+	return p
+}
+
+// DefaultWidth is the terminal width assumed when COLUMNS does not give one.
+const DefaultWidth = 80
+
+// TerminalWidth returns the width of the terminal as a command-line tool
+// takes it without asking the terminal: COLUMNS when it is a whole number
+// above zero, else DefaultWidth. getenv looks the variable up; nil means
+// os.Getenv.
+func TerminalWidth(getenv func(string) string) int {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(getenv("COLUMNS"))); err == nil && n > 0 {
+		return n
+	}
+	return DefaultWidth
+}
+
+// SetWidth sets the width of the terminal, in columns, that the status line
+// must fit: a caller that knows it better than COLUMNS does (a query of the
+// terminal, a test) sets it here. The line takes at most columns-1
+// characters (counted as runes), so that the cursor never stands in the last
+// column, where some terminals wrap at once. 0 or less: no limit. It has no
+// effect off a terminal.
+func (p *Progress) SetWidth(columns int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.width = columns
 }
 
 // Add counts a finished trial. On a terminal it redraws the line at once;
@@ -86,11 +133,14 @@ func (p *Progress) Add(r result.Record) {
 		p.groups = append(p.groups, progressGroup{scenario: r.Scenario, registry: r.Registry, clean: r.Role == result.Clean})
 	}
 	g := &p.groups[i]
-	if !r.Invalid() { // a harness error says nothing about the subject
+	switch {
+	case r.Invalid(): // a harness error says nothing about the subject
+		p.errors++
+	case r.Hit():
 		g.runs++
-	}
-	if r.Hit() {
 		g.detected++
+	default:
+		g.runs++
 	}
 	p.update(false)
 }
@@ -145,16 +195,15 @@ func (p *Progress) update(final bool) {
 		return
 	}
 	now := p.now()
-	switch {
-	case p.terminal:
+	if p.terminal {
 		end := ""
 		if final {
 			end = "\n"
 		}
-		fmt.Fprintf(p.w, "\r\x1b[2K%s%s", p.line(now), end)
-	case final || now.Sub(p.printed) >= StatusEvery:
+		fmt.Fprintf(p.w, "\r\x1b[2K\x1b[?7l%s\x1b[?7h%s", p.line(now), end)
+	} else if final || now.Sub(p.printed) >= StatusEvery {
 		fmt.Fprintln(p.w, p.line(now))
-	default:
+	} else {
 		return
 	}
 	p.printed = now
@@ -168,40 +217,176 @@ func (p *Progress) Line() string {
 }
 
 func (p *Progress) line(now time.Time) string {
+	st := p.status(now)
+	if !p.terminal || p.width <= 0 {
+		return st.render(0)
+	}
+	return fit(st, p.width-1)
+}
+
+// status is the status line in parts, each with the shorter forms fit may
+// fall back on.
+type status struct {
+	head, headShort, headShortest string // "racestress: 2/4 trials", "2/4 trials", "2/4"
+	errors, errorsShort           string // "harness errors 2", "err 2"; "" without any
+	groups                        []statusGroup
+	controls, clean               *statusGroup // the groups summed by role; nil when there are none
+	elapsed, eta                  string       // eta is "" when there is none
+
+	// What fit has given up, least important first.
+	brief, noElapsed, noName, summed, unlabelled, noTimes, shortest, tiny bool
+}
+
+type statusGroup struct{ full, brief, bare, tiny string }
+
+func (p *Progress) status(now time.Time) status {
 	elapsed := max(0, now.Sub(p.start))
-	parts := []string{fmt.Sprintf("racestress: %d/%d trials", p.done, p.planned)}
+	st := status{elapsed: "elapsed " + roundDuration(elapsed)}
+	count := fmt.Sprintf("%d/%d", p.done, p.planned)
+	st.headShort = count + " trials"
 	if p.planned <= 0 {
 		// The plan is open (rounds until a --budget ends): no total, no ETA.
-		parts[0] = fmt.Sprintf("racestress: %d trials", p.done)
+		count = strconv.Itoa(p.done)
+		st.headShort = count + " trials"
 		if p.done == 1 {
-			parts[0] = "racestress: 1 trial"
+			st.headShort = "1 trial"
 		}
+	}
+	st.head, st.headShortest = "racestress: "+st.headShort, count
+	if p.errors > 0 {
+		st.errors, st.errorsShort = fmt.Sprintf("harness errors %d", p.errors), fmt.Sprintf("err %d", p.errors)
+	}
+	if p.done > 0 && p.done < p.planned {
+		left := time.Duration(float64(elapsed) / float64(p.done) * float64(p.planned-p.done))
+		st.eta = "ETA " + roundDuration(left)
 	}
 	scenarios := map[string]bool{}
 	for _, g := range p.groups {
 		scenarios[g.scenario] = true
 	}
+	var controls, clean progressGroup
 	for _, g := range p.groups {
 		name := g.registry
 		if len(scenarios) > 1 {
 			name = g.scenario + "/" + g.registry
 		}
-		lo, hi := ClopperPearson(g.detected, g.runs)
-		switch {
-		case !g.clean:
-			parts = append(parts, fmt.Sprintf("%s detected %d/%d", name, g.detected, g.runs))
-		case g.detected == 0:
-			parts = append(parts, fmt.Sprintf("%s forbidden 0/%d (rate < %s at 95%%)", name, g.runs, pctUp(hi)))
-		default:
-			parts = append(parts, fmt.Sprintf("%s forbidden %d/%d (95%% CI %s)", name, g.detected, g.runs, interval(lo, hi)))
+		st.groups = append(st.groups, groupStatus(name, g))
+		sum := &controls
+		if g.clean {
+			sum = &clean
+		}
+		sum.clean, sum.runs, sum.detected = g.clean, sum.runs+g.runs, sum.detected+g.detected
+	}
+	if controls.runs > 0 {
+		s := groupStatus("controls", controls)
+		st.controls = &s
+	}
+	if clean.runs > 0 {
+		s := groupStatus("clean", clean)
+		st.clean = &s
+	}
+	return st
+}
+
+// groupStatus words a group's counts in full ("fixed forbidden 0/20 (rate <
+// 16.9% at 95%)"), briefly ("fixed forbidden 0/20"), bare ("forbidden
+// 0/20") and tiny ("fail 0/20"; a control's "det 3/20").
+func groupStatus(name string, g progressGroup) statusGroup {
+	counts := fmt.Sprintf("%d/%d", g.detected, g.runs)
+	if !g.clean {
+		bare := "detected " + counts
+		return statusGroup{full: name + " " + bare, brief: name + " " + bare, bare: bare, tiny: "det " + counts}
+	}
+	bare := "forbidden " + counts
+	lo, hi := ClopperPearson(g.detected, g.runs)
+	ci := fmt.Sprintf(" (%s CI %s)", FormatRate(Confidence), FormatInterval(lo, hi))
+	if g.detected == 0 {
+		ci = fmt.Sprintf(" (rate < %s at %s)", FormatUpper(hi), FormatRate(Confidence))
+	}
+	return statusGroup{full: name + " " + bare + ci, brief: name + " " + bare, bare: bare, tiny: "fail " + counts}
+}
+
+// render joins the parts that are left; with limit > 0 it cuts the line to
+// at most limit characters, ending it in "..." when anything was cut.
+func (st status) render(limit int) string {
+	head := st.head
+	switch {
+	case st.shortest:
+		head = st.headShortest
+	case st.noName:
+		head = st.headShort
+	}
+	parts := []string{head}
+	if st.errors != "" {
+		parts = append(parts, pick(st.tiny, st.errorsShort, st.errors))
+	}
+	if st.summed {
+		for _, g := range []*statusGroup{st.controls, st.clean} {
+			if g != nil {
+				parts = append(parts, pick(st.tiny, g.tiny, pick(st.unlabelled, g.bare, g.brief)))
+			}
+		}
+	} else {
+		for _, g := range st.groups {
+			parts = append(parts, pick(st.brief, g.brief, g.full))
 		}
 	}
-	parts = append(parts, "elapsed "+roundDuration(elapsed))
-	if p.done > 0 && p.done < p.planned {
-		left := time.Duration(float64(elapsed) / float64(p.done) * float64(p.planned-p.done))
-		parts = append(parts, "ETA "+roundDuration(left))
+	if !st.noTimes {
+		if !st.noElapsed || st.eta == "" {
+			parts = append(parts, st.elapsed)
+		}
+		if st.eta != "" {
+			parts = append(parts, st.eta)
+		}
 	}
-	return strings.Join(parts, " | ")
+	line := strings.Join(parts, " | ")
+	if limit <= 0 || utf8.RuneCountInString(line) <= limit {
+		return line
+	}
+	const ellipsis = "..."
+	r := []rune(line)
+	if limit <= len(ellipsis) {
+		return string(r[:limit])
+	}
+	return string(r[:limit-len(ellipsis)]) + ellipsis
+}
+
+// pick returns short if shorter is set, else long.
+func pick(shorter bool, short, long string) string {
+	if shorter {
+		return short
+	}
+	return long
+}
+
+// fit returns the status line in at most limit characters, giving up the
+// least important parts first, in this order: the intervals of the clean
+// registries (the counts stay); the elapsed time while there is an ETA; the
+// "racestress:" prefix; the registries one by one, summed by role into
+// "controls detected D/N" and "clean forbidden F/N"; the words "controls"
+// and "clean"; the times; the word "trials"; last, the words "detected" and
+// "forbidden" shrink to "det" and "fail". If even that is too long, the line
+// is cut, ending in "...".
+func fit(st status, limit int) string {
+	steps := []func(*status){
+		func(s *status) { s.brief = true },
+		func(s *status) { s.noElapsed = true },
+		func(s *status) { s.noName = true },
+		func(s *status) { s.summed = true },
+		func(s *status) { s.unlabelled = true },
+		func(s *status) { s.noTimes = true },
+		func(s *status) { s.shortest = true },
+		func(s *status) { s.tiny = true },
+	}
+	line := st.render(0)
+	for _, step := range steps {
+		if utf8.RuneCountInString(line) <= limit {
+			return line
+		}
+		step(&st)
+		line = st.render(0)
+	}
+	return st.render(limit)
 }
 
 // roundDuration prints d to the second (to the 100 ms under ten seconds).

@@ -45,17 +45,18 @@ func TestProgressOnATerminal(t *testing.T) {
 	clock := newFakeClock()
 	var out bytes.Buffer
 	p := NewProgress(&out, 4, true, clock.now)
+	p.SetWidth(1000) // wide enough for everything
 
 	t.Run("a finished trial redraws the line in place at once", func(t *testing.T) {
 		clock.advance(2 * time.Second)
 		p.Add(detectedRecord("unfixed"))
-		assert.Equal(t, "\r\x1b[2Kracestress: 1/4 trials | unfixed detected 1/1 | elapsed 2s | ETA 6s", out.String())
+		assert.Equal(t, "\r\x1b[2K\x1b[?7lracestress: 1/4 trials | unfixed detected 1/1 | elapsed 2s | ETA 6s\x1b[?7h", out.String())
 	})
 	t.Run("a clean registry shows its forbidden outcomes with their interval", func(t *testing.T) {
 		out.Reset()
 		clock.advance(2 * time.Second)
 		p.Add(cleanRecord("fixed"))
-		assert.Equal(t, "\r\x1b[2Kracestress: 2/4 trials | unfixed detected 1/1 | fixed forbidden 0/1 (rate < 97.5% at 95%) | elapsed 4s | ETA 4s", out.String())
+		assert.Equal(t, "\r\x1b[2K\x1b[?7lracestress: 2/4 trials | unfixed detected 1/1 | fixed forbidden 0/1 (rate < 97.5% at 95%) | elapsed 4s | ETA 4s\x1b[?7h", out.String())
 	})
 	t.Run("a tick moves the elapsed time between trials", func(t *testing.T) {
 		out.Reset()
@@ -75,7 +76,7 @@ func TestProgressOnATerminal(t *testing.T) {
 		p.Add(detectedRecord("unfixed"))
 		out.Reset()
 		p.Done()
-		assert.Equal(t, "\r\x1b[2Kracestress: 4/4 trials | unfixed detected 2/2 | fixed forbidden 1/2 (95% CI [1.25%, 98.8%]) | elapsed 5s\n", out.String())
+		assert.Equal(t, "\r\x1b[2K\x1b[?7lracestress: 4/4 trials | unfixed detected 2/2 | fixed forbidden 1/2 (95% CI [1.25%, 98.8%]) | elapsed 5s\x1b[?7h\n", out.String())
 	})
 	t.Run("nothing is printed after done", func(t *testing.T) {
 		out.Reset()
@@ -177,11 +178,12 @@ func TestProgressWithAnOpenPlan(t *testing.T) {
 	clock := newFakeClock()
 	var out bytes.Buffer
 	p := NewProgress(&out, 0, true, clock.now)
+	p.SetWidth(1000)
 
 	t.Run("the line counts trials without a total or an ETA", func(t *testing.T) {
 		clock.advance(2 * time.Second)
 		p.Add(detectedRecord("unfixed"))
-		assert.Equal(t, "\r\x1b[2Kracestress: 1 trial | unfixed detected 1/1 | elapsed 2s", out.String())
+		assert.Equal(t, "\r\x1b[2K\x1b[?7lracestress: 1 trial | unfixed detected 1/1 | elapsed 2s\x1b[?7h", out.String())
 	})
 	t.Run("a log line gets the same wording", func(t *testing.T) {
 		var log bytes.Buffer
@@ -196,7 +198,7 @@ func TestProgressWithAnOpenPlan(t *testing.T) {
 		out.Reset()
 		out.WriteString("\r\x1b[2K" + "bpo24484/unfixed: panic after 1ms\n" + "  log head\n")
 		p.Add(detectedRecord("unfixed"))
-		assert.Equal(t, "\r\x1b[2Kbpo24484/unfixed: panic after 1ms\n  log head\n\r\x1b[2Kracestress: 2 trials | unfixed detected 2/2 | elapsed 2s", out.String())
+		assert.Equal(t, "\r\x1b[2Kbpo24484/unfixed: panic after 1ms\n  log head\n\r\x1b[2K\x1b[?7lracestress: 2 trials | unfixed detected 2/2 | elapsed 2s\x1b[?7h", out.String())
 		screen := terminalScreen(out.String())
 		assert.Equal(t, []string{"bpo24484/unfixed: panic after 1ms", "  log head", "racestress: 2 trials | unfixed detected 2/2 | elapsed 2s"}, screen)
 	})
@@ -207,6 +209,7 @@ func TestProgressAbove(t *testing.T) {
 	t.Run("on a terminal the text goes above a redrawn status line", func(t *testing.T) {
 		var out bytes.Buffer
 		p := NewProgress(&out, 2, true, clock.now)
+		p.SetWidth(1000)
 		p.Add(detectedRecord("unfixed"))
 		p.Above("bpo24484/unfixed: panic\n    | log head")
 		assert.Equal(t, []string{"bpo24484/unfixed: panic", "    | log head", "racestress: 1/2 trials | unfixed detected 1/1 | elapsed 0s | ETA 0s"},
@@ -220,25 +223,6 @@ func TestProgressAbove(t *testing.T) {
 	})
 }
 
-// terminalScreen replays what a terminal shows for s, understanding only
-// newlines, carriage returns and "clear line" (ESC [2K).
-func terminalScreen(s string) []string {
-	lines := []string{""}
-	for len(s) > 0 {
-		switch {
-		case strings.HasPrefix(s, "\x1b[2K"):
-			lines[len(lines)-1] = ""
-			s = s[len("\x1b[2K"):]
-			continue
-		case s[0] == '\r':
-			// Back to column 0: the next text overwrites; the tests always
-			// clear right after, so nothing partial remains.
-		case s[0] == '\n':
-			lines = append(lines, "")
-		default:
-			lines[len(lines)-1] += s[:1]
-		}
-		s = s[1:]
-	}
-	return lines
-}
+// terminalScreen replays what an unbounded terminal shows for s (see
+// screen).
+func terminalScreen(s string) []string { return newScreen(0).write(s).lines() }

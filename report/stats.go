@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -15,12 +16,13 @@ const Confidence = 0.95
 // level Confidence, for a binomial proportion seen as k successes in n
 // trials. The bounds are Beta quantiles (gonum's distuv): lo is the α/2
 // quantile of Beta(k, n-k+1) (0 when k = 0), hi the 1-α/2 quantile of
-// Beta(k+1, n-k) (1 when k = n). With no trials it returns (0, 1).
+// Beta(k+1, n-k) (1 when k = n). With no trials, or a k that is not between
+// 0 and n, it returns (0, 1): nothing is known.
 //
 // With k = 0 the upper bound 1-(α/2)^(1/n) is the exact form of the "rule of
 // three" (≈ 3.7/n here): 0 of 20 gives hi = 0.1684; 10 of 10 gives lo = 0.6915.
 func ClopperPearson(k, n int) (lo, hi float64) {
-	if n <= 0 || k < 0 || k > n {
+	if k < 0 || k > n { // n < 0 too; n = 0 (with k = 0) gives (0, 1) below
 		return 0, 1
 	}
 	alpha := 1 - Confidence
@@ -36,30 +38,39 @@ func ClopperPearson(k, n int) (lo, hi float64) {
 
 // RunsNeeded returns the smallest number of independent trials n for which a
 // per-trial detection probability p gives at least one detection with
-// probability prob: the smallest n with 1-(1-p)^n >= prob. ok is false when
-// no number of trials will do (p <= 0). A relative tolerance of 1e-9 keeps
-// exact cases such as p = 0.9, prob = 0.99 (n = 2) from being lost to
-// rounding.
+// probability prob: the smallest n with 1-(1-p)^n >= prob. A prob of 0 or
+// less still takes one trial. ok is false when no number of trials will do
+// (p <= 0, or prob >= 1 with p < 1), when p or prob is NaN, and when n would
+// pass maxRuns. A relative tolerance of 1e-9 on 1-prob keeps exact cases such
+// as p = 0.9, prob = 0.99 (n = 2) from being lost to rounding.
 func RunsNeeded(p, prob float64) (n int, ok bool) {
-	switch {
-	case !(p > 0):
+	if !(p > 0) {
 		return 0, false
-	case p >= 1 || prob <= 0:
+	}
+	if p >= 1 {
 		return 1, true
-	case prob >= 1:
+	}
+	// In logarithms, n >= log(1-prob)/log(1-p), both from Log1p, which
+	// keeps its precision for p near 0 where 1-p does not (with 1-p rounded,
+	// (1-p)^n is off by n ulps: past the tolerance once n is in the tens of
+	// millions). The tolerance is far above the rounding of one division, so
+	// the ceiling needs no correction.
+	// prob <= 0 gives est <= 0, hence one trial; prob >= 1 gives +Inf and a
+	// NaN prob NaN, hence no answer.
+	est := math.Ceil((math.Log1p(-max(prob, 0)) + tolerance) / math.Log1p(-p))
+	if !(est <= maxRuns) {
 		return 0, false
 	}
-	miss := 1 - prob // allowed probability of seeing nothing
-	enough := func(n int) bool { return math.Pow(1-p, float64(n)) <= miss*(1+1e-9) }
-	n = max(1, int(math.Ceil(math.Log(miss)/math.Log1p(-p))))
-	for n > 1 && enough(n-1) {
-		n--
-	}
-	for !enough(n) {
-		n++
-	}
-	return n, true
+	return max(1, int(est)), true
 }
+
+// tolerance is the slack, as log(1+1e-9), that RunsNeeded allows on the
+// probability of seeing nothing.
+var tolerance = math.Log1p(1e-9)
+
+// maxRuns is the largest answer RunsNeeded gives: past 2^53 a float64 no
+// longer tells one number of trials from the next.
+const maxRuns = 1 << 53
 
 // Observation is one trial seen as survival data: the time from its start to
 // its first forbidden outcome when Detected, otherwise its length, at which
@@ -95,15 +106,7 @@ type Curve struct {
 // censored at tᵢ counts as at risk at tᵢ), and P(detected by t) = 1 - S(t).
 func KaplanMeier(obs []Observation) Curve {
 	sorted := slices.Clone(obs)
-	slices.SortStableFunc(sorted, func(a, b Observation) int {
-		switch {
-		case a.T < b.T:
-			return -1
-		case a.T > b.T:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(sorted, func(a, b Observation) int { return cmp.Compare(a.T, b.T) })
 	c := Curve{Trials: len(sorted)}
 	survive := 1.0
 	for i := 0; i < len(sorted); {
