@@ -90,7 +90,7 @@ func (e Effect) Statement() string {
 		return fmt.Sprintf("no bound on how often %s fails relative to %s: the control was never detected", columnName(e.Clean), columnName(e.Control))
 	case e.PerTrial >= 1 && e.PerSecond >= 1:
 		return fmt.Sprintf("%s is not shown to fail less often than %s: too few trials (at %s it may fail up to %s as often per trial)",
-			columnName(e.Clean), columnName(e.Control), pct(Confidence), pctUp(e.PerTrial))
+			columnName(e.Clean), columnName(e.Control), pct(Confidence), percent(e.PerTrial, roundUp))
 	}
 	return fmt.Sprintf("%s fails at most %s as often as %s per trial and at most %s per second of stress (%s)",
 		columnName(e.Clean), fraction(e.PerTrial), columnName(e.Control), fraction(e.PerSecond), pct(Confidence))
@@ -106,7 +106,7 @@ func fraction(r float64) string {
 	case r <= 0.5:
 		return fmt.Sprintf("1/%d", int(math.Floor(1/r*(1+1e-12))))
 	}
-	return pctUp(r)
+	return percent(r, roundUp) // a ratio, not a proportion: it may pass 100%
 }
 
 // SignatureStat is one failure signature of a group: failures of the same

@@ -85,18 +85,18 @@ func run(args []string, w io.Writer) error {
 		row := []string{c.preset, c.chaos, "-", "-", "-", "-", "-", "-", peakRSS(byConfig[c])}
 		if unfixed != nil {
 			lo, hi := unfixed.DetectionCI()
-			row[2] = fmt.Sprintf("%d/%d = %s [%s, %s]", unfixed.Detected, unfixed.Runs, pct(unfixed.Rate()), pct(lo), pct(hi))
+			row[2] = fmt.Sprintf("%d/%d = %s %s", unfixed.Detected, unfixed.Runs, report.FormatRate(unfixed.Rate()), report.FormatInterval(lo, hi))
 			row[3] = strings.Join([]string{km(*unfixed, 0.5), km(*unfixed, 0.9), km(*unfixed, 0.99)}, " / ")
 			if unfixed.Detected > 0 {
-				row[4] = pct(float64(unfixed.Mutations["removed"]) / float64(unfixed.Detected))
+				row[4] = report.FormatRate(float64(unfixed.Mutations["removed"]) / float64(unfixed.Detected))
 			}
 		}
 		if fixed != nil {
 			lo, hi := fixed.DetectionCI()
 			if fixed.Detected == 0 {
-				row[5] = fmt.Sprintf("0/%d (< %s)", fixed.Runs, pct(hi))
+				row[5] = fmt.Sprintf("0/%d (< %s)", fixed.Runs, report.FormatUpper(hi))
 			} else {
-				row[5] = fmt.Sprintf("%d/%d [%s, %s]", fixed.Detected, fixed.Runs, pct(lo), pct(hi))
+				row[5] = fmt.Sprintf("%d/%d %s", fixed.Detected, fixed.Runs, report.FormatInterval(lo, hi))
 			}
 			speed := fixed
 			if long := report.Summarize(throughput[c]).Groups; len(long) > 0 {
@@ -137,8 +137,6 @@ func km(g report.Group, q float64) string {
 	}
 	return report.FormatDuration(d)
 }
-
-func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
 
 // peakRSS is the largest peak resident set size of the trials run in child
 // processes.
