@@ -50,13 +50,30 @@ type Process struct {
 	// killed and its trial classified as a crash (out of memory).
 	MemoryLimit int64
 	// LogDir receives trial-N.stderr and trial-N.dump files; none are kept
-	// when empty.
+	// when empty. Use a folder of the run's own (CreateLogDir).
 	LogDir string
+	// LogBase, when set, is the folder the log paths in records are
+	// relative to: the results file's (see LogPath).
+	LogBase string
 }
 
+// MaxTimeout caps every watchdog limit the harness computes: a trial's
+// length times two does not overflow a time.Duration into a negative limit
+// that fires at once.
+const MaxTimeout = 7 * 24 * time.Hour
+
 // DefaultTimeout is the default watchdog limit: twice the trial's length
-// plus 5 s.
-func DefaultTimeout(k result.Knobs) time.Duration { return 2*k.Duration() + 5*time.Second }
+// plus 5 s, at most MaxTimeout.
+func DefaultTimeout(k result.Knobs) time.Duration { return capSeconds(2*max(k.Seconds, 0) + 5) }
+
+// capSeconds converts s seconds to a Duration, at most MaxTimeout (also for
+// NaN and +Inf).
+func capSeconds(s float64) time.Duration {
+	if !(s < MaxTimeout.Seconds()) {
+		return MaxTimeout
+	}
+	return time.Duration(s * float64(time.Second))
+}
 
 // Execute implements Executor.
 func (p Process) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
@@ -109,7 +126,10 @@ const MinMemoryLimit = 32 << 20
 
 // MinTimeout returns the shortest watchdog limit under which a hang is
 // credited to the subject: the trial's length plus MinTimeoutSlack.
-func MinTimeout(k result.Knobs) time.Duration { return k.Duration() + MinTimeoutSlack }
+// It is at most MaxTimeout.
+func MinTimeout(k result.Knobs) time.Duration {
+	return capSeconds(max(k.Seconds, 0) + MinTimeoutSlack.Seconds())
+}
 
 // harnessLimit names the harness limit that ended the trial, if one did.
 func (p Process) harnessLimit(k result.Knobs, timeout time.Duration, proc *result.Process) string {
@@ -126,11 +146,11 @@ type running struct {
 	cmd    *exec.Cmd
 	start  time.Time
 	stderr *bytes.Buffer
-	result []byte     // what the worker wrote on its result pipe
-	read   chan error // closed when the result pipe is drained
-	done   chan error // receives cmd.Wait's error
-	rpipe  *os.File   // parent's end of the result pipe
-	wpipe  *os.File   // child's end, closed in the parent after start
+	result []byte       // what the worker wrote on its result pipe
+	read   chan error   // closed when the result pipe is drained
+	done   <-chan error // receives cmd.Wait's error
+	rpipe  *os.File     // parent's end of the result pipe
+	wpipe  *os.File     // child's end, closed in the parent after start
 	specIn io.WriteCloser
 }
 
@@ -141,7 +161,7 @@ func (p Process) start(spec Spec, proc *result.Process) (*running, error) {
 		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(p.MemoryLimit, 10))
 	}
 	cmd.Env = append(cmd.Env, p.Env...)
-	r := &running{cmd: cmd, stderr: &bytes.Buffer{}, read: make(chan error, 1), done: make(chan error, 1)}
+	r := &running{cmd: cmd, stderr: &bytes.Buffer{}, read: make(chan error, 1)}
 	cmd.Stderr = r.stderr
 	cmd.Stdout = r.stderr
 	var err error
@@ -155,7 +175,8 @@ func (p Process) start(spec Spec, proc *result.Process) (*running, error) {
 		return nil, err
 	}
 	r.start = time.Now()
-	if err := cmd.Start(); err != nil {
+	// The result is complete before Wait closes the pipes.
+	if r.done, err = startWorker(cmd, func() { <-r.read }); err != nil {
 		r.rpipe.Close()
 		r.wpipe.Close()
 		return nil, err
@@ -171,10 +192,6 @@ func (p Process) start(spec Spec, proc *result.Process) (*running, error) {
 		enc := json.NewEncoder(r.specIn)
 		_ = enc.Encode(spec) // a child that dies first is classified below
 		r.specIn.Close()
-	}()
-	go func() {
-		<-r.read // the result is complete before Wait closes the pipes
-		r.done <- cmd.Wait()
 	}()
 	return r, nil
 }
@@ -223,18 +240,18 @@ func (p Process) watch(ctx context.Context, r *running, timeout time.Duration, p
 		case <-ctx.Done():
 			if !interrupted {
 				interrupted = true
-				_ = r.cmd.Process.Kill()
+				killGroup(r.cmd)
 			}
 		case <-watchdog.C:
 			proc.TimedOut = true
 			_ = r.cmd.Process.Signal(syscall.SIGQUIT)
 			kill = time.After(grace)
 		case <-kill:
-			_ = r.cmd.Process.Kill()
+			killGroup(r.cmd)
 		case <-memTick:
 			if rss := residentBytes(r.cmd.Process.Pid); rss > 2*p.MemoryLimit && !proc.OverMemory {
 				proc.OverMemory = true
-				_ = r.cmd.Process.Kill()
+				killGroup(r.cmd)
 			}
 		}
 	}
@@ -261,14 +278,31 @@ func (p Process) keepLogs(trial int, stderr []byte, proc *result.Process) {
 	}
 	name := filepath.Join(p.LogDir, fmt.Sprintf("trial-%d.stderr", trial))
 	if os.WriteFile(name, stderr, 0o644) == nil {
-		proc.Log = name
+		proc.Log = p.recordPath(name)
 	}
 	if i := goroutineDump(stderr); i >= 0 {
 		dump := filepath.Join(p.LogDir, fmt.Sprintf("trial-%d.dump", trial))
 		if os.WriteFile(dump, stderr[i:], 0o644) == nil {
-			proc.Dump = dump
+			proc.Dump = p.recordPath(dump)
 		}
 	}
+}
+
+// recordPath is name as a record stores it: relative to LogBase when set,
+// so that a results file and its logs can move together.
+func (p Process) recordPath(name string) string {
+	if p.LogBase == "" {
+		return name
+	}
+	base, err1 := filepath.Abs(p.LogBase)
+	abs, err2 := filepath.Abs(name)
+	if err1 != nil || err2 != nil {
+		return name
+	}
+	if rel, err := filepath.Rel(base, abs); err == nil {
+		return rel
+	}
+	return name
 }
 
 // goroutineDump returns where a goroutine dump starts in stderr, or -1.
@@ -352,7 +386,7 @@ func dumpNote(proc *result.Process) string {
 	if proc.Dump == "" {
 		return "; no goroutine dump was written"
 	}
-	return "; goroutine dump kept"
+	return "; goroutine dump kept in " + proc.Dump
 }
 
 func decodeRecord(out []byte) (result.Record, error) {

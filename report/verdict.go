@@ -23,6 +23,11 @@ type Policy struct {
 	// Incomplete, when set, says why the results are not the whole run
 	// (missing shards): statistics are shown, but no pass is given.
 	Incomplete string `json:"-"`
+	// Empty, when set, says why the results rightly hold no trial (a shard
+	// of a run with fewer rounds than shards): with no trial and nothing
+	// incomplete the verdict is then this note, exit status 0, and no
+	// claim about any subject.
+	Empty string `json:"-"`
 }
 
 // Status is a verdict's outcome.
@@ -90,6 +95,9 @@ type GroupVerdict struct {
 // take theirs from here.
 func (s Summary) Verdict() Verdict {
 	p := s.Policy
+	if p.Empty != "" && p.Incomplete == "" && len(s.Groups) == 0 {
+		return Verdict{Status: Pass, Line: "EMPTY: " + p.Empty}
+	}
 	v := Verdict{Status: Pass}
 	var byStatus [Invalid + 1][]string
 	seen := map[string]bool{}

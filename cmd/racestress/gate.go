@@ -80,6 +80,9 @@ func summarize(records []result.Record, h *result.Header, warnings []string) rep
 	sum := report.Summarize(records)
 	if h != nil {
 		sum.Policy = reportPolicy(*h)
+		if len(records) == 0 {
+			sum.Policy.Empty = emptyShard(*h)
+		}
 	}
 	sum.Warnings = append(slices.Clone(warnings), sum.Warnings...)
 	return sum

@@ -261,7 +261,13 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 		return invalid("results file: %v", err)
 	}
 	defer results.Close()
-	logDir := filepath.Join(filepath.Dir(path), "logs-"+header.RunID)
+	var logDir string
+	if o.isolate != "none" {
+		if logDir, err = harness.CreateLogDir(path, header.RunID); err != nil {
+			return invalid("log folder: %v", err)
+		}
+		defer os.Remove(logDir) // only when empty: a run that kept no log leaves no folder
+	}
 	exec, err := o.executor(ctx, logDir)
 	if err != nil {
 		return err
@@ -300,7 +306,7 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 			// Each unexpected failure gets a line and the head of its log, as
 			// in x/tools stress; a control's expected detections only count.
 			if (r.Detected && !r.Signature) || r.Invalid() || (r.Detected && r.Role == result.Clean) {
-				progress.Above(statusLine(r) + "\n" + logHead(r))
+				progress.Above(statusLine(r) + "\n" + logHead(r, path))
 			}
 			progress.Add(r)
 		}
@@ -319,6 +325,9 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 	}
 	sum := report.Summarize(records)
 	sum.Policy = reportPolicy(header)
+	if len(records) == 0 && runErr == nil && writeErr == nil {
+		sum.Policy.Empty = emptyShard(header)
+	}
 	if len(cfg.Subjects) > 0 && !hasControl(cfg.Subjects) && !o.gate {
 		sum.Warnings = append(sum.Warnings, "no control ran: nothing measured the harness's power to detect (name one with --registry or --control)")
 	}
@@ -335,7 +344,7 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 		return invalid("results file %s: %v (the run is invalid: its results are not all on disk)", path, writeErr)
 	case runErr != nil:
 		return invalid("%v", runErr)
-	case len(records) == 0:
+	case len(records) == 0 && sum.Policy.Empty == "":
 		return invalid("no trial ran (is --budget shorter than one trial, or are there more shards than rounds?)")
 	}
 	return verdictError(sum.Verdict())
@@ -375,6 +384,8 @@ func plannedText(planned int, budget time.Duration) string {
 		return fmt.Sprintf("up to %d trials within %v", planned, budget)
 	case planned > 0:
 		return fmt.Sprintf("%d trials", planned)
+	case budget == 0:
+		return "no trials"
 	}
 	return fmt.Sprintf("trials for %v", budget)
 }
@@ -452,7 +463,7 @@ func (o *options) executor(ctx context.Context, logDir string) (harness.Executor
 		return nil, invalid("locating the worker binary: %v", err)
 	}
 	limit, _ := parseSize(o.memoryLimit)
-	p := harness.Process{Path: self, Args: []string{harness.WorkerArg}, MemoryLimit: limit, LogDir: logDir}
+	p := harness.Process{Path: self, Args: []string{harness.WorkerArg}, MemoryLimit: limit, LogDir: logDir, LogBase: filepath.Dir(o.out)}
 	if o.timeout > 0 {
 		p.Timeout = func(result.Knobs) time.Duration { return o.timeout }
 	}
@@ -742,18 +753,20 @@ const headBytes = 2048
 
 // logHead returns the path and the first 2 KiB of a failed trial's child
 // log, indented, or "" when there is none to show.
-func logHead(r result.Record) string {
+// Its paths are resolved against resultsPath, the file r belongs to.
+func logHead(r result.Record, resultsPath string) string {
 	if r.Process == nil || r.Process.Log == "" || r.Outcome == result.OK {
 		return ""
 	}
-	b, err := os.ReadFile(r.Process.Log)
+	log := harness.LogPath(resultsPath, r.Process.Log)
+	b, err := os.ReadFile(log)
 	if err != nil {
 		return ""
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "    log: %s", r.Process.Log)
+	fmt.Fprintf(&sb, "    log: %s", log)
 	if r.Process.Dump != "" {
-		fmt.Fprintf(&sb, "  goroutine dump: %s", r.Process.Dump)
+		fmt.Fprintf(&sb, "  goroutine dump: %s", harness.LogPath(resultsPath, r.Process.Dump))
 	}
 	sb.WriteString("\n")
 	if len(b) > headBytes {
