@@ -196,7 +196,7 @@ func TestProcessIsolation(t *testing.T) {
 		require.Len(t, recs, 1)
 		assert.Equal(t, result.Hang, recs[0].Outcome)
 		require.NotNil(t, recs[0].Process)
-		assert.FileExists(t, recs[0].Process.Dump)
+		assert.FileExists(t, harness.LogPath(out, recs[0].Process.Dump), "the dump's path is relative to the results file")
 		assert.Contains(t, stderr, "racestress: PASS locked detected 1/1")
 	})
 	t.Run("as a clean subject its hang is a regression", func(t *testing.T) {
