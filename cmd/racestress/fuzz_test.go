@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/racestress/racestress/harness"
+)
+
+// The seed corpora of these fuzz targets are checked in under
+// testdata/fuzz and run, with the seeds added here, as ordinary tests.
+
+// FuzzParseSize: a size is accepted only positive and without overflow,
+// and a refusal is one line.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"", "512MiB", "1GiB", "64MB", "1000000", "1KiB", "0", "-1MiB", "9999999999GiB", "8EiB", "1.5GiB", " 1MiB", "MiB", "1TiB", "9223372036854775807", "9223372036854775807B", "8388608TiB"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseSize(s)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") || n != 0 {
+				t.Fatalf("%q: %d, %q", s, n, err)
+			}
+			return
+		}
+		if s == "" {
+			if n != 0 {
+				t.Fatalf("no size is no limit, got %d", n)
+			}
+			return
+		}
+		if n <= 0 {
+			t.Fatalf("%q accepted as %d", s, n)
+		}
+		back, err := parseSize(strconv.FormatInt(n, 10))
+		if err != nil || back != n {
+			t.Fatalf("%q: %d does not read back: %d, %v", s, n, back, err)
+		}
+	})
+}
+
+// configure does what run and gate do with their arguments up to the run
+// itself: parse, configure, check the run flags.
+func configure(args []string) (*options, harness.Config, error) {
+	var o options
+	var fs *flag.FlagSet
+	gate := len(args) > 0 && args[0] == "gate"
+	if gate {
+		fs = newFlagSet("racestress gate", &o)
+		fs.Float64Var(&o.minPower, "min-power", DefaultMinPower, "")
+		o.gate = true
+		args = args[1:]
+	} else {
+		fs = newFlagSet("racestress", &o)
+	}
+	if err := o.parse(fs, args, io.Discard); err != nil || o.help {
+		return &o, harness.Config{}, err
+	}
+	if gate && !o.runsSet() && o.budget == 0 {
+		o.runs = gateDefaultCount
+	}
+	cfg, err := o.config()
+	if err != nil {
+		return &o, cfg, err
+	}
+	return &o, cfg, o.checkRunFlags(cfg)
+}
+
+// FuzzRunFlags: no command line makes run or gate panic; one they refuse
+// is refused by run with exit status 2, one line on stderr and nothing on
+// stdout; one they accept asks for a run within every bound. Accepted
+// lines are not run (a fuzzed --runs would take hours); refused ones are,
+// with --out last so that nothing could land outside a temporary folder.
+func FuzzRunFlags(f *testing.F) {
+	for _, s := range []string{
+		"--scenario\nfinalize-order\n--isolate\nnone\n--runs\n2",
+		"gate\n--min-power\nNaN",
+		"--seconds\n1e10", "--seconds\n9e9", "--seconds\nInf", "--sleep-scale\nInf", "--procs\n100000", "--threads\n100000",
+		"--timeout\n1ms", "--memory-limit\n1KiB", "--sweep\ngogc=1,10\nprocs=1,2", "--sweep\nseconds=1e10", "--sweep\ngogc=1,1",
+		"--seed\n77\n--runs\n2\n--shard\n3/4", "--shard\n1/2", "--budget\n1ns", "--registry\nracy\n--isolate\nnone", "extra",
+		"--control\nfixed\n--clean\nfixed", "-h", "--", "--format\nxml", "--preset\nnope", "--chaos\nmax",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		args := strings.Split(s, "\n")
+		if len(args) > 0 && slices.Contains([]string{"list", "report", "merge", "replay"}, args[0]) {
+			return // not run's flags
+		}
+		args = append(args, "--out", filepath.Join(t.TempDir(), "r.jsonl"))
+		o, cfg, err := configure(args)
+		if err == nil {
+			if !o.help {
+				checkAccepted(t, o, cfg)
+			}
+			return
+		}
+		var out, errb bytes.Buffer
+		code := exitCode(run(context.Background(), args, &out, &errb), &errb)
+		if code != 2 || out.Len() != 0 || strings.Count(errb.String(), "\n") != 1 || !strings.HasPrefix(errb.String(), "racestress: ") {
+			t.Fatalf("%q: exit %d, stdout %q, stderr %q (configure: %v)", args, code, out.String(), errb.String(), err)
+		}
+	})
+}
+
+// checkAccepted fails t unless cfg is a run within every bound.
+func checkAccepted(t *testing.T, o *options, cfg harness.Config) {
+	t.Helper()
+	cells := cfg.Cells
+	if len(cells) == 0 {
+		cells = []harness.Cell{{Knobs: cfg.Knobs}}
+	}
+	for _, c := range cells {
+		if err := checkCell(c); err != nil {
+			t.Fatalf("accepted a cell out of bounds: %v", err)
+		}
+		if d := harness.DefaultTimeout(c.Knobs); d <= 0 || d > harness.MaxTimeout {
+			t.Fatalf("default timeout %v for %+v", d, c.Knobs)
+		}
+		if o.timeout > 0 && o.timeout < harness.MinTimeout(c.Knobs) {
+			t.Fatalf("accepted --timeout %v for a %gs trial", o.timeout, c.Knobs.Seconds)
+		}
+	}
+	switch {
+	case cfg.Scenario == nil || len(cfg.Subjects) == 0:
+		t.Fatal("accepted a run of nothing")
+	case cfg.Runs == 0 || cfg.Runs > maxRuns:
+		t.Fatalf("accepted %d runs", cfg.Runs)
+	case cfg.Shard.N > 1 && (cfg.Runs < 0 || !o.seedSet()):
+		t.Fatal("accepted a shard without its runs and seed")
+	case o.parallel < 1 || o.parallel > maxParallel:
+		t.Fatalf("accepted --parallel %d", o.parallel)
+	case !(o.minPower >= 0 && o.minPower < 1):
+		t.Fatalf("accepted --min-power %g", o.minPower)
+	}
+	for _, s := range cfg.Subjects {
+		if !s.Role.Valid() {
+			t.Fatalf("subject %s without a role", s.Name)
+		}
+	}
+}
