@@ -219,6 +219,9 @@ func Merge(parts []Part) (Merged, error) {
 				return m, fmt.Errorf("shard %d/%d given twice: %s and %s", h.Shard.K, h.Shard.N, other, p.Path)
 			}
 			shards[h.Shard.K] = p.Path
+			if diff := first.SameMachine(*h); diff != "" {
+				m.Warnings = append(m.Warnings, fmt.Sprintf("%s and %s ran on different machines (%s): their timing, and detection rates, may differ", parts[0].Path, p.Path, diff))
+			}
 		}
 		for _, w := range p.Results.Warnings {
 			m.Warnings = append(m.Warnings, p.Path+": "+w)

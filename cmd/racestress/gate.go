@@ -155,7 +155,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
-	for _, unused := range []string{"sweep", "shard", "budget", "failfast", "control", "clean"} {
+	for _, unused := range []string{"sweep", "shard", "budget", "failfast", "control", "clean", "parallel"} {
 		if o.set[unused] {
 			return usageError("replay: --%s does not apply to replaying one trial", unused)
 		}

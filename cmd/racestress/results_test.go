@@ -242,3 +242,17 @@ func TestUnboundedInputsNameTheirLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestReplayRefusesFlagsItDoesNotUse(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	code, _, stderr := runCLI(t, context.Background(), "--scenario", "finalize-order", "--isolate", "none", "--quiet", "--out", out)
+	require.Equal(t, 0, code, stderr)
+	for _, flag := range [][]string{{"--sweep", "gogc=1"}, {"--shard", "1/2"}, {"--budget", "1m"}, {"--failfast"}, {"--control", "fixed"}, {"--clean", "fixed"}, {"--parallel", "2"}} {
+		t.Run(flag[0], func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, context.Background(), append([]string{"replay", out, "0"}, flag...)...)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, stdout)
+			assert.Equal(t, "racestress: replay: "+flag[0]+" does not apply to replaying one trial\n", stderr)
+		})
+	}
+}

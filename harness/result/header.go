@@ -108,6 +108,20 @@ func (h Header) SameRun(o Header) string {
 		return "sweep cells"
 	case h.Verdict != o.Verdict:
 		return "verdict policy"
+	case h.Version != o.Version:
+		return fmt.Sprintf("racestress versions %s and %s", h.Version, o.Version)
+	case h.Go != o.Go:
+		return fmt.Sprintf("Go versions %s and %s", h.Go, o.Go)
+	}
+	return ""
+}
+
+// SameMachine reports how the machines h and o ran on differ, or "" when
+// they look alike. Shards of one run may run on different machines, but
+// their timing, and with it their detection rates, may differ.
+func (h Header) SameMachine(o Header) string {
+	if h.GOOS != o.GOOS || h.GOARCH != o.GOARCH || h.CPUs != o.CPUs {
+		return fmt.Sprintf("%s/%s with %d CPUs and %s/%s with %d CPUs", h.GOOS, h.GOARCH, h.CPUs, o.GOOS, o.GOARCH, o.CPUs)
 	}
 	return ""
 }
