@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/scenarios"
 )
 
 // The fuzz targets' seed corpora are checked in under testdata/fuzz and
@@ -102,11 +102,12 @@ func FuzzParseShard(f *testing.F) {
 	})
 }
 
-// FuzzSweepSet: a sweep dimension is accepted only with known, distinct,
-// valid values, and its cells are every combination, each labelled once.
+// FuzzSweepSet: a sweep is accepted only with known, distinct, valid
+// values, and its cells are every combination, each labelled once and
+// within its scenario's declared knobs.
 func FuzzSweepSet(f *testing.F) {
 	for _, s := range []string{"gogc=1,10", "procs=1,2\nthreads=2,4", "seconds=0.1,Inf", "sleep-scale=0,NaN", "gogc=1,01", "chaos=off,low,high",
-		"gogc=1\ngogc=2", "color=red", "gogc", "gogc=", "seconds=1e10", "threads=1"} {
+		"gogc=1\ngogc=2", "color=red", "gogc", "gogc=", "seconds=1e10", "threads=1", "keys=1,2\nkeep=0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, args string) {
@@ -121,24 +122,30 @@ func FuzzSweepSet(f *testing.F) {
 				continue
 			}
 			want *= len(sw[len(sw)-1].Values)
-			if want > 1<<16 {
-				return // a product too large to enumerate here
+			if want > harness.MaxSweepCells {
+				t.Fatalf("%d cells accepted, more than %d", want, harness.MaxSweepCells)
 			}
 		}
-		base := result.Knobs{Threads: 2, Makers: 1, Runners: 1, Seconds: 1, GOGC: 5}
-		cells := sw.Cells(base)
-		if len(sw) > 0 && len(cells) != want {
-			t.Fatalf("%d cells, want %d", len(cells), want)
-		}
-		labels := map[string]bool{}
-		knobs := map[result.Knobs]bool{}
-		for _, c := range cells {
-			if labels[c.Label] || knobs[c.Knobs] {
-				t.Fatalf("cell %q twice", c.Label)
+		for _, sc := range scenarios.All() {
+			cells, err := sw.Cells(sc, sc.DefaultKnobsOf())
+			if err != nil {
+				if strings.Contains(err.Error(), "\n") {
+					t.Fatalf("a message of more than one line: %q", err)
+				}
+				continue
 			}
-			labels[c.Label], knobs[c.Knobs] = true, true
-			if c.Knobs.Seconds <= 0 || c.Knobs.SleepScale < 0 || c.Knobs.GOGC < 1 || c.Knobs.Threads < 2 || c.Knobs.Procs < 0 {
-				t.Fatalf("cell %q has knobs out of range: %+v", c.Label, c.Knobs)
+			if len(sw) > 0 && len(cells) != want {
+				t.Fatalf("%s: %d cells, want %d", sc.Name, len(cells), want)
+			}
+			labels := map[string]bool{}
+			for _, c := range cells {
+				if labels[c.Label] {
+					t.Fatalf("%s: cell %q twice", sc.Name, c.Label)
+				}
+				labels[c.Label] = true
+				if err := sc.CheckKnobs(c.Knobs); err != nil {
+					t.Fatalf("%s: cell %q out of bounds: %v", sc.Name, c.Label, err)
+				}
 			}
 		}
 	})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/racestress/racestress/harness"
 	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/scenarios"
 )
 
 // groupWorkerEnv selects a fake worker of this file's own (harness_test.go's
@@ -179,12 +180,21 @@ func TestDefaultTimeoutCannotOverflow(t *testing.T) {
 }
 
 func TestSweepRefusesWhatWouldMiscount(t *testing.T) {
-	for _, arg := range []string{"seconds=Inf", "seconds=1,+Inf", "sleep-scale=Inf", "seconds=NaN", "gogc=1,1", "gogc=1,01", "procs=2,2", "chaos=low,low", "gogc=", "gogc=1,", "=1"} {
+	for _, arg := range []string{"gogc=1,1", "procs=2,2", "chaos=low,low", "gogc=", "gogc=1,", "=1"} {
 		var s harness.Sweep
 		assert.Error(t, s.Set(arg), arg)
 		assert.Empty(t, s, arg)
 	}
+	sc := scenarios.ThreadSafety
+	for _, arg := range []string{"seconds=Inf", "seconds=1,+Inf", "sleep-scale=Inf", "seconds=NaN", "seconds=1e10", "procs=100000", "threads=100000", "gogc=1000000000"} {
+		var s harness.Sweep
+		require.NoError(t, s.Set(arg), arg)
+		_, err := s.Cells(sc, sc.DefaultKnobsOf())
+		assert.Error(t, err, arg)
+	}
 	var s harness.Sweep
 	require.NoError(t, s.Set("gogc=1,10"))
-	assert.Len(t, s.Cells(result.Knobs{}), 2)
+	cells, err := s.Cells(sc, sc.DefaultKnobsOf())
+	require.NoError(t, err)
+	assert.Len(t, cells, 2)
 }

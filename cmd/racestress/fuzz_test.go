@@ -114,13 +114,16 @@ func FuzzRunFlags(f *testing.F) {
 // checkAccepted fails t unless cfg is a run within every bound.
 func checkAccepted(t *testing.T, o *options, cfg harness.Config) {
 	t.Helper()
+	if cfg.Scenario == nil || len(cfg.Subjects) == 0 {
+		t.Fatal("accepted a run of nothing")
+	}
 	cells := cfg.Cells
 	if len(cells) == 0 {
 		cells = []harness.Cell{{Knobs: cfg.Knobs}}
 	}
 	for _, c := range cells {
-		if err := checkCell(c); err != nil {
-			t.Fatalf("accepted a cell out of bounds: %v", err)
+		if err := cfg.Scenario.CheckKnobs(c.Knobs); err != nil {
+			t.Fatalf("accepted knobs out of bounds: %v", err)
 		}
 		if d := harness.DefaultTimeout(c.Knobs); d <= 0 || d > harness.MaxTimeout {
 			t.Fatalf("default timeout %v for %+v", d, c.Knobs)
@@ -130,8 +133,6 @@ func checkAccepted(t *testing.T, o *options, cfg harness.Config) {
 		}
 	}
 	switch {
-	case cfg.Scenario == nil || len(cfg.Subjects) == 0:
-		t.Fatal("accepted a run of nothing")
 	case cfg.Runs == 0 || cfg.Runs > maxRuns:
 		t.Fatalf("accepted %d runs", cfg.Runs)
 	case cfg.Shard.N > 1 && (cfg.Runs < 0 || !o.seedSet()):

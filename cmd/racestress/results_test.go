@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -200,13 +201,13 @@ func TestUnboundedInputsNameTheirLimit(t *testing.T) {
 		args  []string
 		limit string
 	}{
-		{[]string{"--seconds", "1e10"}, "at most 86400"},
-		{[]string{"--seconds", "9e9"}, "at most 86400"},
-		{[]string{"--seconds", "Inf"}, "at most 86400"},
-		{[]string{"--seconds", "-1"}, "positive"},
-		{[]string{"--sleep-scale", "Inf"}, "between 0 and 1000"},
-		{[]string{"--sleep-scale", "NaN"}, "between 0 and 1000"},
-		{[]string{"--procs", "100000"}, fmt.Sprintf("and %d (4x this machine's CPUs)", maxProcs())},
+		{[]string{"--seconds", "1e10"}, "between 0.001 and 86400"},
+		{[]string{"--seconds", "9e9"}, "between 0.001 and 86400"},
+		{[]string{"--seconds", "Inf"}, "seconds wants a number, got +Inf"},
+		{[]string{"--seconds", "-1"}, "between 0.001 and 86400"},
+		{[]string{"--sleep-scale", "Inf"}, "sleep-scale wants a number, got +Inf"},
+		{[]string{"--sleep-scale", "NaN"}, "sleep-scale wants a number, got NaN"},
+		{[]string{"--procs", "100000"}, fmt.Sprintf("between 0 and %d", 4*runtime.NumCPU())},
 		{[]string{"--procs", "-1"}, "between 0"},
 		{[]string{"--threads", "100000"}, "and 1024"},
 		{[]string{"--timeout", "1ms"}, "at least 5s"},
@@ -222,13 +223,13 @@ func TestUnboundedInputsNameTheirLimit(t *testing.T) {
 		{[]string{"--parallel", "1000"}, "and 64"},
 		{[]string{"--budget", "100000h"}, "168h0m0s"},
 		{[]string{"--seed", "1", "--shard", "1/100000"}, "N <= 10000"},
-		{[]string{"--sweep", "seconds=1e10"}, "at most 86400"},
-		{[]string{"--sweep", "seconds=Inf"}, "finite"},
-		{[]string{"--sweep", "sleep-scale=Inf"}, "finite"},
-		{[]string{"--sweep", "procs=100000"}, fmt.Sprintf("between 1 and %d", maxProcs())},
+		{[]string{"--sweep", "seconds=1e10"}, "between 0.001 and 86400"},
+		{[]string{"--sweep", "seconds=Inf"}, "seconds wants a number, got +Inf"},
+		{[]string{"--sweep", "sleep-scale=Inf"}, "sleep-scale wants a number, got +Inf"},
+		{[]string{"--sweep", "procs=100000"}, fmt.Sprintf("between 0 and %d", 4*runtime.NumCPU())},
 		{[]string{"--sweep", "threads=100000"}, "and 1024"},
 		{[]string{"--sweep", "gogc=1000000000"}, "and 100000"},
-		{[]string{"--sweep", "gogc=1,1"}, "the same value"},
+		{[]string{"--sweep", "gogc=1,1"}, "given twice"},
 		{[]string{"gate", "--min-power", "NaN"}, "[0, 1)"},
 	}
 	for _, c := range cases {
