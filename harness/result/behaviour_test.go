@@ -55,7 +55,7 @@ func TestDurationsAndTotals(t *testing.T) {
 }
 
 func TestValidateSaysWhatIsWrong(t *testing.T) {
-	good := result.Record{Trial: 4, Scenario: "bpo24484", Registry: "fixed", Outcome: result.OK}
+	good := result.Record{Trial: 4, Scenario: "bpo24484", Registry: "fixed", Role: result.Clean, Outcome: result.OK}
 	assert.NoError(t, good.Validate(), "zero durations are valid: a trial may fail at once")
 	for _, c := range []struct {
 		change func(*result.Record)
@@ -67,6 +67,10 @@ func TestValidateSaysWhatIsWrong(t *testing.T) {
 		{func(r *result.Record) { r.Outcome = "" }, `trial 4: unknown outcome ""`},
 		{func(r *result.Record) { r.DurationNs = -1 }, "trial 4: negative duration"},
 		{func(r *result.Record) { r.TTFFNanos = -1 }, "trial 4: negative duration"},
+		{func(r *result.Record) { r.Role = "" }, `trial 4: unknown role ""`},
+		{func(r *result.Record) { r.Trial = -1 }, "trial -1: negative trial number"},
+		{func(r *result.Record) { r.Outcome, r.Detected = result.Error, true }, "trial 4: a harness error counted as a detection"},
+		{func(r *result.Record) { r.Signature = true }, "trial 4: a signature outcome that is no failure"},
 	} {
 		r := good
 		c.change(&r)
