@@ -12,12 +12,14 @@ import (
 type Policy struct {
 	budget   time.Duration
 	failfast bool
+	maxFails int // stop after this many failures of clean subjects; 0: no limit
 	now      func() time.Time
 	start    time.Time
 
 	mu     sync.Mutex
 	failed map[[2]string]bool // groups (subject, cell) with a forbidden outcome
 	groups map[[2]string]bool // every clean group seen
+	fails  int                // failed trials of clean subjects
 }
 
 // NewPolicy returns the admission policy of a run that started now: with a
@@ -33,10 +35,26 @@ func NewPolicy(budget time.Duration, failfast bool, now func() time.Time) *Polic
 		failed: map[[2]string]bool{}, groups: map[[2]string]bool{}}
 }
 
+// StopAfter makes the policy start no more trials once n trials of clean
+// subjects have failed (x/tools stress's -count of failures); n <= 0 is no
+// limit. It returns a.
+func (a *Policy) StopAfter(n int) *Policy {
+	a.maxFails = n
+	return a
+}
+
 // Admit decides whether s starts.
 func (a *Policy) Admit(s Spec) Admission {
 	if a.budget > 0 && a.now().Sub(a.start)+s.Knobs.Duration() > a.budget {
 		return Stop
+	}
+	if a.maxFails > 0 {
+		a.mu.Lock()
+		over := a.fails >= a.maxFails
+		a.mu.Unlock()
+		if over {
+			return Stop
+		}
 	}
 	if !a.failfast || s.Role == result.Control {
 		return Start
@@ -61,6 +79,7 @@ func (a *Policy) Record(r result.Record) {
 	if r.Detected && r.Role != result.Control {
 		a.mu.Lock()
 		a.failed[[2]string{r.Registry, r.Cell}] = true
+		a.fails++
 		a.mu.Unlock()
 	}
 }

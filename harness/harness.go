@@ -96,6 +96,10 @@ type Config struct {
 	Parallel int
 	// RunID, when set, is stamped on every spec and record.
 	RunID string
+	// Extra describes the run's targets beyond the scenario and subjects'
+	// names (an exec run's command lines): it goes into the results
+	// header's Extra, and into a sharded run's id.
+	Extra map[string]any
 	// OnRecord, when set, receives each record as soon as its trial ends,
 	// one call at a time; an error from it stops the run and is returned.
 	OnRecord func(result.Record) error
@@ -174,13 +178,19 @@ func RunSpecs(ctx context.Context, cfg Config, specs iter.Seq[Spec]) ([]result.R
 		wg      sync.WaitGroup
 	)
 	todo := make(chan Spec)
+	// A worker hands its token back once its record is taken: the next
+	// trial is admitted only then, so that Admit sees every record of the
+	// trials that ended before it starts (failfast, --max-fails, budget).
+	idle := make(chan struct{}, parallel)
 	for range parallel {
+		idle <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for spec := range todo {
 				rec, ok := exec.Execute(ctx, spec)
 				if !ok {
+					idle <- struct{}{}
 					continue
 				}
 				rec.Cell, rec.RunID = spec.Cell, spec.RunID
@@ -195,14 +205,21 @@ func RunSpecs(ctx context.Context, cfg Config, specs iter.Seq[Spec]) ([]result.R
 					}
 				}
 				mu.Unlock()
+				idle <- struct{}{}
 			}
 		}()
 	}
 feed:
 	for s := range specs {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			break feed
+		}
 		if cfg.Admit != nil {
 			switch cfg.Admit(s) {
 			case Skip:
+				idle <- struct{}{}
 				continue
 			case Stop:
 				break feed

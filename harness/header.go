@@ -15,14 +15,14 @@ import (
 // NewHeader returns the results-file header of cfg's run, started at
 // started with command line args and verdict policy vp. A sharded run's id
 // is derived from what defines the run (scenario, subjects and roles,
-// knobs, cells, seed, rounds, shard count), so that every shard of it,
+// knobs, cells, seed, rounds, shard count, extra), so that every shard of it,
 // run anywhere, carries the same id; any other run gets a random one.
 func NewHeader(cfg Config, args []string, vp result.VerdictPolicy, started time.Time) result.Header {
 	h := result.Header{
 		Kind: result.Kind, Schema: result.SchemaVersion,
 		Version: Version(), Go: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(),
 		Command: args, Knobs: cfg.Knobs, Seed: cfg.Seed, Rounds: cfg.Runs,
-		Shard: result.HeaderShard{K: 1, N: 1}, Verdict: vp, Started: started.UTC(),
+		Shard: result.HeaderShard{K: 1, N: 1}, Verdict: vp, Started: started.UTC(), Extra: cfg.Extra,
 	}
 	if cfg.Scenario != nil {
 		h.Scenario = cfg.Scenario.Name
@@ -44,7 +44,8 @@ func NewHeader(cfg Config, args []string, vp result.VerdictPolicy, started time.
 			R  int
 			N  int
 			V  result.VerdictPolicy
-		}{h.Scenario, h.Subjects, h.Knobs, h.Cells, h.Seed, h.Rounds, h.Shard.N, vp})
+			E  map[string]any `json:",omitempty"`
+		}{h.Scenario, h.Subjects, h.Knobs, h.Cells, h.Seed, h.Rounds, h.Shard.N, vp, h.Extra})
 		sum := sha256.Sum256(def)
 		h.RunID = "shards-" + hex.EncodeToString(sum[:8])
 	} else {

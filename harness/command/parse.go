@@ -50,6 +50,10 @@ func isHang(output string) bool {
 	return deadlockLine.MatchString(output) || testTimeout.MatchString(output)
 }
 
+// testFrame is the byte (^V) with which -test.v=test2json marks go test's
+// framing lines.
+const testFrame = 0x16
+
 // event is the part of a test2json event read here.
 type event struct {
 	Action string
@@ -58,9 +62,15 @@ type event struct {
 }
 
 // plainText returns output as text: test2json events are replaced by their
-// Output, other lines kept. It also returns the tests that test2json events
+// Output, other lines kept, -test.v=test2json's framing marks dropped. It also returns the tests that test2json events
 // report failed, in order.
 func plainText(output []byte) (text string, failed []string) {
+	// A test binary run with -test.v=test2json frames its "=== RUN",
+	// "--- FAIL" and summary lines with a leading ^V for test2json: the
+	// lines are read here without it.
+	if bytes.IndexByte(output, testFrame) >= 0 {
+		output = bytes.ReplaceAll(output, []byte{testFrame}, nil)
+	}
 	if !bytes.Contains(output, []byte(`"Action"`)) {
 		return string(output), nil
 	}

@@ -84,6 +84,9 @@ func TestClassifyText(t *testing.T) {
 {"Action":"fail","Package":"p","Test":"TestA","Elapsed":0}
 {"Action":"fail","Package":"p","Elapsed":0.01}
 `, result.Fail, "TestA", "fail: TestA: a_test.go:N: want N, got N"},
+		{"-test.v=test2json framing", 1, "",
+			"\x16=== RUN   TestB\n\x16=== RUN   TestB/sub\n    a_test.go:4: bad 3\n\x16--- FAIL: TestB/sub (0.00s)\n\x16=== NAME  TestB\n\x16--- FAIL: TestB (0.00s)\n\x16=== NAME  \n\x16FAIL\n",
+			result.Fail, "TestB/sub", "fail: TestB/sub: a_test.go:N: bad N"},
 		{"killed, with a Go traceback", -1, "aborted", "SIGABRT: abort\nPC=0x1 m=0\n\ngoroutine 1 [running]:\nmain.spin()\n\t/x/main.go:3 +0x1\n", result.Crash, "",
 			"crash: signal aborted @ main.spin"},
 	}
