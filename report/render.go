@@ -282,6 +282,13 @@ func comparison(groups []Group, name func(Group) string, p Policy) (header []str
 		row(groups, "mutations seen", mutationCell),
 		row(groups, "verdict", func(g Group) string { return p.judge(g).Cell }),
 	}
+	if !slices.ContainsFunc(groups, func(g Group) bool { return g.Objects > 0 || g.Callbacks > 0 || len(g.Mutations) > 0 }) {
+		// Subjects that count no objects (external commands): the rows
+		// would say nothing.
+		rows = slices.DeleteFunc(rows, func(r []string) bool {
+			return r[0] == "objects/s" || r[0] == "callbacks/s" || r[0] == "mutations seen"
+		})
+	}
 	return header, rows
 }
 
@@ -416,6 +423,9 @@ func knobsLine(k result.Knobs) string { return knobsLineSwept(k, func(string) bo
 func sweptKnobsLine(k result.Knobs, sw Sweep) string { return knobsLineSwept(k, sw.swept) }
 
 func knobsLineSwept(k result.Knobs, swept func(key string) bool) string {
+	if k.Equal(result.Knobs{}) {
+		return "no knobs" // external commands: racestress exec and gotest
+	}
 	var parts []string
 	add := func(key, format string, args ...any) {
 		if swept(key) {

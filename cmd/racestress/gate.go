@@ -176,6 +176,9 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError("replay: %s has no trial %d", pos[0], n)
 	}
 	rec := res.Records[i]
+	if _, isExec, _ := harness.ExecRunOf(res.Header); isExec {
+		return execReplay(ctx, &o, args, res.Header, rec, stdout, stderr)
+	}
 	sc, err := scenarios.Lookup(rec.Scenario)
 	if err != nil {
 		return usageError("replay: %v", err)

@@ -71,7 +71,8 @@ type options struct {
 	set         map[string]bool // flags given on the command line
 	gate        bool
 	help        bool
-	args        []string // the command line, for the results header
+	args        []string     // the command line, for the results header
+	exec        *execOptions // set for racestress exec and gotest runs
 }
 
 // Bounds of the numeric flags: far outside them a run says nothing true.
@@ -137,6 +138,8 @@ const usageHead = `usage: racestress [flags]                  run a scenario on 
        racestress report [-format F] FILE  re-render a saved results file, with its verdict
        racestress merge [-format F] FILE…  combine the results files of one run's shards
        racestress replay [flags] FILE N    rerun trial N of a saved run with its seed and knobs
+       racestress exec [flags] -- CMD...   run any command as trials, or compare two (--control/--clean NAME=CMD); see exec -h
+       racestress gotest [flags] PKG       build PKG's test binary once and run it as trials; see gotest -h
 
 racestress runs a stress scenario on its subjects: controls, which have the
 bug and must be caught by their signature outcome, and clean ones, which must
@@ -201,6 +204,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return mergeCmd(args[1:], stdout, stderr)
 		case "gate":
 			return gateCmd(ctx, args[1:], stdout, stderr)
+		case "exec":
+			return execCmd(ctx, args[1:], stdout, stderr)
+		case "gotest":
+			return gotestCmd(ctx, args[1:], stdout, stderr)
 		}
 	}
 	var o options
@@ -282,6 +289,9 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 		planned = len(specs)
 	}
 	adm := harness.NewPolicy(o.budget, o.failfast, time.Now)
+	if o.exec != nil {
+		adm.StopAfter(o.exec.maxFails)
+	}
 	cfg.Admit = adm.Admit
 	var progress *report.Progress
 	if !o.quiet {
@@ -328,7 +338,7 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 	if len(records) == 0 && runErr == nil && writeErr == nil {
 		sum.Policy.Empty = emptyShard(header)
 	}
-	if len(cfg.Subjects) > 0 && !hasControl(cfg.Subjects) && !o.gate {
+	if len(cfg.Subjects) > 0 && !hasControl(cfg.Subjects) && !o.gate && o.exec == nil {
 		sum.Warnings = append(sum.Warnings, "no control ran: nothing measured the harness's power to detect (name one with --registry or --control)")
 	}
 	if err := render(stdout, o.format, sum); err != nil {
@@ -401,6 +411,9 @@ func isTerminal(w io.Writer) bool {
 }
 
 func (o *options) checkRunFlags(cfg harness.Config) error {
+	if o.exec != nil {
+		return o.exec.check(o)
+	}
 	switch {
 	case o.isolate != "process" && o.isolate != "none":
 		return usageError("--isolate must be process or none, got %q", o.isolate)
@@ -455,6 +468,9 @@ func physicalMemory() int64 {
 }
 
 func (o *options) executor(ctx context.Context, logDir string) (harness.Executor, error) {
+	if o.exec != nil {
+		return o.exec.executor(logDir), nil
+	}
 	if o.isolate == "none" {
 		return harness.InProcess{Hook: chaosHook}, nil
 	}

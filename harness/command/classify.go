@@ -207,7 +207,10 @@ func signature(text string, r Result) string {
 		}
 		return s
 	}
-	return fmt.Sprintf("%sexit %d: %s", head, r.ExitCode, normalize(firstErrorLine(text)))
+	if line := normalize(firstErrorLine(text)); line != "" {
+		return fmt.Sprintf("%sexit %d: %s", head, r.ExitCode, line)
+	}
+	return fmt.Sprintf("%sexit %d", head, r.ExitCode)
 }
 
 // hangSignature names what hung: which detector saw it, the tests go test

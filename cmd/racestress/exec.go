@@ -1,0 +1,554 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/racestress/racestress/harness"
+	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/scenarios"
+)
+
+// Defaults of racestress exec and gotest.
+const (
+	// execDefaultRuns is the number of rounds when neither --runs nor
+	// --budget is given: enough to bound a clean command's failure rate
+	// below 3% at 95% (1 - 0.05^(1/100) = 2.95%).
+	execDefaultRuns = 100
+	// execDefaultTimeout is the watchdog, as go test's -timeout.
+	execDefaultTimeout = 10 * time.Minute
+	// gotestBackstop is how much longer than the test binary's own
+	// -test.timeout alarm (which names the running tests) the watchdog
+	// waits before it sends SIGQUIT itself.
+	gotestBackstop = 5 * time.Second
+)
+
+// execOptions are what racestress exec and gotest add to a run's options.
+type execOptions struct {
+	run      harness.ExecRun // the commands and their limits, as the header records them
+	subjects []scenarios.Subject
+	env      multiFlag
+	failOn   string
+	ignore   string
+	grace    time.Duration
+	logAll   bool
+	maxFails int
+	targets  targetFlag // --control and --clean, in the order given
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (f *multiFlag) String() string     { return strings.Join(*f, " ") }
+func (f *multiFlag) Set(s string) error { *f = append(*f, s); return nil }
+
+// targetFlag collects --control and --clean NAME=COMMAND, each with its
+// role, in the order given: the order of the trials in every round.
+type targetFlag []harness.ExecTarget
+
+type roleFlag struct {
+	list *targetFlag
+	role result.Role
+}
+
+func (f roleFlag) String() string { return "" }
+
+// targetName is what a NAME= prefix must look like.
+var targetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+func (f roleFlag) Set(s string) error {
+	name, line, ok := strings.Cut(s, "=")
+	if !ok || !targetName.MatchString(name) || strings.ContainsAny(name, " \t'\"") {
+		name, line = "", s
+	}
+	argv, err := splitCommand(line)
+	if err != nil {
+		return err
+	}
+	*f.list = append(*f.list, harness.ExecTarget{Name: name, Role: f.role, Argv: argv})
+	return nil
+}
+
+// addExecFlags defines the flags exec and gotest share: how many trials,
+// how they run, their limits and the verdict.
+func addExecFlags(fs *flag.FlagSet, o *options, x *execOptions) {
+	fs.IntVar(&o.runs, "runs", execDefaultRuns, "run `N` rounds: each runs every command once, in the order given")
+	fs.IntVar(&o.runs, "count", execDefaultRuns, "the same as --runs, named as in go test")
+	fs.Int64Var(&o.seed, "seed", 0, "seed round 0 with `S` and round i with S+i, given to each command as RACESTRESS_SEED (default: random)")
+	fs.DurationVar(&o.budget, "budget", 0, "start no trial after `D` of wall-clock time (with no --runs/--count: as many rounds as fit)")
+	fs.BoolVar(&o.failfast, "failfast", false, "stop running a clean command after its first failure (controls keep running)")
+	fs.IntVar(&x.maxFails, "max-fails", 0, "stop the run after `N` failures of clean commands (0: no limit)")
+	fs.IntVar(&o.parallel, "parallel", 1, "run `P` trials at once; on few cores parallel trials change each other's timing")
+	fs.StringVar(&o.shard, "shard", "", "run only shard `K/N` of the rounds (needs --seed; merge shards with racestress merge)")
+	fs.DurationVar(&o.timeout, "timeout", execDefaultTimeout, "watchdog: a trial still running after `D` gets SIGQUIT (a Go program dumps its goroutines), then SIGKILL; 0: none")
+	fs.DurationVar(&x.grace, "grace", 0, "time between the watchdog's SIGQUIT and SIGKILL (default 2s)")
+	fs.StringVar(&o.memoryLimit, "memory-limit", "", "give each trial GOMEMLIMIT=`SIZE` (e.g. 512MiB) and kill it when its processes' resident set passes twice that")
+	fs.StringVar(&x.failOn, "fail-on", "", "fail a trial whose output matches `REGEX`, even when it exits 0")
+	fs.StringVar(&x.ignore, "ignore", "", "count a failed trial whose output matches `REGEX` as passed, as stress -ignore")
+	fs.Var(&x.env, "env", "add `KEY=V` to every command's environment; repeatable")
+	fs.BoolVar(&x.logAll, "log-all", false, "keep the output of every trial, not only of failed ones")
+	fs.StringVar(&o.out, "out", "", "write results to the new `FILE` (default racestress-out/<time>/results.jsonl); logs go beside it")
+	fs.StringVar(&o.format, "format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
+	fs.BoolVar(&o.quiet, "quiet", false, "print no progress and per-failure lines on stderr")
+	fs.BoolVar(&o.gate, "gate", false, "gate CI on the run: every control must be caught with --min-power, and a run with no control fails")
+	fs.Float64Var(&o.minPower, "min-power", 0, fmt.Sprintf("with --gate, the lowest acceptable lower 95%% bound of a control's failure rate, `P` (default %g with --gate)", DefaultMinPower))
+}
+
+const execUsage = `usage: racestress exec [flags] [--] CMD ARGS...
+       racestress exec [flags] --control 'NAME=COMMAND' --clean 'NAME=COMMAND' [--] [CMD ARGS...]
+
+exec runs a command as trials, round after round, and reports its failure
+rate with an exact 95% interval, the runs needed to see a failure, time to
+failure (Kaplan-Meier over the trials' wall time), and its failures grouped
+by signature. A command given after the flags is clean: it must never fail.
+To compare two builds, give each with --control (the build with the bug: it
+must be caught) and --clean (the fixed build): they run interleaved, round by
+round, and the report states the fix's effect; --gate makes the run a CI gate.
+COMMAND is split into words as a shell would for simple quoting ('...',
+"...", \), without running a shell; NAME= is optional (default: the
+program's base name).
+
+Each trial sees RACESTRESS_TRIAL (its number) and RACESTRESS_SEED in its
+environment. A trial's outcome: exit 0 ok, another status fail, killed by a
+signal crash, the watchdog hang; a race report data-race, a Go runtime fatal
+error fatal, an unrecovered Go panic panic. Replay a trial with
+racestress replay FILE N.
+
+exit status: 0 pass; 1 a clean command failed; 3 a control was not caught
+with the required power (with --gate, or no control ran); 4 invalid (a
+command could not start, results not writable); 2 usage; 130 interrupted.
+
+flags:
+`
+
+const gotestUsage = `usage: racestress gotest [flags] [-race] [-run RE] [go test build flags] PKG [-- TEST BINARY ARGS]
+
+gotest builds PKG's test binary once (go test -c, into the run's folder) and
+runs it as trials, each with -test.run RE -test.count=1 -test.v=test2json in
+the package's folder, as go test would. Its statistics, limits and exit
+status are racestress exec's; a failure's signature names the failing test.
+--timeout is passed to the test binary as -test.timeout (its alarm names the
+tests that hung); the watchdog fires 5s later.
+
+flags (the go test build flags -race, -tags, -ldflags, -gcflags, -asmflags,
+-cover, -covermode, -coverpkg, -mod, -modfile, -overlay, -pgo, -trimpath,
+-msan, -asan, -a, -buildvcs are passed to go test -c):
+`
+
+func printExecUsage(w io.Writer, head string, fs *flag.FlagSet) {
+	fmt.Fprint(w, head)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// execCmd is racestress exec.
+func execCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	x := &execOptions{}
+	fs := newBareFlagSet("racestress exec")
+	addExecFlags(fs, &o, x)
+	fs.Var(roleFlag{&x.targets, result.Control}, "control", "run `NAME=COMMAND` as a control: it has the bug and must be caught (fail); repeatable")
+	fs.Var(roleFlag{&x.targets, result.Clean}, "clean", "run `NAME=COMMAND` as clean: it must never fail; repeatable")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printExecUsage(stdout, execUsage, fs)
+			return nil
+		}
+		return usageError("exec: %v (see racestress exec -h)", err)
+	}
+	targets := slices.Clone(x.targets)
+	if cmdline := fs.Args(); len(cmdline) > 0 {
+		targets = append(targets, harness.ExecTarget{Role: result.Clean, Argv: cmdline})
+	}
+	if len(targets) == 0 {
+		return usageError("exec: no command: give one after the flags (racestress exec [flags] -- CMD ARGS...), or --clean/--control NAME=COMMAND")
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return invalid("exec: the working directory: %v", err)
+	}
+	for i := range targets {
+		t := &targets[i]
+		if t.Name == "" {
+			t.Name = filepath.Base(t.Argv[0])
+		}
+		t.Dir = dir
+		if _, err := exec.LookPath(t.Argv[0]); err != nil {
+			return usageError("exec: %s: %v", t.Name, unwrapExecError(err))
+		}
+	}
+	o.args = append([]string{"racestress", "exec"}, args...)
+	return x.runTargets(ctx, &o, fs, targets, nil, nil, stdout, stderr)
+}
+
+// unwrapExecError drops exec.Error's repetition of the program name.
+func unwrapExecError(err error) error {
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return fmt.Errorf("%s: %v", ee.Name, ee.Err)
+	}
+	return err
+}
+
+// runTargets configures and runs targets: the flags set in fs, the
+// commands' limits, the subjects; then build, when set (once every flag
+// is checked), and the run through execute.
+func (x *execOptions) runTargets(ctx context.Context, o *options, fs *flag.FlagSet, targets []harness.ExecTarget, gotest *harness.GoTestBuild, build func() error, stdout, stderr io.Writer) error {
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	if o.gate && !o.set["min-power"] {
+		o.minPower = DefaultMinPower
+	}
+	if o.set["min-power"] && !o.gate {
+		return usageError("--min-power applies to --gate runs only")
+	}
+	for _, kv := range x.env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return usageError("--env: want KEY=V, got %q", kv)
+		}
+	}
+	for i, t := range targets {
+		if slices.ContainsFunc(targets[:i], func(u harness.ExecTarget) bool { return u.Name == t.Name }) {
+			return usageError("two commands are named %q: name them with NAME=COMMAND", t.Name)
+		}
+		targets[i].Env = slices.Clone(x.env)
+	}
+	limit, err := parseSize(o.memoryLimit)
+	if err != nil {
+		return usageError("--memory-limit: %v", err)
+	}
+	x.run = harness.ExecRun{
+		Targets: targets, TimeoutNs: int64(o.timeout), GraceNs: int64(x.grace), MemoryLimit: limit,
+		FailOn: x.failOn, Ignore: x.ignore, LogAll: x.logAll, GoTest: gotest,
+	}
+	if gotest != nil && o.timeout > 0 {
+		x.run.TimeoutNs = int64(o.timeout + gotestBackstop)
+	}
+	cfg, err := x.config(o)
+	if err != nil {
+		return err
+	}
+	o.exec = x
+	if err := x.check(o); err != nil {
+		return err
+	}
+	if build != nil {
+		if err := build(); err != nil {
+			return err
+		}
+	}
+	return execute(ctx, o, cfg, nil, stdout, stderr)
+}
+
+// config checks the run's flags and returns its configuration.
+func (x *execOptions) config(o *options) (harness.Config, error) {
+	var cfg harness.Config
+	switch {
+	case o.runs < 1 || o.runs > maxRuns:
+		return cfg, usageError("--runs must be between 1 and %d, got %d", maxRuns, o.runs)
+	case !(o.minPower >= 0 && o.minPower < 1):
+		return cfg, usageError("--min-power must be in [0, 1), got %g", o.minPower)
+	case x.maxFails < 0 || x.maxFails > maxRuns:
+		return cfg, usageError("--max-fails must be between 0 (no limit) and %d, got %d", maxRuns, x.maxFails)
+	case x.grace < 0 || x.grace > time.Hour:
+		return cfg, usageError("--grace must be between 0 (default) and 1h, got %v", x.grace)
+	}
+	subjects, err := x.run.Subjects()
+	if err != nil {
+		return cfg, usageError("%v", err)
+	}
+	x.subjects = subjects
+	seed := o.seed
+	if !o.set["seed"] {
+		seed = rand.Int64N(1 << 40)
+	}
+	shard, err := harness.ParseShard(o.shard)
+	if err != nil {
+		return cfg, usageError("--shard: %v", err)
+	}
+	runs := o.runs
+	if o.budget > 0 && !o.runsSet() {
+		runs = -1
+	}
+	switch {
+	case o.shard != "" && !o.set["seed"]:
+		return cfg, usageError("--shard needs --seed, so that every shard runs its part of the same trials")
+	case o.shard != "" && runs < 0:
+		return cfg, usageError("--shard needs --runs, so that every shard knows the run's rounds")
+	}
+	return harness.Config{Scenario: harness.ExecScenario, Subjects: subjects, Runs: runs, Seed: seed, Shard: shard, Extra: x.run.Extra()}, nil
+}
+
+// check is checkRunFlags for exec runs.
+func (x *execOptions) check(o *options) error {
+	switch {
+	case o.timeout < 0 || o.timeout > maxTimeout:
+		return usageError("--timeout must be between 0 (no watchdog) and %v, got %v", maxTimeout, o.timeout)
+	case o.parallel < 1 || o.parallel > maxParallel:
+		return usageError("--parallel must be between 1 and %d, got %d", maxParallel, o.parallel)
+	case !slices.Contains(report.Formats, o.format):
+		return usageError("--format must be one of %s, got %q", strings.Join(report.Formats, ", "), o.format)
+	case o.budget < 0 || o.budget > maxBudget:
+		return usageError("--budget must be between 0 and %v, got %v", maxBudget, o.budget)
+	}
+	limit, err := parseSize(o.memoryLimit)
+	if err != nil {
+		return usageError("--memory-limit: %v", err)
+	}
+	if mem := physicalMemory(); limit > 0 && mem > 0 && limit > mem {
+		return usageError("--memory-limit %s is more than the machine's %d MiB", o.memoryLimit, mem>>20)
+	}
+	return nil
+}
+
+// executor returns the executor of the run's commands.
+func (x *execOptions) executor(logDir string) harness.Executor {
+	return harness.Commands{Subjects: x.subjects, LogDir: logDir}
+}
+
+// goBuildFlags are the go test build flags gotest passes to go test -c:
+// those taking a value, and the boolean ones.
+var (
+	goBuildValueFlags = []string{"tags", "ldflags", "gcflags", "asmflags", "covermode", "coverpkg", "mod", "modfile", "overlay", "pgo", "buildvcs"}
+	goBuildBoolFlags  = []string{"race", "cover", "trimpath", "msan", "asan", "a"}
+)
+
+// goFlag is a go test flag passed through as -name=value.
+type goFlag struct {
+	name   string
+	isBool bool
+	into   *[]string
+}
+
+func (f goFlag) String() string   { return "" }
+func (f goFlag) IsBoolFlag() bool { return f.isBool }
+func (f goFlag) Set(v string) error {
+	if f.isBool && v != "true" && v != "false" {
+		return fmt.Errorf("want true or false, got %q", v)
+	}
+	*f.into = append(*f.into, "-"+f.name+"="+v)
+	return nil
+}
+
+// gotestCmd is racestress gotest.
+func gotestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	x := &execOptions{}
+	fs := newBareFlagSet("racestress gotest")
+	addExecFlags(fs, &o, x)
+	var build []string
+	for _, n := range goBuildValueFlags {
+		fs.Var(goFlag{name: n, into: &build}, n, "go test -c -"+n+" `VALUE`")
+	}
+	for _, n := range goBuildBoolFlags {
+		fs.Var(goFlag{name: n, isBool: true, into: &build}, n, "go test -c -"+n)
+	}
+	var runRE, skipRE, cpu string
+	var short bool
+	fs.StringVar(&runRE, "run", "", "run only the tests matching `RE` (-test.run)")
+	fs.StringVar(&skipRE, "skip", "", "skip the tests matching `RE` (-test.skip)")
+	fs.StringVar(&cpu, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
+	fs.BoolVar(&short, "short", false, "run the tests with -test.short")
+	pos, extra, help, err := parseGoTestArgs(fs, args)
+	if help {
+		printExecUsage(stdout, gotestUsage, fs)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("gotest needs one package, got %d arguments (%s)", len(pos), strings.Join(pos, " "))
+	}
+	pkg := pos[0]
+	o.args = append([]string{"racestress", "gotest"}, args...)
+	if o.out == "" {
+		o.out = filepath.Join(harness.RunDir("racestress-out", time.Now()), "results.jsonl")
+	}
+	importPath, pkgDir, err := goList(ctx, pkg, build)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(o.out)
+	bin, err := filepath.Abs(filepath.Join(dir, filepath.Base(importPath)+".test"))
+	if err != nil {
+		return invalid("gotest: %v", err)
+	}
+	argv := []string{bin}
+	if runRE != "" {
+		argv = append(argv, "-test.run="+runRE)
+	}
+	if skipRE != "" {
+		argv = append(argv, "-test.skip="+skipRE)
+	}
+	if cpu != "" {
+		argv = append(argv, "-test.cpu="+cpu)
+	}
+	if short {
+		argv = append(argv, "-test.short")
+	}
+	argv = append(argv, "-test.count=1", "-test.v=test2json", "-test.timeout="+o.timeout.String())
+	argv = append(argv, extra...)
+	name := filepath.Base(importPath)
+	targets := []harness.ExecTarget{{Name: name, Role: result.Clean, Argv: argv, Dir: pkgDir}}
+	gt := &harness.GoTestBuild{Package: pkg, ImportPath: importPath, Binary: bin, BuildFlags: build}
+	return x.runTargets(ctx, &o, fs, targets, gt, func() error { return buildTest(ctx, pkg, importPath, build, bin) }, stdout, stderr)
+}
+
+// parseGoTestArgs parses gotest's arguments: flags before and after the
+// package, and after a "--" the test binary's own arguments.
+func parseGoTestArgs(fs *flag.FlagSet, args []string) (pos, extra []string, help bool, err error) {
+	if i := slices.Index(args, "--"); i >= 0 {
+		args, extra = args[:i], args[i+1:]
+	}
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, nil, true, nil
+			}
+			return nil, nil, false, usageError("gotest: %v (see racestress gotest -h)", err)
+		}
+		if fs.NArg() == 0 {
+			return pos, extra, false, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// goList returns pkg's import path and folder; it refuses a pattern that
+// names no package or several.
+func goList(ctx context.Context, pkg string, build []string) (importPath, dir string, err error) {
+	args := []string{"list", "-f", "{{.ImportPath}}\t{{.Dir}}"}
+	for _, f := range build {
+		if strings.HasPrefix(f, "-tags=") || strings.HasPrefix(f, "-mod=") || strings.HasPrefix(f, "-modfile=") || strings.HasPrefix(f, "-overlay=") {
+			args = append(args, f)
+		}
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, "--", pkg)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", "", usageError("gotest: go list %s: %s", pkg, firstLineOf(errb.String(), err))
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 1 || lines[0] == "" {
+		return "", "", usageError("gotest: %s names %d packages; give one", pkg, len(lines))
+	}
+	importPath, dir, _ = strings.Cut(lines[0], "\t")
+	return importPath, dir, nil
+}
+
+// buildTest builds pkg's test binary bin with go test -c. A package
+// without test files gets no binary: that is a usage error, as there is
+// nothing to stress.
+func buildTest(ctx context.Context, pkg, importPath string, build []string, bin string) error {
+	dir := filepath.Dir(bin)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return invalid("gotest: the run's folder: %v", err)
+	}
+	args := append([]string{"test", "-c", "-o", bin}, build...)
+	cmd := exec.CommandContext(ctx, "go", append(args, "--", pkg)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		os.Remove(dir) // only when empty
+		if ctx.Err() != nil {
+			return &exitError{code: 130, msg: "interrupted while building the test binary"}
+		}
+		return usageError("gotest: go test -c %s failed: %s", pkg, firstLineOf(out.String(), err))
+	}
+	if _, err := os.Stat(bin); err != nil {
+		os.Remove(dir)
+		return usageError("gotest: package %s has no test files: go test -c wrote no test binary, so there is nothing to stress", importPath)
+	}
+	return nil
+}
+
+// firstLineOf returns the first line of a tool's output that says what
+// went wrong, else err's text.
+func firstLineOf(out string, err error) string {
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "FAIL") {
+			continue
+		}
+		return l
+	}
+	return err.Error()
+}
+
+// execReplay reruns trial rec of an exec run: the same command line,
+// working directory, added environment, trial number and seed.
+func execReplay(ctx context.Context, o *options, args []string, h *result.Header, rec result.Record, stdout, stderr io.Writer) error {
+	x, _, err := harness.ExecRunOf(h)
+	if err != nil {
+		return usageError("replay: %v", err)
+	}
+	for _, unused := range []string{"race", "isolate"} {
+		if o.set[unused] {
+			return usageError("replay: --%s does not apply to an exec run", unused)
+		}
+	}
+	if o.set["timeout"] {
+		x.TimeoutNs = int64(o.timeout)
+	}
+	if o.set["memory-limit"] {
+		limit, err := parseSize(o.memoryLimit)
+		if err != nil {
+			return usageError("--memory-limit: %v", err)
+		}
+		x.MemoryLimit = limit
+	}
+	i := slices.IndexFunc(x.Targets, func(t harness.ExecTarget) bool { return t.Name == rec.Registry })
+	if i < 0 {
+		return usageError("replay: the header has no command for subject %q", rec.Registry)
+	}
+	x.Targets = []harness.ExecTarget{x.Targets[i]}
+	x.Targets[0].Role = rec.Role
+	subs, err := x.Subjects()
+	if err != nil {
+		return usageError("replay: %v", err)
+	}
+	if h != nil {
+		o.minPower, o.gate = h.Verdict.MinPower, h.Verdict.RequireControl
+	}
+	o.args = append([]string{"racestress", "replay"}, args...)
+	o.exec = &execOptions{run: x, subjects: subs}
+	sub := subs[0]
+	cfg := harness.Config{Scenario: harness.ExecScenario, Subjects: subs, Runs: 1, Seed: rec.Seed, Extra: x.Extra()}
+	spec := harness.Spec{Trial: rec.Trial, Scenario: rec.Scenario, Registry: rec.Registry, Role: sub.Role, Signature: sub.Signature,
+		Seed: rec.Seed, Knobs: rec.Knobs, Cell: rec.Cell}
+	err = execute(ctx, o, cfg, []harness.Spec{spec}, stdout, stderr)
+	var ee *exitError
+	if err != nil && (!errors.As(err, &ee) || ee.code == 2 || ee.code == 130) {
+		return err
+	}
+	got, rerr := harness.ReadResultsFile(o.out)
+	if rerr != nil || len(got.Records) != 1 {
+		return invalid("replay: the replayed trial left no record in %s", o.out)
+	}
+	r := got.Records[0]
+	line := fmt.Sprintf("replay of trial %d (%s/%s, seed %d): recorded %s, replayed %s", rec.Trial, rec.Scenario, rec.Registry, rec.Seed, rec.Outcome, r.Outcome)
+	if r.Outcome != rec.Outcome || r.FailureSignature != rec.FailureSignature {
+		if r.Outcome == rec.Outcome {
+			line += " with another signature"
+		}
+		return &exitError{code: 1, msg: line + ": they disagree (the replay reruns the command line, environment, trial number and seed, not the machine's timing)"}
+	}
+	return &exitError{code: 0, msg: line + ": they agree"}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// splitCommand splits a command line into words as a POSIX shell would for
+// simple quoting, without running a shell: words are separated by blanks;
+// 'single quotes' keep everything literally; "double quotes" keep
+// everything but a backslash before " \ $ ` or a newline; outside quotes a
+// backslash keeps the next character literally ("\" and a newline join
+// lines). Nothing is expanded: a shell's operators (| & ; < > ( ) $ `)
+// outside quotes are refused rather than taken literally, since the user
+// meant a shell; wrap such a command in sh -c '...'. Glob characters
+// (* ? [) are kept literally, as a shell does when they match no file.
+func splitCommand(s string) ([]string, error) {
+	var (
+		words  []string
+		cur    strings.Builder
+		inWord bool
+	)
+	end := func() {
+		if inWord {
+			words = append(words, cur.String())
+			cur.Reset()
+			inWord = false
+		}
+	}
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case r == ' ' || r == '\t' || r == '\n':
+			end()
+		case r == '\'':
+			inWord = true
+			j := i + 1
+			for j < len(rs) && rs[j] != '\'' {
+				j++
+			}
+			if j == len(rs) {
+				return nil, fmt.Errorf("unterminated ' in %q", s)
+			}
+			cur.WriteString(string(rs[i+1 : j]))
+			i = j
+		case r == '"':
+			inWord = true
+			j := i + 1
+			for ; j < len(rs) && rs[j] != '"'; j++ {
+				switch {
+				case rs[j] == '\\' && j+1 < len(rs) && strings.ContainsRune("\"\\$`", rs[j+1]):
+					j++
+					cur.WriteRune(rs[j])
+				case rs[j] == '\\' && j+1 < len(rs) && rs[j+1] == '\n':
+					j++
+				case rs[j] == '$' || rs[j] == '`':
+					return nil, fmt.Errorf("%q: %c inside double quotes would be expanded by a shell; racestress runs no shell: quote it with '...' or use sh -c", s, rs[j])
+				default:
+					cur.WriteRune(rs[j])
+				}
+			}
+			if j == len(rs) {
+				return nil, fmt.Errorf("unterminated \" in %q", s)
+			}
+			i = j
+		case r == '\\':
+			if i+1 == len(rs) {
+				return nil, fmt.Errorf("%q ends with a lone backslash", s)
+			}
+			i++
+			if rs[i] != '\n' {
+				inWord = true
+				cur.WriteRune(rs[i])
+			}
+		case strings.ContainsRune("|&;<>()$`", r):
+			return nil, fmt.Errorf("%q: %c is a shell operator, and racestress runs no shell: quote it, or wrap the command in sh -c '...'", s, r)
+		default:
+			inWord = true
+			cur.WriteRune(r)
+		}
+	}
+	end()
+	if len(words) == 0 {
+		return nil, fmt.Errorf("empty command")
+	}
+	return words, nil
+}
