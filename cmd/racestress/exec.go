@@ -439,7 +439,7 @@ func goList(ctx context.Context, pkg string, build []string) (importPath, dir st
 			args = append(args, f)
 		}
 	}
-	cmd := exec.CommandContext(ctx, "go", append(args, "--", pkg)...)
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -462,7 +462,7 @@ func buildTest(ctx context.Context, pkg, importPath string, build []string, bin 
 		return invalid("gotest: the run's folder: %v", err)
 	}
 	args := append([]string{"test", "-c", "-o", bin}, build...)
-	cmd := exec.CommandContext(ctx, "go", append(args, "--", pkg)...)
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -544,10 +544,10 @@ func execReplay(ctx context.Context, o *options, args []string, h *result.Header
 	}
 	r := got.Records[0]
 	line := fmt.Sprintf("replay of trial %d (%s/%s, seed %d): recorded %s, replayed %s", rec.Trial, rec.Scenario, rec.Registry, rec.Seed, rec.Outcome, r.Outcome)
-	if r.Outcome != rec.Outcome || r.FailureSignature != rec.FailureSignature {
-		if r.Outcome == rec.Outcome {
-			line += " with another signature"
-		}
+	if r.Outcome == rec.Outcome && r.FailureSignature != rec.FailureSignature {
+		line += " (with another signature: " + r.FailureSignature + ")"
+	}
+	if r.Outcome != rec.Outcome {
 		return &exitError{code: 1, msg: line + ": they disagree (the replay reruns the command line, environment, trial number and seed, not the machine's timing)"}
 	}
 	return &exitError{code: 0, msg: line + ": they agree"}

@@ -31,7 +31,10 @@ const frameCount = 3
 func classify(r *Result, output []byte, failOn, ignore *regexp.Regexp, timeout time.Duration) string {
 	text, failed := plainText(output)
 	r.Test = failingTest(text, failed)
-	if r.Test == "" && (r.TimedOut || isHang(text)) {
+	if r.Test == "" && (r.TimedOut || isHang(text) || r.ExitCode != 0 || r.Signal != "") {
+		// A test binary that died (a fatal error, a signal) or hung
+		// reports no failed test: the one it was running is named, as
+		// test2json does.
 		r.Test = unfinishedTest(text)
 	}
 	in := ""

@@ -87,6 +87,9 @@ func TestClassifyText(t *testing.T) {
 		{"-test.v=test2json framing", 1, "",
 			"\x16=== RUN   TestB\n\x16=== RUN   TestB/sub\n    a_test.go:4: bad 3\n\x16--- FAIL: TestB/sub (0.00s)\n\x16=== NAME  TestB\n\x16--- FAIL: TestB (0.00s)\n\x16=== NAME  \n\x16FAIL\n",
 			result.Fail, "TestB/sub", "fail: TestB/sub: a_test.go:N: bad N"},
+		{"a test binary killed by a fatal error names the test it was running", 2, "",
+			"\x16=== RUN   TestA\n\x16--- PASS: TestA (0.00s)\n\x16=== RUN   TestR\nfatal error: concurrent map writes\n\ngoroutine 7 [running]:\np.(*R).Track.func1(0x1)\n\t/x/r.go:9 +0x1\n",
+			result.Fatal, "TestR", "fatal: concurrent map writes @ p.(*R).Track.func1"},
 		{"killed, with a Go traceback", -1, "aborted", "SIGABRT: abort\nPC=0x1 m=0\n\ngoroutine 1 [running]:\nmain.spin()\n\t/x/main.go:3 +0x1\n", result.Crash, "",
 			"crash: signal aborted @ main.spin"},
 	}
