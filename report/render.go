@@ -14,7 +14,7 @@ import (
 )
 
 // Formats names the formats Render writes, the default first.
-var Formats = []string{"table", "markdown", "json", "junit", "html"}
+var Formats = []string{"table", "markdown", "json", "junit", "html", "github"}
 
 // Render writes s to w in format, one of Formats; an unknown format is an
 // error and writes nothing.
@@ -30,6 +30,8 @@ func Render(w io.Writer, format string, s Summary) error {
 		return JUnit(w, s)
 	case "html":
 		return HTML(w, s)
+	case "github":
+		return GitHub(w, s)
 	}
 	return fmt.Errorf("report: unknown format %q (have %s)", format, strings.Join(Formats, ", "))
 }

@@ -552,3 +552,29 @@ func execReplay(ctx context.Context, o *options, args []string, h *result.Header
 	}
 	return &exitError{code: 0, msg: line + ": they agree"}
 }
+
+// appendStepSummary appends s's job summary to the file $GITHUB_STEP_SUMMARY
+// names, when it is set, as GitHub Actions expects of a step.
+func appendStepSummary(s report.Summary) error {
+	path := os.Getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %v", err)
+	}
+	var b bytes.Buffer
+	if err := report.GitHubSummary(&b, s); err != nil {
+		f.Close()
+		return err
+	}
+	_, err = f.Write(b.Bytes()) // one write: a summary is appended whole
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %v", err)
+	}
+	return nil
+}

@@ -744,6 +744,11 @@ func cmpOr(s, def string) string {
 }
 
 func render(w io.Writer, format string, s report.Summary) error {
+	if format == "github" {
+		if err := appendStepSummary(s); err != nil {
+			return err
+		}
+	}
 	return report.Render(w, format, s)
 }
 
