@@ -179,6 +179,7 @@ func (c Commands) Execute(ctx context.Context, spec Spec) (result.Record, bool) 
 // could not start (outcome error) is a harness error: never a pass, never a
 // detection. Log paths are made relative to logBase when it is set.
 func CommandRecord(sc *scenarios.Scenario, spec Spec, rec result.Record, res command.Result, logBase string) result.Record {
+	rec.Role = spec.Role
 	rec.Process = &result.Process{
 		Isolation: "exec", ExitCode: res.ExitCode, Signal: res.Signal, WallNanos: int64(res.Wall), PeakRSS: res.PeakRSS,
 		Log: relativeTo(logBase, res.Log), Dump: relativeTo(logBase, res.Dump), TimedOut: res.TimedOut, OverMemory: res.OverMemory,
