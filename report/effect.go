@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"time"
 
@@ -159,11 +160,21 @@ func (s Summary) Signatures() []SignatureStat {
 	return out
 }
 
+// importDirs matches the directories of an import path before a function
+// name: "github.com/racestress/racestress/examples/" in
+// "github.com/racestress/racestress/examples/cleanupmap.(*Registry).Track".
+var importDirs = regexp.MustCompile(`(?:[A-Za-z0-9_.~-]+/)+([A-Za-z0-9_~-]+\.)`)
+
+// shortFuncs shortens the functions of a signature for a table, as Go's
+// short form does: "cleanupmap.(*Registry).Track". The JSON report keeps
+// the whole signature.
+func shortFuncs(sig string) string { return importDirs.ReplaceAllString(sig, "$1") }
+
 // signatureRows are the rows of the failure-signature table.
 func signatureRows(sigs []SignatureStat) (header []string, rows [][]string) {
 	header = []string{"group", "signature", "count", "share", "rate 95% CI", "first trial", "log"}
 	for _, st := range sigs {
-		sig := st.Signature
+		sig := shortFuncs(st.Signature)
 		if st.Test != "" {
 			sig = st.Test + ": " + sig
 		}

@@ -59,7 +59,7 @@ func (s Summary) annotations() []annotation {
 				if st.Group != g.Name() {
 					continue
 				}
-				what := st.Signature
+				what := shortFuncs(st.Signature)
 				if st.Test != "" {
 					what = st.Test + ": " + what
 				}
