@@ -96,8 +96,8 @@ func TestGitHub(t *testing.T) {
 func TestShortFuncs(t *testing.T) {
 	for in, want := range map[string]string{
 		"fatal: concurrent map writes @ github.com/racestress/racestress/examples/cleanupmap.(*Registry).Track.func1 < github.com/a/b.TestX": "fatal: concurrent map writes @ cleanupmap.(*Registry).Track.func1 < b.TestX",
-		"data-race: example.com/x/y.f / main.g": "data-race: y.f / main.g",
-		"fail: exit 1: error: N widgets missing": "fail: exit 1: error: N widgets missing",
+		"data-race: example.com/x/y.f / main.g":                     "data-race: y.f / main.g",
+		"fail: exit 1: error: N widgets missing":                    "fail: exit 1: error: N widgets missing",
 		"hang: watchdog | sync.Mutex.Lock: gopkg.in/yaml.v3.decode": "hang: watchdog | sync.Mutex.Lock: yaml.v3.decode",
 	} {
 		assert.Equal(t, want, shortFuncs(in))
