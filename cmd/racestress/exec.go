@@ -357,8 +357,9 @@ func gotestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, n := range goBuildBoolFlags {
 		fs.Var(goFlag{name: n, isBool: true, into: &build}, n, "go test -c -"+n)
 	}
-	var runRE, skipRE, cpu string
+	var runRE, skipRE, cpu, role string
 	var short bool
+	fs.StringVar(&role, "role", string(result.Clean), "the package's `ROLE`: clean (its tests must never fail) or control (they have the bug and must be caught)")
 	fs.StringVar(&runRE, "run", "", "run only the tests matching `RE` (-test.run)")
 	fs.StringVar(&skipRE, "skip", "", "skip the tests matching `RE` (-test.skip)")
 	fs.StringVar(&cpu, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
@@ -375,6 +376,9 @@ func gotestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError("gotest needs one package, got %d arguments (%s)", len(pos), strings.Join(pos, " "))
 	}
 	pkg := pos[0]
+	if r := result.Role(role); !r.Valid() {
+		return usageError("--role must be %s or %s, got %q", result.Clean, result.Control, role)
+	}
 	o.args = append([]string{"racestress", "gotest"}, args...)
 	if o.out == "" {
 		o.out = filepath.Join(harness.RunDir("racestress-out", time.Now()), "results.jsonl")
@@ -404,7 +408,7 @@ func gotestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	argv = append(argv, "-test.count=1", "-test.v=test2json", "-test.timeout="+o.timeout.String())
 	argv = append(argv, extra...)
 	name := filepath.Base(importPath)
-	targets := []harness.ExecTarget{{Name: name, Role: result.Clean, Argv: argv, Dir: pkgDir}}
+	targets := []harness.ExecTarget{{Name: name, Role: result.Role(role), Argv: argv, Dir: pkgDir}}
 	gt := &harness.GoTestBuild{Package: pkg, ImportPath: importPath, Binary: bin, BuildFlags: build}
 	return x.runTargets(ctx, &o, fs, targets, gt, func() error { return buildTest(ctx, pkg, importPath, build, bin) }, stdout, stderr)
 }

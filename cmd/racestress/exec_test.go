@@ -226,6 +226,7 @@ func TestExecBadInput(t *testing.T) {
 		"gotest of a pattern":           {"gotest", "../../harness/..."},
 		"gotest with a bad flag":        {"gotest", "--runs", "x", "."},
 		"gotest with --min-power alone": {"gotest", "--min-power", "0.9", "."},
+		"gotest with an unknown role":   {"gotest", "--role", "buggy", "."},
 		"replay of an exec run, --race": {"replay", "--race", "x.jsonl", "0"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -267,6 +268,12 @@ func TestGoTest(t *testing.T) {
 		code, _, stderr = runCLI(t, ctx, "replay", "--quiet", out, "1", "--out", filepath.Join(dir, "flaky", "replay.jsonl"))
 		assert.Equal(t, 0, code, stderr)
 		assert.Contains(t, stderr, "recorded fail, replayed fail: they agree")
+	})
+	t.Run("a package with the bug, as a control: caught, exit 0", func(t *testing.T) {
+		code, stdout, stderr := runCLI(t, ctx, "gotest", "--role", "control", "--runs", "2", "--quiet", "--seed", "1",
+			"--out", filepath.Join(dir, "control", "results.jsonl"), "-run", "TestFlaky", "./testdata/flakytest")
+		assert.Equal(t, 0, code, stderr)
+		assert.Contains(t, stdout, "flakytest (control): detection rate 50% per trial")
 	})
 	t.Run("a hang is go test's own timeout, naming the test", func(t *testing.T) {
 		out := filepath.Join(dir, "hang", "results.jsonl")

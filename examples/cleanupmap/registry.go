@@ -13,12 +13,14 @@
 // Measured on a 2-core machine (Go 1.26), 50 runs of the test binary each:
 // 50 of 50 failed without -race (fatal error; time to failure median 45 ms,
 // max 0.76 s), 50 of 50 with -race (45 data races, 5 fatal errors; median
-// 0.12 s, max 1.3 s).
+// 0.12 s, max 1.3 s). racestress gotest, 200 trials (2026-12-01): 200 of
+// 200 failed, median 42 ms (Kaplan-Meier), max 1.6 s; with the earlier
+// one-second limit 193 of 200 had.
 //
 // The test is built only with the tag racestress_example, so that the
 // project's own go test ./... stays green. It sets GOGC to 1 for itself and
-// stresses the registry for one second, failing as soon as the runtime
-// catches the race. Run it with
+// stresses the registry for up to three seconds, failing as soon as the
+// runtime catches the race. Run it with
 //
 //	go test -count=1 -tags racestress_example ./examples/cleanupmap
 //	racestress gotest -tags racestress_example ./examples/cleanupmap
