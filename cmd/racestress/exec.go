@@ -315,8 +315,13 @@ func (x *execOptions) check(o *options) error {
 	return nil
 }
 
-// executor returns the executor of the run's commands.
+// executor returns the executor of the run's commands. Its records name
+// their logs by absolute paths, which read the same from any folder
+// (racestress report, replay, a log head on the console).
 func (x *execOptions) executor(logDir string) harness.Executor {
+	if abs, err := filepath.Abs(logDir); err == nil && logDir != "" {
+		logDir = abs
+	}
 	return harness.Commands{Subjects: x.subjects, LogDir: logDir}
 }
 
