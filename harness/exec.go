@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -182,7 +181,7 @@ func CommandRecord(sc *scenarios.Scenario, spec Spec, rec result.Record, res com
 	rec.Role = spec.Role
 	rec.Process = &result.Process{
 		Isolation: "exec", ExitCode: res.ExitCode, Signal: res.Signal, WallNanos: int64(res.Wall), PeakRSS: res.PeakRSS,
-		Log: relativeTo(logBase, res.Log), Dump: relativeTo(logBase, res.Dump), TimedOut: res.TimedOut, OverMemory: res.OverMemory,
+		Log: recordPath(logBase, res.Log), Dump: recordPath(logBase, res.Dump), TimedOut: res.TimedOut, OverMemory: res.OverMemory,
 	}
 	rec.DurationNs = int64(res.Wall)
 	rec.Test = res.Test
@@ -206,19 +205,11 @@ func CommandRecord(sc *scenarios.Scenario, spec Spec, rec result.Record, res com
 	return rec
 }
 
-// relativeTo returns name relative to base when both are set and it can
-// be, else name.
-func relativeTo(base, name string) string {
-	if base == "" || name == "" {
-		return name
+// recordPath is a log's path as a record stores it, as Process's are:
+// relative to base when set; "" stays "".
+func recordPath(base, name string) string {
+	if name == "" {
+		return ""
 	}
-	b, err1 := filepath.Abs(base)
-	n, err2 := filepath.Abs(name)
-	if err1 != nil || err2 != nil {
-		return name
-	}
-	if rel, err := filepath.Rel(b, n); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return name
+	return Process{LogBase: base}.recordPath(name)
 }

@@ -316,13 +316,10 @@ func (x *execOptions) check(o *options) error {
 }
 
 // executor returns the executor of the run's commands. Its records name
-// their logs by absolute paths, which read the same from any folder
-// (racestress report, replay, a log head on the console).
-func (x *execOptions) executor(logDir string) harness.Executor {
-	if abs, err := filepath.Abs(logDir); err == nil && logDir != "" {
-		logDir = abs
-	}
-	return harness.Commands{Subjects: x.subjects, LogDir: logDir}
+// their logs relative to logBase, the results file's folder, as the
+// built-in scenarios' do (see harness.LogPath).
+func (x *execOptions) executor(logDir, logBase string) harness.Executor {
+	return harness.Commands{Subjects: x.subjects, LogDir: logDir, LogBase: logBase}
 }
 
 // goBuildFlags are the go test build flags gotest passes to go test -c:

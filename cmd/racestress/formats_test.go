@@ -60,6 +60,7 @@ func TestEveryFormatParses(t *testing.T) {
 		"html":     parseHTML,
 		"markdown": parseMarkdown,
 		"table":    parseTable,
+		"github":   parseGitHub,
 	}
 	for _, f := range report.Formats {
 		require.Contains(t, parsers, f, "a parser for every format")
@@ -377,4 +378,30 @@ func TestCheckHTMLRefusesBrokenPages(t *testing.T) {
 	} {
 		assert.Error(t, checkHTML(bad), bad)
 	}
+}
+
+var ghAnnotation = regexp.MustCompile(`^::error title=[^:,\r\n]*::[^\r\n]*$`)
+
+// parseGitHub reads the github format: a Markdown job summary headed by
+// the verdict's status, then at most report.MaxAnnotations well-formed
+// ::error lines, and nothing after them; a run that passed has none.
+func parseGitHub(t *testing.T, doc string) (string, int) {
+	t.Helper()
+	require.True(t, strings.HasPrefix(doc, "### racestress: "), doc)
+	var md []string
+	annotations := 0
+	for _, l := range strings.Split(doc, "\n") {
+		switch {
+		case strings.HasPrefix(l, "::"):
+			require.Regexp(t, ghAnnotation, l)
+			annotations++
+		case annotations > 0:
+			require.Empty(t, l, "nothing follows the annotations")
+		default:
+			md = append(md, l)
+		}
+	}
+	assert.LessOrEqual(t, annotations, report.MaxAnnotations)
+	assert.Equal(t, strings.HasPrefix(doc, "### racestress: PASS"), annotations == 0, "annotations exactly when the run did not pass")
+	return parseMarkdown(t, strings.Join(md, "\n"))
 }

@@ -469,7 +469,7 @@ func physicalMemory() int64 {
 
 func (o *options) executor(ctx context.Context, logDir string) (harness.Executor, error) {
 	if o.exec != nil {
-		return o.exec.executor(logDir), nil
+		return o.exec.executor(logDir, filepath.Dir(o.out)), nil
 	}
 	if o.isolate == "none" {
 		return harness.InProcess{Hook: chaosHook}, nil
