@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"sort"
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -132,14 +133,12 @@ func KaplanMeier(obs []Observation) Curve {
 
 // At returns the estimated P(detected by t).
 func (c Curve) At(t time.Duration) float64 {
-	p := 0.0
-	for _, s := range c.Steps {
-		if s.T > t {
-			break
-		}
-		p = s.P
+	// The last step at or before t: the steps after it are all later.
+	i := sort.Search(len(c.Steps), func(i int) bool { return c.Steps[i].T > t })
+	if i == 0 {
+		return 0
 	}
-	return p
+	return c.Steps[i-1].P
 }
 
 // quantileSlack absorbs rounding in the product of the estimator, so that,
