@@ -232,7 +232,9 @@ func run(pkgs []string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		timeout := time.Duration(*coefficient) * base
+		// At least a minute: a mutant's run compiles the package again,
+		// which the cached unmutated run may not have.
+		timeout := max(time.Duration(*coefficient)*base, time.Minute)
 		fmt.Fprintf(os.Stderr, "mutation: %s: checking %d mutants (a build of each killed one, a test run of each hidden one; timeout %v)\n", pkg, len(ms), timeout.Round(time.Second))
 		r := row{pkg: pkg}
 		for _, m := range ms {
