@@ -32,8 +32,8 @@
 # "_": MUTATION_EFFICACY_HARNESS_RESULT=80), all with MUTATION_EFFICACY /
 # MUTATION_COVERAGE. Other knobs: MUTATION_WORKERS (gremlins workers,
 # default 1), MUTATION_TIMEOUT_COEFFICIENT (a mutant's tests may take this
-# many times the unmutated run, compile included; default 10),
-# MUTATION_NICE (default 10: the machine is shared), MUTATION_OUT.
+# many times the unmutated run, compile included; default 10; the second
+# pass's runs get at least a minute), MUTATION_NICE (default 10: the machine is shared), MUTATION_OUT.
 #
 # The sources are copied (tracked and untracked, not ignored, files) to a
 # temporary directory first: the work tree is never mutated.
