@@ -52,7 +52,8 @@ type Pool struct {
 	// Process is the worker command and the per-trial limits (watchdog,
 	// memory, log directory), as for process isolation. Its Args must put
 	// the command in pool-worker mode (PoolWorkerArg for racestress).
-	Process
+	// (A field, not embedded: a Pool must not pass for a Process.)
+	Process Process
 	// TrialsPerWorker recycles a worker after this many trials;
 	// DefaultPoolTrials when zero.
 	TrialsPerWorker int
@@ -120,7 +121,7 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	proc.Worker, proc.WorkerPID, proc.WorkerTrial = w.id, w.pid, w.trials
 	w.trials++
 	notes := p.takeNotes()
-	timeout := p.timeout(spec.Knobs)
+	timeout := p.Process.timeout(spec.Knobs)
 	out, fit, ended := p.watchPool(ctx, w, start, timeout, proc)
 	switch ended {
 	case endInterrupted:
@@ -128,9 +129,9 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 		return rec, false
 	case endExited:
 		stderr := w.log.rest()
-		p.keepLogs(spec.Trial, stderr, proc)
+		p.Process.keepLogs(spec.Trial, stderr, proc)
 		rec = classify(sc, spec, rec, out, stderr, proc)
-		if msg := p.harnessLimit(spec.Knobs, timeout, proc); msg != "" && rec.Outcome != result.OK {
+		if msg := p.Process.harnessLimit(spec.Knobs, timeout, proc); msg != "" && rec.Outcome != result.OK {
 			rec = errorRecord(rec, msg+" (the trial ended "+string(rec.Outcome)+")")
 		}
 		rec.Process.Recycled = "the worker ended with the trial (" + exitText(proc) + ")"
@@ -143,7 +144,7 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	proc.ExitCode = 0
 	proc.PeakRSS = peakRSS(w.pid)
 	stderr := w.log.next(time.Second)
-	p.keepLogs(spec.Trial, stderr, proc)
+	p.Process.keepLogs(spec.Trial, stderr, proc)
 	rec = classify(sc, spec, rec, out, stderr, proc)
 	rec.Warnings = append(rec.Warnings, notes...)
 	max := p.TrialsPerWorker
@@ -188,11 +189,11 @@ func keepsWorker(spec Spec, o result.Outcome) bool {
 }
 
 func (p *Pool) isolation() string {
-	switch p.Isolation {
+	switch p.Process.Isolation {
 	case "", "process":
 		return "pool"
 	}
-	return "pool-" + p.Isolation
+	return "pool-" + p.Process.Isolation
 }
 
 func exitText(proc *result.Process) string {
@@ -208,14 +209,14 @@ func exitText(proc *result.Process) string {
 // watchPool waits for w's record and fitness lines, its exit, the
 // watchdog or ctx, as Process.watch does for a one-trial worker.
 func (p *Pool) watchPool(ctx context.Context, w *poolWorker, start time.Time, timeout time.Duration, proc *result.Process) (out []byte, fit Fitness, ended ending) {
-	grace := p.Grace
+	grace := p.Process.Grace
 	if grace <= 0 {
 		grace = 2 * time.Second
 	}
 	watchdog := time.NewTimer(timeout)
 	defer watchdog.Stop()
 	var memTick <-chan time.Time
-	if p.MemoryLimit > 0 {
+	if p.Process.MemoryLimit > 0 {
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		memTick = t.C
@@ -264,7 +265,7 @@ func (p *Pool) watchPool(ctx context.Context, w *poolWorker, start time.Time, ti
 		case <-kill:
 			_ = w.cmd.Process.Kill()
 		case <-memTick:
-			if rss := residentBytes(w.pid); rss > 2*p.MemoryLimit && !proc.OverMemory {
+			if rss := residentBytes(w.pid); rss > 2*p.Process.MemoryLimit && !proc.OverMemory {
 				proc.OverMemory = true
 				_ = w.cmd.Process.Kill()
 			}
@@ -385,7 +386,7 @@ func (p *Pool) discard(w *poolWorker) {
 }
 
 func (p *Pool) retireLocked(w *poolWorker) {
-	grace := p.Grace
+	grace := p.Process.Grace
 	if grace <= 0 {
 		grace = 2 * time.Second
 	}
@@ -412,10 +413,10 @@ func (p *Pool) note(w *poolWorker, msg string) {
 
 func (p *Pool) noteLocked(w *poolWorker, msg string) {
 	line := fmt.Sprintf("pool worker %d (pid %d) %s", w.id, w.pid, msg)
-	if p.LogDir != "" && os.MkdirAll(p.LogDir, 0o755) == nil {
+	if p.Process.LogDir != "" && os.MkdirAll(p.Process.LogDir, 0o755) == nil {
 		select {
 		case <-w.log.eof:
-			name := filepath.Join(p.LogDir, fmt.Sprintf("worker-%d.stderr", w.id))
+			name := filepath.Join(p.Process.LogDir, fmt.Sprintf("worker-%d.stderr", w.id))
 			if b := w.log.take(); len(b) > 0 && os.WriteFile(name, b, 0o644) == nil {
 				line += "; its stderr is in " + name
 			}
@@ -491,12 +492,12 @@ func (p *Pool) start() (*poolWorker, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(p.Path, p.Args...)
+	cmd := exec.Command(p.Process.Path, p.Process.Args...)
 	cmd.Env = append(os.Environ(), "GOTRACEBACK=all")
-	if p.MemoryLimit > 0 {
-		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(p.MemoryLimit, 10))
+	if p.Process.MemoryLimit > 0 {
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(p.Process.MemoryLimit, 10))
 	}
-	cmd.Env = append(cmd.Env, p.Env...)
+	cmd.Env = append(cmd.Env, p.Process.Env...)
 	cmd.Env = append(cmd.Env, PoolWorkerEnv+"="+string(cfg))
 
 	var files []*os.File

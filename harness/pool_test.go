@@ -268,7 +268,7 @@ func TestPoolClassifiesEveryWayAWorkerEnds(t *testing.T) {
 	t.Run("a worker over its memory limit is classified crash", func(t *testing.T) {
 		t.Parallel()
 		p := fakePool(t)
-		p.MemoryLimit = 32 << 20
+		p.Process.MemoryLimit = 32 << 20
 		rec := execute(t, p, poolSpec(3, "oom"))
 		assert.Equal(t, result.Crash, rec.Outcome)
 		assert.Contains(t, rec.FirstError, "memory limit")
@@ -277,7 +277,7 @@ func TestPoolClassifiesEveryWayAWorkerEnds(t *testing.T) {
 	t.Run("a worker killed over a memory limit below what any trial needs is a harness error", func(t *testing.T) {
 		t.Parallel()
 		p := fakePool(t)
-		p.MemoryLimit = 16 << 20
+		p.Process.MemoryLimit = 16 << 20
 		rec := execute(t, p, poolSpec(3, "oom"))
 		assert.Equal(t, result.Error, rec.Outcome)
 		assert.Contains(t, rec.FirstError, "harness limit")
@@ -286,7 +286,7 @@ func TestPoolClassifiesEveryWayAWorkerEnds(t *testing.T) {
 	t.Run("a watchdog shorter than the trial is a harness error, not a hang of the subject", func(t *testing.T) {
 		t.Parallel()
 		p := fakePool(t)
-		p.Timeout = func(result.Knobs) time.Duration { return 300 * time.Millisecond }
+		p.Process.Timeout = func(result.Knobs) time.Duration { return 300 * time.Millisecond }
 		s := poolSpec(3, "hang")
 		s.Knobs.Seconds = 4
 		rec := execute(t, p, s)
@@ -308,7 +308,7 @@ func TestPoolClassifiesEveryWayAWorkerEnds(t *testing.T) {
 	})
 	t.Run("a worker that cannot start is classified error", func(t *testing.T) {
 		p := fakePool(t)
-		p.Path = filepath.Join(t.TempDir(), "no-such-binary")
+		p.Process.Path = filepath.Join(t.TempDir(), "no-such-binary")
 		rec, ok := p.Execute(context.Background(), poolSpec(3, "ok"))
 		require.True(t, ok)
 		assert.Equal(t, result.Error, rec.Outcome)
@@ -420,7 +420,7 @@ func TestPoolKeepsAWorkerAfterARecoveredSignatureOnly(t *testing.T) {
 func TestPoolRunsParallelTrialsInSeparateWorkers(t *testing.T) {
 	p := fakePool(t)
 	dir := t.TempDir()
-	p.Env = append(p.Env, fakeBarrierEnv+"="+dir)
+	p.Process.Env = append(p.Process.Env, fakeBarrierEnv+"="+dir)
 	var wg sync.WaitGroup
 	recs := make([]result.Record, 2)
 	for i := range recs {
