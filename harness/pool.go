@@ -26,6 +26,9 @@ import (
 // recycled, when Pool.TrialsPerWorker is zero.
 const DefaultPoolTrials = 50
 
+// DefaultRSSBound is the resident set a pool worker may have after a trial.
+const DefaultRSSBound = 1 << 30
+
 // PoolIndependence is the argument that a pool's trials are independent,
 // in one sentence, for reports of pool runs.
 const PoolIndependence = "pool isolation: trials ran in reused worker processes; each started in a worker that had proved itself back at its baseline " +
@@ -60,6 +63,11 @@ type Pool struct {
 	// HeapBound is how much more live heap than at its start a worker may
 	// hold after a trial (DefaultHeapBound when zero).
 	HeapBound int64
+	// RSSBound retires a worker whose resident set is over it after a
+	// trial (DefaultRSSBound when zero): memory the Go heap does not
+	// count, such as the race detector's shadow memory, grows with the
+	// trials a worker runs.
+	RSSBound int64
 	// Settle bounds how long a worker's fitness check waits for a trial's
 	// cleanups and goroutines to finish (DefaultSettle when zero).
 	Settle time.Duration
@@ -156,6 +164,8 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 		rec.Process.Recycled = "replaced after outcome " + string(rec.Outcome)
 	case !fit.Fit:
 		rec.Process.Recycled = "unfit: " + fit.Reason
+	case p.overRSS(w):
+		rec.Process.Recycled = fmt.Sprintf("unfit: resident set over %d MiB", p.rssBound()>>20)
 	case w.trials >= max:
 		rec.Process.Recycled = fmt.Sprintf("recycled after %d trials", w.trials)
 	default:
@@ -166,6 +176,15 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	p.replace()
 	return rec, true
 }
+
+func (p *Pool) rssBound() int64 {
+	if p.RSSBound > 0 {
+		return p.RSSBound
+	}
+	return DefaultRSSBound
+}
+
+func (p *Pool) overRSS(w *poolWorker) bool { return residentBytes(w.pid) > p.rssBound() }
 
 // keepsWorker reports whether a worker may run another trial after one
 // that ended in outcome o with a clean record: after ok, and after a

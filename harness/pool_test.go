@@ -487,3 +487,11 @@ func TestRunWithAPool(t *testing.T) {
 	}
 	assert.LessOrEqual(t, p.Workers(), 2, "two trials at a time need two workers")
 }
+
+func TestPoolRetiresAWorkerOverItsResidentSetBound(t *testing.T) {
+	p := fakePool(t)
+	p.RSSBound = 1 << 20 // any Go process is over 1 MiB
+	rec := execute(t, p, poolSpec(0, "ok"))
+	assert.Equal(t, result.OK, rec.Outcome)
+	assert.Contains(t, rec.Process.Recycled, "resident set over 1 MiB")
+}
