@@ -260,4 +260,3 @@ func decodeStrict(line []byte, v any) error {
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
 }
-
