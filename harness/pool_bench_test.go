@@ -46,3 +46,27 @@ func BenchmarkPoolOverhead(b *testing.B) {
 	b.ReportMetric(ms(mc-mi), "ms-process-overhead")
 	b.ReportMetric(ms(mp-mi), "ms-pool-overhead")
 }
+
+// BenchmarkPoolNullTrial measures a pool's whole per-trial cost: a trial
+// that does nothing, run in a warm worker (the spec and record round trip,
+// the fitness check, the parent's bookkeeping). RACESTRESS_POOL_CPUPROFILE
+// makes the worker write its CPU profile there.
+func BenchmarkPoolNullTrial(b *testing.B) {
+	env := []string{fakeWorkerEnv + "=pool"}
+	if p := os.Getenv(poolProfileEnv); p != "" {
+		env = append(env, poolProfileEnv+"="+p)
+	}
+	pool := &harness.Pool{Process: harness.Process{Path: os.Args[0], Env: env}, TrialsPerWorker: 1 << 30}
+	defer pool.Close()
+	s := poolSpec(0, "probe")
+	var warm []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		r, _ := pool.Execute(context.Background(), s)
+		warm = append(warm, time.Since(t0))
+		if r.Outcome != result.OK {
+			b.Fatal(r.FirstError)
+		}
+	}
+	b.ReportMetric(ms(median(warm)), "ms-pool")
+}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +28,10 @@ import (
 // "barrier" subject meet.
 const fakeBarrierEnv = "RACESTRESS_FAKE_BARRIER"
 
+// poolProfileEnv makes the fake pool worker write a CPU profile to its
+// value plus "." and its pid.
+const poolProfileEnv = "RACESTRESS_POOL_CPUPROFILE"
+
 // fakeTrials counts the trials this fake pool worker process has run: a
 // probe reports it, so that tests see which worker ran what.
 var fakeTrials int
@@ -43,6 +48,12 @@ func fakePoolWorker() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	if path := os.Getenv(poolProfileEnv); path != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid()))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
 	}
 	sc := *scenarios.FinalizeOrder
 	sc.Trial = fakeTrial
