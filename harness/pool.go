@@ -150,7 +150,8 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	}
 	// The worker is alive and answered with a record and a fitness line.
 	proc.ExitCode = 0
-	proc.PeakRSS = peakRSS(w.pid)
+	rss, peak := memoryOf(w.pid)
+	proc.PeakRSS = peak
 	stderr := w.log.next(time.Second)
 	p.Process.keepLogs(spec.Trial, stderr, proc)
 	rec = classify(sc, spec, rec, out, stderr, proc)
@@ -164,7 +165,7 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 		rec.Process.Recycled = "replaced after outcome " + string(rec.Outcome)
 	case !fit.Fit:
 		rec.Process.Recycled = "unfit: " + fit.Reason
-	case p.overRSS(w):
+	case rss > p.rssBound():
 		rec.Process.Recycled = fmt.Sprintf("unfit: resident set over %d MiB", p.rssBound()>>20)
 	case w.trials >= max:
 		rec.Process.Recycled = fmt.Sprintf("recycled after %d trials", w.trials)
@@ -183,8 +184,6 @@ func (p *Pool) rssBound() int64 {
 	}
 	return DefaultRSSBound
 }
-
-func (p *Pool) overRSS(w *poolWorker) bool { return residentBytes(w.pid) > p.rssBound() }
 
 // keepsWorker reports whether a worker may run another trial after one
 // that ended in outcome o with a clean record: after ok, and after a
@@ -690,21 +689,24 @@ func resetPeakRSS(pid int) {
 	_ = os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0)
 }
 
-// peakRSS reads pid's peak resident set size (VmHWM) in bytes; 0 when it
-// cannot.
-func peakRSS(pid int) int64 {
+// memoryOf reads pid's resident set size (VmRSS) and its peak since the
+// last resetPeakRSS (VmHWM), in bytes; zeros when it cannot.
+func memoryOf(pid int) (rss, peak int64) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10
-			}
+	field := func(name string) int64 {
+		i := strings.Index(string(b), "\n"+name+":")
+		if i < 0 {
+			return 0
 		}
+		f := strings.Fields(string(b[i+len(name)+2:]))
+		if len(f) == 0 {
+			return 0
+		}
+		kb, _ := strconv.ParseInt(f[0], 10, 64)
+		return kb << 10
 	}
-	return 0
+	return field("VmRSS"), field("VmHWM")
 }
