@@ -68,5 +68,5 @@ func BenchmarkPoolNullTrial(b *testing.B) {
 			b.Fatal(r.FirstError)
 		}
 	}
-	b.ReportMetric(ms(median(warm)), "ms-pool")
+	b.ReportMetric(ms(median(warm)), "ms-pool-null")
 }

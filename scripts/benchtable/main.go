@@ -5,6 +5,7 @@
 // Usage:
 //
 //	go run ./scripts/benchtable [-overhead MS] [-pool-overhead MS] [-machine TEXT] FILE.jsonl...
+//	go run ./scripts/benchtable -pool-compare DIR
 //
 // Rows are split by isolation (process, pool: from the records), so that
 // both modes measured in one run stand side by side. Files named
@@ -48,8 +49,12 @@ func run(args []string, w io.Writer) error {
 	overhead := fs.String("overhead", "", "median per-trial overhead of process isolation, in `MS`, measured by the harness benchmark")
 	poolOverhead := fs.String("pool-overhead", "", "median per-trial overhead of pool isolation, in `MS`, measured by the harness benchmark")
 	machine := fs.String("machine", "", "a line describing the machine and date")
+	compare := fs.String("pool-compare", "", "write the pool-versus-process table of the files scripts/pool-vs-process.sh left in `DIR`, and nothing else")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *compare != "" {
+		return poolCompare(*compare, w)
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("no results files")
