@@ -8,12 +8,14 @@
 #                         BenchmarkPoolNullTrial (a pool's whole cost)
 #   unfixed TTFF          racestress --registry unfixed at the default
 #                         preset, BATCHES x BATCH trials per mode
-#   gate rounds           racestress gate --budget GATE_BUDGET, GATES per mode
+#   gate rounds           racestress gate --budget GATE_BUDGET, GATES per mode,
+#                         at the default trial length and at GATE_SECONDS
 #   fixed                 objects/s over THROUGHPUT_RUNS trials of 4 s per
 #                         mode; forbidden outcomes in FIXED_RUNS pooled
 #                         trials of FIXED_SECONDS
 #
 # Environment: BATCHES (10), BATCH (20), GATE_BUDGET (30s), GATES (2),
+# GATE_SECONDS (0.05; empty: none),
 # THROUGHPUT_RUNS (5), FIXED_RUNS (1000), FIXED_SECONDS (0.25),
 # OUT (racestress-out/pool-<time>).
 set -euo pipefail
@@ -22,6 +24,7 @@ BATCHES=${BATCHES:-10}
 BATCH=${BATCH:-20}
 GATE_BUDGET=${GATE_BUDGET:-30s}
 GATES=${GATES:-2}
+GATE_SECONDS=${GATE_SECONDS-0.05}
 THROUGHPUT_RUNS=${THROUGHPUT_RUNS:-5}
 FIXED_RUNS=${FIXED_RUNS:-1000}
 FIXED_SECONDS=${FIXED_SECONDS:-0.25}
@@ -45,6 +48,10 @@ for g in $(seq 1 "$GATES"); do
   for iso in process pool; do
     echo "pool-vs-process: gate $g $iso" >&2
     "$bin" gate --budget "$GATE_BUDGET" --isolate "$iso" --quiet --format json --out "$OUT/gate-$iso-$g.jsonl" >/dev/null || true
+    if [ -n "$GATE_SECONDS" ]; then
+      "$bin" gate --budget "$GATE_BUDGET" --seconds "$GATE_SECONDS" --isolate "$iso" --quiet --format json \
+        --out "$OUT/gateshort-$iso-$g.jsonl" >/dev/null || true
+    fi
   done
 done
 for t in $(seq 1 "$THROUGHPUT_RUNS"); do

@@ -85,24 +85,28 @@ func poolCompare(dir string, w io.Writer) error {
 		}
 	}
 
-	var rounds [2][]int
-	for i, iso := range []string{"process", "pool"} {
-		paths, _ := filepath.Glob(filepath.Join(dir, "gate-"+iso+"-*.jsonl"))
-		for _, p := range paths {
-			res, err := harness.ReadResultsFile(p)
-			if err != nil {
-				return fmt.Errorf("%s: %w", p, err)
+	for _, gate := range []struct{ prefix, what string }{{"gate", "default trial length"}, {"gateshort", "short trials (GATE_SECONDS)"}} {
+		var rounds [2][]int
+		var seconds float64
+		for i, iso := range []string{"process", "pool"} {
+			paths, _ := filepath.Glob(filepath.Join(dir, gate.prefix+"-"+iso+"-*.jsonl"))
+			for _, p := range paths {
+				res, err := harness.ReadResultsFile(p)
+				if err != nil {
+					return fmt.Errorf("%s: %w", p, err)
+				}
+				subjects := map[string]bool{}
+				for _, r := range res.Records {
+					subjects[r.Registry] = true
+					seconds = r.Knobs.Seconds
+				}
+				rounds[i] = append(rounds[i], len(res.Records)/max(1, len(subjects)))
 			}
-			subjects := map[string]bool{}
-			for _, r := range res.Records {
-				subjects[r.Registry] = true
-			}
-			rounds[i] = append(rounds[i], len(res.Records)/max(1, len(subjects)))
 		}
-	}
-	if len(rounds[0]) > 0 && len(rounds[1]) > 0 {
-		a, b := medianInt(rounds[0]), medianInt(rounds[1])
-		row(fmt.Sprintf("gate rounds per budget (median of %d runs each: %v / %v)", len(rounds[0]), rounds[0], rounds[1]), strconv.Itoa(a), strconv.Itoa(b), ratio(float64(b), float64(a)), "pool ≥ 2×")
+		if len(rounds[0]) > 0 && len(rounds[1]) > 0 {
+			a, b := medianInt(rounds[0]), medianInt(rounds[1])
+			row(fmt.Sprintf("gate rounds per budget, %s %gs (median of %d runs each: %v / %v)", gate.what, seconds, len(rounds[0]), rounds[0], rounds[1]), strconv.Itoa(a), strconv.Itoa(b), ratio(float64(b), float64(a)), "pool ≥ 2×")
+		}
 	}
 
 	var speed [2][]float64
