@@ -546,6 +546,7 @@ func (p *Pool) start() (*poolWorker, error) {
 		closeAll()
 		return nil, err
 	}
+	cmd.SysProcAttr = poolSysProcAttr()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, errW, errW
 	cmd.ExtraFiles = []*os.File{outW}
 	if err := cmd.Start(); err != nil {

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +30,18 @@ import (
 // "barrier" subject meet.
 const fakeBarrierEnv = "RACESTRESS_FAKE_BARRIER"
 
+// fakePoolParentEnv makes the test binary (with RACESTRESS_FAKE_WORKER=pool)
+// a process that runs a pool whose trial hangs, for a test to kill.
+const fakePoolParentEnv = "RACESTRESS_FAKE_POOL_PARENT"
+
+// fakePoolParent runs one "pidfile-hang" trial in a pool of fake workers.
+func fakePoolParent() int {
+	os.Unsetenv(fakePoolParentEnv)
+	p := &harness.Pool{Process: harness.Process{Path: os.Args[0]}}
+	p.Execute(context.Background(), poolSpec(0, "pidfile-hang"))
+	return 0
+}
+
 // poolProfileEnv makes the fake pool worker write a CPU profile to its
 // value plus "." and its pid.
 const poolProfileEnv = "RACESTRESS_POOL_CPUPROFILE"
@@ -44,6 +58,9 @@ var leaked []byte
 // a long-lived worker; they do what fakeWorker's modes do. The scenario is
 // finalize-order, as far as the pool (which grades) can tell.
 func fakePoolWorker() int {
+	if os.Getenv(fakePoolParentEnv) != "" {
+		return fakePoolParent()
+	}
 	cfg, err := harness.PoolWorkerConfigFromEnv()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -59,7 +76,7 @@ func fakePoolWorker() int {
 	sc.Trial = fakeTrial
 	var subs []scenarios.Subject
 	for _, name := range []string{"ok", "chatty", "probe", "barrier", "fatal", "panic", "race", "deadlock", "hang", "sigkill", "oom",
-		"garbage", "half", "exit1", "sigint-ignored",
+		"garbage", "half", "exit1", "sigint-ignored", "pidfile-hang",
 		"leak-goroutine", "leak-gogc", "leak-procs", "leak-memlimit", "leak-heap", "leak-cleanup"} {
 		subs = append(subs, scenarios.Subject{Name: name, Role: result.Clean, New: scenarios.RegistryFunc(nil)})
 	}
@@ -129,6 +146,9 @@ func fakeTrial(ctx context.Context, env scenarios.Env) scenarios.Observation {
 		fmt.Fprintln(os.Stderr, "worker: something went wrong")
 		os.Exit(1)
 	case "sigint-ignored":
+		time.Sleep(time.Hour)
+	case "pidfile-hang":
+		_ = os.WriteFile(os.Getenv("PIDFILE"), []byte(fmt.Sprint(os.Getpid())), 0o644)
 		time.Sleep(time.Hour)
 	case "leak-goroutine":
 		go func() { select {} }()
@@ -505,4 +525,36 @@ func TestPoolRetiresAWorkerOverItsResidentSetBound(t *testing.T) {
 	rec := execute(t, p, poolSpec(0, "ok"))
 	assert.Equal(t, result.OK, rec.Outcome)
 	assert.Contains(t, rec.Process.Recycled, "resident set over 1 MiB")
+}
+
+func TestPoolWorkerDiesWithItsParent(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Pdeathsig is Linux's")
+	}
+	pidfile := filepath.Join(t.TempDir(), "pid")
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), fakeWorkerEnv+"=pool", fakePoolParentEnv+"=1", "PIDFILE="+pidfile)
+	require.NoError(t, cmd.Start())
+	var pid int
+	for deadline := time.Now().Add(time.Minute); pid == 0; time.Sleep(5 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the worker never started its trial")
+		if b, err := os.ReadFile(pidfile); err == nil && len(b) > 0 {
+			pid, _ = strconv.Atoi(string(b))
+		}
+	}
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	for deadline := time.Now().Add(time.Minute); alive(pid); time.Sleep(5 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "worker %d outlived its parent", pid)
+	}
+}
+
+// alive reports whether pid runs (a zombie does not).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
 }
