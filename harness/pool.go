@@ -260,7 +260,7 @@ func (p *Pool) watchPool(ctx context.Context, w *poolWorker, start time.Time, ti
 				if err != nil && !proc.TimedOut && !interrupted {
 					out = append(out, l...) // a record of more than one line: malformed
 				}
-				_ = w.cmd.Process.Kill()
+				killGroup(w.cmd)
 				continue
 			}
 			return out, fit, endAnswered
@@ -274,18 +274,18 @@ func (p *Pool) watchPool(ctx context.Context, w *poolWorker, start time.Time, ti
 		case <-ctx.Done():
 			if !interrupted {
 				interrupted = true
-				_ = w.cmd.Process.Kill()
+				killGroup(w.cmd)
 			}
 		case <-watchdog.C:
 			proc.TimedOut = true
 			_ = w.cmd.Process.Signal(syscall.SIGQUIT)
 			kill = time.After(grace)
 		case <-kill:
-			_ = w.cmd.Process.Kill()
+			killGroup(w.cmd)
 		case <-memTick:
 			if rss := residentBytes(w.pid); rss > 2*p.Process.MemoryLimit && !proc.OverMemory {
 				proc.OverMemory = true
-				_ = w.cmd.Process.Kill()
+				killGroup(w.cmd)
 			}
 		}
 	}
@@ -399,7 +399,7 @@ func (p *Pool) retire(w *poolWorker) {
 
 // discard kills w, whatever it is doing, and reaps it.
 func (p *Pool) discard(w *poolWorker) {
-	_ = w.cmd.Process.Kill()
+	killGroup(w.cmd)
 	p.retire(w)
 }
 
@@ -415,7 +415,7 @@ func (p *Pool) retireLocked(w *poolWorker) {
 		select {
 		case <-w.exited:
 		case <-time.After(grace):
-			_ = w.cmd.Process.Kill()
+			killGroup(w.cmd)
 			<-w.exited
 		}
 	}()
@@ -436,7 +436,7 @@ func (p *Pool) noteLocked(w *poolWorker, msg string) {
 		case <-w.log.eof:
 			name := filepath.Join(p.Process.LogDir, fmt.Sprintf("worker-%d.stderr", w.id))
 			if b := w.log.take(); len(b) > 0 && os.WriteFile(name, b, 0o644) == nil {
-				line += "; its stderr is in " + name
+				line += "; its stderr is in " + p.Process.recordPath(name)
 			}
 		default:
 		}
@@ -546,10 +546,15 @@ func (p *Pool) start() (*poolWorker, error) {
 		closeAll()
 		return nil, err
 	}
-	cmd.SysProcAttr = poolSysProcAttr()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, errW, errW
 	cmd.ExtraFiles = []*os.File{outW}
-	if err := cmd.Start(); err != nil {
+	var drained sync.WaitGroup
+	drained.Add(2)
+	// As process mode's workers: a process group of its own, killed with
+	// its parent (see startWorker). Everything written is read before the
+	// exit is seen.
+	done, err := startWorker(cmd, drained.Wait)
+	if err != nil {
 		closeAll()
 		return nil, err
 	}
@@ -560,8 +565,6 @@ func (p *Pool) start() (*poolWorker, error) {
 		id: id, pid: cmd.Process.Pid, cmd: cmd, stdin: inW,
 		lines: make(chan []byte, 4), log: newSegmentLog(marker), exited: make(chan struct{}),
 	}
-	var drained sync.WaitGroup
-	drained.Add(2)
 	go func() {
 		defer drained.Done()
 		readLines(outR, w.lines)
@@ -573,8 +576,7 @@ func (p *Pool) start() (*poolWorker, error) {
 		errR.Close()
 	}()
 	go func() {
-		drained.Wait() // everything written is read before the exit is seen
-		w.waitErr = cmd.Wait()
+		w.waitErr = <-done
 		inW.Close()
 		close(w.exited)
 	}()

@@ -34,7 +34,7 @@ func TestPoolIsolation(t *testing.T) {
 		assert.Equal(t, result.Hang, recs[0].Outcome)
 		require.NotNil(t, recs[0].Process)
 		assert.Equal(t, "pool", recs[0].Process.Isolation)
-		assert.FileExists(t, recs[0].Process.Dump)
+		assert.FileExists(t, harness.LogPath(out, recs[0].Process.Dump), "the dump's path is relative to the results file")
 		assert.Contains(t, recs[0].Process.Recycled, "the worker ended with the trial")
 		assert.Contains(t, stderr, "racestress: PASS locked detected 1/1")
 	})
