@@ -26,6 +26,9 @@ import (
 const fakeWorkerEnv = "RACESTRESS_FAKE_WORKER"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(fakeWorkerEnv) == "pool" {
+		os.Exit(fakePoolWorker())
+	}
 	if mode := os.Getenv(fakeWorkerEnv); mode != "" {
 		os.Exit(fakeWorker(mode))
 	}

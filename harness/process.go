@@ -423,6 +423,7 @@ func firstLines(s string, n int) string {
 // trial with exec (in this process) and writes its graded record as one JSON
 // line to out. Its error means the trial could not be run.
 func Worker(ctx context.Context, in io.Reader, out io.Writer, exec InProcess) error {
+	warmStart()
 	var spec Spec
 	dec := json.NewDecoder(in)
 	dec.DisallowUnknownFields()

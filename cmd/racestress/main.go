@@ -31,6 +31,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == harness.WorkerArg {
 		os.Exit(worker())
 	}
+	if len(os.Args) > 1 && os.Args[1] == harness.PoolWorkerArg {
+		os.Exit(poolWorker())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -48,6 +51,24 @@ func worker() int {
 	}
 	if err := harness.Worker(context.Background(), os.Stdin, out, harness.InProcess{Hook: chaosHook}); err != nil {
 		fmt.Fprintln(os.Stderr, "racestress worker:", err)
+		return 1
+	}
+	return 0
+}
+
+// poolWorker is the hidden pool-worker mode (--isolate pool): trials one
+// after another, spec lines on stdin, record and fitness lines on file
+// descriptor 3, until stdin ends. Like worker, it installs no signal
+// handler.
+func poolWorker() int {
+	out := os.NewFile(3, "result")
+	cfg, err := harness.PoolWorkerConfigFromEnv()
+	if out == nil || err != nil {
+		fmt.Fprintln(os.Stderr, "racestress pool worker: no result pipe on fd 3 or no pool settings:", err)
+		return 1
+	}
+	if err := harness.PoolWorker(context.Background(), os.Stdin, out, os.Stderr, harness.InProcess{Hook: chaosHook}, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "racestress pool worker:", err)
 		return 1
 	}
 	return 0

@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == harness.WorkerArg {
 		os.Exit(worker())
 	}
+	if len(os.Args) > 1 && os.Args[1] == harness.PoolWorkerArg {
+		os.Exit(poolWorker())
+	}
 	os.Exit(m.Run())
 }
 

@@ -52,6 +52,7 @@ type options struct {
 	format      string
 	quiet       bool
 	isolate     string
+	poolTrials  int
 	timeout     time.Duration
 	memoryLimit string
 	race        bool
@@ -89,7 +90,8 @@ const (
 
 // addRunFlags defines the flags that choose how trials run.
 func addRunFlags(fs *flag.FlagSet, o *options) {
-	fs.StringVar(&o.isolate, "isolate", "process", "run each trial in a child `MODE`: process (survives fatal errors and hangs) or none (in this process, faster)")
+	fs.StringVar(&o.isolate, "isolate", "process", "run each trial in a child `MODE`: process (one child per trial: survives fatal errors and hangs), pool (warm children that run trial after trial, replaced after any unclean trial) or none (in this process, fastest)")
+	fs.IntVar(&o.poolTrials, "pool-trials", harness.DefaultPoolTrials, "with --isolate pool, recycle a worker after `N` trials")
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop a trial with no result after `D` (SIGQUIT for a goroutine dump, then kill); at least the trial's length + 1s (default seconds×2+5s)")
 	fs.StringVar(&o.memoryLimit, "memory-limit", "", "bound each child's memory to `SIZE` (e.g. 512MiB, at least 32MiB): GOMEMLIMIT, and killed past twice that")
 	fs.BoolVar(&o.race, "race", false, "run workers under the race detector (builds a race-enabled worker once; needs Go and a C compiler)")
@@ -279,6 +281,9 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 	if err != nil {
 		return err
 	}
+	if c, ok := exec.(io.Closer); ok {
+		defer c.Close()
+	}
 	cfg.Executor, cfg.Parallel = exec, o.parallel
 	planned := 0
 	if specs == nil {
@@ -337,6 +342,9 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 	sum.Policy = reportPolicy(header)
 	if len(records) == 0 && runErr == nil && writeErr == nil {
 		sum.Policy.Empty = emptyShard(header)
+	}
+	if o.isolate == "pool" && o.exec == nil {
+		sum.Warnings = append(sum.Warnings, harness.PoolIndependence)
 	}
 	if len(cfg.Subjects) > 0 && !hasControl(cfg.Subjects) && !o.gate && o.exec == nil {
 		sum.Warnings = append(sum.Warnings, "no control ran: nothing measured the harness's power to detect (name one with --registry or --control)")
@@ -415,14 +423,16 @@ func (o *options) checkRunFlags(cfg harness.Config) error {
 		return o.exec.check(o)
 	}
 	switch {
-	case o.isolate != "process" && o.isolate != "none":
-		return usageError("--isolate must be process or none, got %q", o.isolate)
+	case o.isolate != "process" && o.isolate != "pool" && o.isolate != "none":
+		return usageError("--isolate must be process, pool or none, got %q", o.isolate)
+	case o.poolTrials < 1 || o.poolTrials > maxRuns:
+		return usageError("--pool-trials must be between 1 and %d, got %d", maxRuns, o.poolTrials)
 	case o.timeout < 0 || o.timeout > maxTimeout:
 		return usageError("--timeout must be between 0 (default) and %v, got %v", maxTimeout, o.timeout)
 	case o.parallel < 1 || o.parallel > maxParallel:
 		return usageError("--parallel must be between 1 and %d, got %d", maxParallel, o.parallel)
 	case o.race && o.isolate == "none":
-		return usageError("--race needs --isolate process")
+		return usageError("--race needs --isolate process or pool")
 	case !slices.Contains(report.Formats, o.format):
 		return usageError("--format must be one of %s, got %q", strings.Join(report.Formats, ", "), o.format)
 	case o.budget < 0 || o.budget > maxBudget:
@@ -493,6 +503,10 @@ func (o *options) executor(ctx context.Context, logDir string) (harness.Executor
 			return nil, &exitError{code: 2, msg: err.Error()}
 		}
 		p.Path, p.Env, p.Isolation = bin, harness.RaceEnv, "race"
+	}
+	if o.isolate == "pool" {
+		p.Args = []string{harness.PoolWorkerArg}
+		return &harness.Pool{Process: p, TrialsPerWorker: o.poolTrials}, nil
 	}
 	return p, nil
 }

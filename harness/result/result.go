@@ -281,7 +281,7 @@ type Record struct {
 
 // Process describes how a trial's child process ended.
 type Process struct {
-	Isolation  string `json:"isolation"`           // "process"; "race" under the race detector
+	Isolation  string `json:"isolation"`           // "process"; "race" under the race detector; "pool" (or "pool-race") in a warm worker
 	ExitCode   int    `json:"exit_code"`           // -1 when killed by a signal
 	Signal     string `json:"signal,omitempty"`    // the signal that killed it
 	WallNanos  int64  `json:"wall_ns"`             // from start to exit, as the parent saw it
@@ -290,6 +290,16 @@ type Process struct {
 	Dump       string `json:"dump,omitempty"`      // file holding its goroutine dump, if any
 	TimedOut   bool   `json:"timed_out,omitempty"` // the watchdog stopped it
 	OverMemory bool   `json:"over_memory,omitempty"`
+
+	// Pool details (isolation "pool"): Worker numbers the worker process
+	// within the run (1 is the first started), WorkerPID is its process id,
+	// and WorkerTrial is this trial's index among the trials that worker
+	// ran (0: its first). Recycled says why the worker was retired after
+	// this trial ("" when it went on to run another).
+	Worker      int    `json:"worker,omitempty"`
+	WorkerPID   int    `json:"worker_pid,omitempty"`
+	WorkerTrial int    `json:"worker_trial,omitempty"`
+	Recycled    string `json:"recycled,omitempty"`
 }
 
 // TTFF returns the time to first failure.

@@ -4,7 +4,13 @@
 //
 // Usage:
 //
-//	go run ./scripts/benchtable [-overhead MS] [-machine TEXT] FILE.jsonl...
+//	go run ./scripts/benchtable [-overhead MS] [-pool-overhead MS] [-machine TEXT] FILE.jsonl...
+//	go run ./scripts/benchtable -pool-compare DIR
+//
+// Rows are split by isolation (process, pool: from the records), so that
+// both modes measured in one run stand side by side. Files named
+// *-gate.jsonl are gate runs under a budget: they give the rounds each
+// isolation ran in it.
 package main
 
 import (
@@ -28,14 +34,27 @@ func main() {
 	}
 }
 
-type config struct{ preset, chaos string }
+type config struct{ preset, chaos, isolation string }
+
+// isolation names how a record's trial was isolated.
+func isolation(r result.Record) string {
+	if r.Process == nil {
+		return "none"
+	}
+	return r.Process.Isolation
+}
 
 func run(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("benchtable", flag.ContinueOnError)
 	overhead := fs.String("overhead", "", "median per-trial overhead of process isolation, in `MS`, measured by the harness benchmark")
+	poolOverhead := fs.String("pool-overhead", "", "median per-trial overhead of pool isolation, in `MS`, measured by the harness benchmark")
 	machine := fs.String("machine", "", "a line describing the machine and date")
+	compare := fs.String("pool-compare", "", "write the pool-versus-process table of the files scripts/pool-vs-process.sh left in `DIR`, and nothing else")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *compare != "" {
+		return poolCompare(*compare, w)
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("no results files")
@@ -43,6 +62,7 @@ func run(args []string, w io.Writer) error {
 	byConfig := map[config][]result.Record{}
 	throughput := map[config][]result.Record{} // long fixed trials, for objects/s
 	var order []config
+	var gates []string
 	var subjects []report.Group // other scenarios and subjects, one row each
 	for _, path := range fs.Args() {
 		if strings.HasSuffix(path, "-subjects.jsonl") {
@@ -58,8 +78,12 @@ func run(args []string, w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		if strings.HasSuffix(path, "-gate.jsonl") {
+			gates = append(gates, gateRounds(res.Records))
+			continue
+		}
 		for _, r := range res.Records {
-			c := config{r.Knobs.Preset, cmp.Or(r.Knobs.Chaos, "off")}
+			c := config{r.Knobs.Preset, cmp.Or(r.Knobs.Chaos, "off"), isolation(r)}
 			if _, ok := byConfig[c]; !ok {
 				order = append(order, c)
 			}
@@ -69,8 +93,8 @@ func run(args []string, w io.Writer) error {
 			}
 		}
 	}
-	fmt.Fprintln(w, "| preset | chaos | unfixed detected (95% CI) | TTFF median / p90 / p99 (KM) | GC removals | fixed forbidden (95% upper bound) | objects/s (fixed) | callbacks/s (fixed) | peak RSS of a trial |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Fprintln(w, "| preset | chaos | isolation | unfixed detected (95% CI) | TTFF median / p90 / p99 (KM) | GC removals | fixed forbidden (95% upper bound) | objects/s (fixed) | callbacks/s (fixed) | peak RSS of a trial |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, c := range order {
 		sum := report.Summarize(byConfig[c])
 		var unfixed, fixed *report.Group
@@ -82,28 +106,28 @@ func run(args []string, w io.Writer) error {
 				fixed = &sum.Groups[i]
 			}
 		}
-		row := []string{c.preset, c.chaos, "-", "-", "-", "-", "-", "-", peakRSS(byConfig[c])}
+		row := []string{c.preset, c.chaos, c.isolation, "-", "-", "-", "-", "-", "-", peakRSS(byConfig[c])}
 		if unfixed != nil {
 			lo, hi := unfixed.DetectionCI()
-			row[2] = fmt.Sprintf("%d/%d = %s %s", unfixed.Detected, unfixed.Runs, report.FormatRate(unfixed.Rate()), report.FormatInterval(lo, hi))
-			row[3] = strings.Join([]string{km(*unfixed, 0.5), km(*unfixed, 0.9), km(*unfixed, 0.99)}, " / ")
+			row[3] = fmt.Sprintf("%d/%d = %s %s", unfixed.Detected, unfixed.Runs, report.FormatRate(unfixed.Rate()), report.FormatInterval(lo, hi))
+			row[4] = strings.Join([]string{km(*unfixed, 0.5), km(*unfixed, 0.9), km(*unfixed, 0.99)}, " / ")
 			if unfixed.Detected > 0 {
-				row[4] = report.FormatRate(float64(unfixed.Mutations["removed"]) / float64(unfixed.Detected))
+				row[5] = report.FormatRate(float64(unfixed.Mutations["removed"]) / float64(unfixed.Detected))
 			}
 		}
 		if fixed != nil {
 			lo, hi := fixed.DetectionCI()
 			if fixed.Detected == 0 {
-				row[5] = fmt.Sprintf("0/%d (< %s)", fixed.Runs, report.FormatUpper(hi))
+				row[6] = fmt.Sprintf("0/%d (< %s)", fixed.Runs, report.FormatUpper(hi))
 			} else {
-				row[5] = fmt.Sprintf("%d/%d %s", fixed.Detected, fixed.Runs, report.FormatInterval(lo, hi))
+				row[6] = fmt.Sprintf("%d/%d %s", fixed.Detected, fixed.Runs, report.FormatInterval(lo, hi))
 			}
 			speed := fixed
 			if long := report.Summarize(throughput[c]).Groups; len(long) > 0 {
 				speed = &long[0] // steady state: the long trials only
 			}
-			row[6] = fmt.Sprintf("%.2fM", speed.ObjectsPerSec()/1e6)
-			row[7] = fmt.Sprintf("%.2fM", speed.CallbacksPerSec()/1e6)
+			row[7] = fmt.Sprintf("%.2fM", speed.ObjectsPerSec()/1e6)
+			row[8] = fmt.Sprintf("%.2fM", speed.CallbacksPerSec()/1e6)
 		}
 		fmt.Fprintln(w, "| "+strings.Join(row, " | ")+" |")
 	}
@@ -122,7 +146,13 @@ func run(args []string, w io.Writer) error {
 		}
 	}
 	if *overhead != "" {
-		fmt.Fprintf(w, "\nProcess isolation costs %s ms per trial over running it in-process (median, `BenchmarkIsolationOverhead`).\n", *overhead)
+		fmt.Fprintf(w, "\nProcess isolation costs %s ms per trial over running it in-process (median, `BenchmarkPoolOverhead`).\n", *overhead)
+	}
+	if *poolOverhead != "" {
+		fmt.Fprintf(w, "Pool isolation costs %s ms per trial over running it in-process (median, same benchmark, interleaved).\n", *poolOverhead)
+	}
+	if len(gates) > 0 {
+		fmt.Fprintf(w, "\nGate rounds in its budget: %s.\n", strings.Join(gates, "; "))
 	}
 	if *machine != "" {
 		fmt.Fprintf(w, "\n%s\n", *machine)
@@ -151,4 +181,24 @@ func peakRSS(recs []result.Record) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f MiB", float64(slices.Max(peaks))/(1<<20))
+}
+
+// gateRounds says how many rounds a gate run completed, by isolation.
+func gateRounds(recs []result.Record) string {
+	subjects := map[string]bool{}
+	byIso := map[string]int{}
+	var isos []string
+	for _, r := range recs {
+		subjects[r.Registry] = true
+		iso := isolation(r)
+		if byIso[iso] == 0 {
+			isos = append(isos, iso)
+		}
+		byIso[iso]++
+	}
+	var parts []string
+	for _, iso := range isos {
+		parts = append(parts, fmt.Sprintf("%s %d", iso, byIso[iso]/max(1, len(subjects))))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -1,0 +1,4 @@
+package harness
+
+// KeepsWorker exposes keepsWorker to the external tests.
+var KeepsWorker = keepsWorker
