@@ -194,14 +194,25 @@ func ttffHistogramSVG(groups []Group, name func(Group) string, titlePrefix strin
 // of ten giving at most about five labels.
 type countTicks struct{}
 
-// Ticks implements plot.Ticker.
+// Ticks implements plot.Ticker. It has no loop whose end depends on the
+// arithmetic (a mutant of one would hang the tests instead of failing them).
 func (countTicks) Ticks(lo, hi float64) []plot.Tick {
-	step := 1.0 // then 2, 5, 10, 20, 50, ...
-	for i := 1; (hi-lo)/step > 5; i++ {
-		step = [3]float64{1, 2, 5}[i%3] * math.Pow(10, float64(i/3))
+	// The smallest of 1, 2, 5 and 10 times the power of ten below a fifth
+	// of the range that is at least that fifth, and at least 1.
+	fifth := (hi - lo) / 5
+	mag := math.Pow(10, math.Floor(math.Log10(fifth)))
+	step := 10 * mag
+	for _, m := range []float64{5, 2, 1} {
+		if m*mag >= fifth {
+			step = m * mag
+		}
 	}
+	step = max(step, 1)
+	first := math.Ceil(lo / step)
+	n := int(math.Floor(hi/step)-first) + 1
 	var ticks []plot.Tick
-	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+	for i := range n {
+		v := (first + float64(i)) * step
 		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 	}
 	return ticks

@@ -335,4 +335,10 @@ func TestCountTicksAtTheirBounds(t *testing.T) {
 	assert.Equal(t, []string{"0", "50000", "100000"}, l, "counts in plain digits")
 	v, _ = ticks(0, 0.5)
 	assert.Equal(t, []float64{0}, v, "no fractions")
+	v, _ = ticks(7, 7)
+	assert.Equal(t, []float64{7}, v, "a range of one value marks it")
+	v, _ = ticks(0, 1)
+	assert.Equal(t, []float64{0, 1}, v)
+	v, _ = ticks(0, 6)
+	assert.Equal(t, []float64{0, 2, 4, 6}, v, "past five steps of one, steps of two")
 }

@@ -110,23 +110,26 @@ func KaplanMeier(obs []Observation) Curve {
 	slices.SortStableFunc(sorted, func(a, b Observation) int { return cmp.Compare(a.T, b.T) })
 	c := Curve{Trials: len(sorted)}
 	survive := 1.0
-	for i := 0; i < len(sorted); {
+	// Each pass takes the trials tied at one time, at least one of them, so
+	// the loop always moves on.
+	for i, j := 0, 0; i < len(sorted); i = j {
 		t := sorted[i].T
-		atRisk := len(sorted) - i
-		detected, j := 0, i
-		for ; j < len(sorted) && sorted[j].T == t; j++ {
-			if sorted[j].Detected {
+		j = i + 1
+		for j < len(sorted) && sorted[j].T == t {
+			j++
+		}
+		atRisk, detected := len(sorted)-i, 0
+		for _, o := range sorted[i:j] {
+			if o.Detected {
 				detected++
-			} else {
-				c.Censored++
 			}
 		}
+		c.Censored += j - i - detected
 		if detected > 0 {
 			survive *= 1 - float64(detected)/float64(atRisk)
 			c.Steps = append(c.Steps, Step{T: t, P: 1 - survive, AtRisk: atRisk, Detected: detected})
 		}
 		c.Horizon = t
-		i = j
 	}
 	return c
 }

@@ -64,6 +64,7 @@ func TestRunsNeededAtTheEdges(t *testing.T) {
 		{0.5, -1, 1, true, "nor does a negative one"},
 		{0.5, 1e-12, 1, true, "a tiny goal takes one trial, not none"},
 		{0, 0.99, 0, false, "a rate of zero never detects"},
+		{0, 0, 0, false, "not even for no goal at all"},
 		{-0.1, 0.99, 0, false, "nor does a negative one"},
 		{math.NaN(), 0.99, 0, false, "an unknown rate gives no answer"},
 		{0.5, math.NaN(), 0, false, "nor does an unknown goal"},
