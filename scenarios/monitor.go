@@ -217,10 +217,13 @@ type probe struct {
 	calls atomic.Int32
 	name  string
 
-	// h is the finalizer's handle, set once Register returns (a GC cleanup
-	// may call back before).
-	h    atomic.Pointer[finalizer.Handle]
-	prio finalizer.Priority
+	// handle is the finalizer's handle, set once Register returns and read
+	// only under the ledger's lock (add happens after it is set); seq is
+	// its key's creation number, for messages from callbacks, which may
+	// run before Register returns.
+	handle finalizer.Handle
+	seq    atomic.Uint64
+	prio   finalizer.Priority
 	// during is the id of the Run in progress when the callback was first
 	// called, as the ledger saw it (0: none); only meaningful where the
 	// scenario keeps the objects alive, so that no GC cleanup can call.
@@ -249,21 +252,20 @@ func (p *probe) setHandle(h finalizer.Handle) bool {
 	if h == nil {
 		return false
 	}
-	p.h.Store(&h)
+	p.handle = h
+	p.seq.Store(h.Key().Seq)
 	return true
 }
 
-// alive reports whether the finalizer is still registered.
-func (p *probe) alive() bool {
-	h := p.h.Load()
-	return h != nil && (*h).Alive()
-}
+// alive reports whether the finalizer is still registered; call it under
+// the ledger's lock.
+func (p *probe) alive() bool { return p.handle != nil && p.handle.Alive() }
 
 // label names the finalizer in messages: its name and key, e.g. "d01 (0, 17)".
 func (p *probe) label() string {
 	var key string
-	if h := p.h.Load(); h != nil {
-		key = (*h).Key().String()
+	if seq := p.seq.Load(); seq != 0 {
+		key = finalizer.Key{Priority: p.prio, Seq: seq}.String()
 	}
 	switch {
 	case p.name != "" && key != "":
