@@ -227,21 +227,10 @@ func exitText(proc *result.Process) string {
 // watchPool waits for w's record and fitness lines, its exit, the
 // watchdog or ctx, as Process.watch does for a one-trial worker.
 func (p *Pool) watchPool(ctx context.Context, w *poolWorker, start time.Time, timeout time.Duration, proc *result.Process) (out []byte, fit Fitness, ended ending) {
-	grace := p.Process.Grace
-	if grace <= 0 {
-		grace = 2 * time.Second
-	}
-	watchdog := time.NewTimer(timeout)
-	defer watchdog.Stop()
-	var memTick <-chan time.Time
-	if p.Process.MemoryLimit > 0 {
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		memTick = t.C
-	}
-	var kill <-chan time.Time
+	g := newGuard(w.cmd, w.pid, timeout, p.Process.Grace, p.Process.MemoryLimit, proc)
+	defer g.stop()
 	lines := w.lines
-	interrupted, haveRecord := false, false
+	haveRecord := false
 	for {
 		select {
 		case l, ok := <-lines:
@@ -254,10 +243,10 @@ func (p *Pool) watchPool(ctx context.Context, w *poolWorker, start time.Time, ti
 				proc.WallNanos = int64(time.Since(start))
 				continue
 			}
-			if err := decodeStrict(l, &fit); err != nil || interrupted || proc.TimedOut || proc.OverMemory {
+			if err := decodeStrict(l, &fit); err != nil || g.interrupted || proc.TimedOut || proc.OverMemory {
 				// Not a fitness line: the worker's output is not to be
 				// trusted. Stop it and classify how it ended.
-				if err != nil && !proc.TimedOut && !interrupted {
+				if err != nil && !proc.TimedOut && !g.interrupted {
 					out = append(out, l...) // a record of more than one line: malformed
 				}
 				killGroup(w.cmd)
@@ -267,26 +256,18 @@ func (p *Pool) watchPool(ctx context.Context, w *poolWorker, start time.Time, ti
 		case <-w.exited:
 			proc.WallNanos = int64(time.Since(start))
 			fillExit(w, proc)
-			if interrupted {
+			if g.interrupted {
 				return out, fit, endInterrupted
 			}
 			return out, fit, endExited
 		case <-ctx.Done():
-			if !interrupted {
-				interrupted = true
-				killGroup(w.cmd)
-			}
-		case <-watchdog.C:
-			proc.TimedOut = true
-			_ = w.cmd.Process.Signal(syscall.SIGQUIT)
-			kill = time.After(grace)
-		case <-kill:
-			killGroup(w.cmd)
-		case <-memTick:
-			if rss := residentBytes(w.pid); rss > 2*p.Process.MemoryLimit && !proc.OverMemory {
-				proc.OverMemory = true
-				killGroup(w.cmd)
-			}
+			g.interrupt()
+		case <-g.expired:
+			g.expire()
+		case <-g.killAt:
+			g.kill()
+		case <-g.memTick:
+			g.checkMemory()
 		}
 	}
 }

@@ -204,20 +204,8 @@ const (
 )
 
 func (p Process) watch(ctx context.Context, r *running, timeout time.Duration, proc *result.Process) ending {
-	grace := p.Grace
-	if grace <= 0 {
-		grace = 2 * time.Second
-	}
-	watchdog := time.NewTimer(timeout)
-	defer watchdog.Stop()
-	var memTick <-chan time.Time
-	if p.MemoryLimit > 0 {
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		memTick = t.C
-	}
-	var kill <-chan time.Time
-	interrupted := false
+	g := newGuard(r.cmd, r.cmd.Process.Pid, timeout, p.Grace, p.MemoryLimit, proc)
+	defer g.stop()
 	for {
 		select {
 		case err := <-r.done:
@@ -233,26 +221,18 @@ func (p Process) watch(ctx context.Context, r *running, timeout time.Duration, p
 			} else if err != nil {
 				proc.Signal = err.Error()
 			}
-			if interrupted {
+			if g.interrupted {
 				return endInterrupted
 			}
 			return endExited
 		case <-ctx.Done():
-			if !interrupted {
-				interrupted = true
-				killGroup(r.cmd)
-			}
-		case <-watchdog.C:
-			proc.TimedOut = true
-			_ = r.cmd.Process.Signal(syscall.SIGQUIT)
-			kill = time.After(grace)
-		case <-kill:
-			killGroup(r.cmd)
-		case <-memTick:
-			if rss := residentBytes(r.cmd.Process.Pid); rss > 2*p.MemoryLimit && !proc.OverMemory {
-				proc.OverMemory = true
-				killGroup(r.cmd)
-			}
+			g.interrupt()
+		case <-g.expired:
+			g.expire()
+		case <-g.killAt:
+			g.kill()
+		case <-g.memTick:
+			g.checkMemory()
 		}
 	}
 }
