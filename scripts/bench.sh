@@ -15,6 +15,9 @@
 # (30s; empty: no gate runs), OUT (racestress-out/bench-<time>).
 # SUBJECT_RUNS (200 weakcache delete trials); the weak cache's clean subject
 # and the retry registry run FIXED_RUNS trials of FIXED_SECONDS each.
+# Scaling: SCALING_THREADS ("2,4,8"; empty: none) by SCALING_PROCS ("1,2"),
+# SCALING_RUNS (50) unfixed and SCALING_FIXED_RUNS (5) fixed 2 s trials a
+# cell, under SCALING_ISOLATION (process).
 # The full suite takes about 110 minutes on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,6 +82,23 @@ for preset in $PRESETS; do
   done
 done
 
+# Scaling (issue 13): threads 2/4/8 by GOMAXPROCS 1/2 at the default preset,
+# the unfixed registry's time to first failure and the fixed one's objects/s.
+SCALING_THREADS=${SCALING_THREADS-2,4,8}
+SCALING_PROCS=${SCALING_PROCS:-1,2}
+SCALING_RUNS=${SCALING_RUNS:-50}
+SCALING_FIXED_RUNS=${SCALING_FIXED_RUNS:-5}
+SCALING_ISOLATION=${SCALING_ISOLATION:-process}
+scaling=()
+if [ -n "$SCALING_THREADS" ]; then
+  echo "bench: scaling threads=$SCALING_THREADS procs=$SCALING_PROCS: $SCALING_RUNS unfixed, $SCALING_FIXED_RUNS fixed trials of 2s each ($SCALING_ISOLATION)" >&2
+  "$bin" --sweep "threads=$SCALING_THREADS" --sweep "procs=$SCALING_PROCS" --isolate "$SCALING_ISOLATION" --registry unfixed \
+    --runs "$SCALING_RUNS" --seed 1 --quiet --format json --out "$OUT/unfixed-scaling.jsonl" >/dev/null || true
+  "$bin" --sweep "threads=$SCALING_THREADS" --sweep "procs=$SCALING_PROCS" --isolate "$SCALING_ISOLATION" --registry fixed \
+    --runs "$SCALING_FIXED_RUNS" --seconds 2 --seed 1 --quiet --format json --out "$OUT/fixed-scaling.jsonl" >/dev/null || true
+  scaling=("$OUT/unfixed-scaling.jsonl" "$OUT/fixed-scaling.jsonl")
+fi
+
 if [ -n "$GATE_BUDGET" ]; then
   for iso in $ISOLATIONS; do
     echo "bench: gate --budget $GATE_BUDGET $iso" >&2
@@ -88,4 +108,4 @@ if [ -n "$GATE_BUDGET" ]; then
 fi
 
 machine="Measured $(date -u +%Y-%m-%d) on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(go version | cut -d' ' -f3)); reproduce with scripts/bench.sh."
-go run ./scripts/benchtable -overhead "$overhead" -pool-overhead "$pool_overhead" -machine "$machine" "${files[@]}" "${subjects[@]}" | tee "$OUT/bench.md"
+go run ./scripts/benchtable -overhead "$overhead" -pool-overhead "$pool_overhead" -machine "$machine" "${files[@]}" "${subjects[@]}" "${scaling[@]}" | tee "$OUT/bench.md"

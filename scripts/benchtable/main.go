@@ -10,7 +10,8 @@
 // Rows are split by isolation (process, pool: from the records), so that
 // both modes measured in one run stand side by side. Files named
 // *-gate.jsonl are gate runs under a budget: they give the rounds each
-// isolation ran in it.
+// isolation ran in it. Files named *-scaling.jsonl are the threads by
+// GOMAXPROCS sweep: they give a table of their own.
 package main
 
 import (
@@ -64,7 +65,16 @@ func run(args []string, w io.Writer) error {
 	var order []config
 	var gates []string
 	var subjects []report.Group // other scenarios and subjects, one row each
+	var scaling []result.Record
 	for _, path := range fs.Args() {
+		if strings.HasSuffix(path, "-scaling.jsonl") {
+			res, err := harness.ReadResultsFile(path)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			scaling = append(scaling, res.Records...)
+			continue
+		}
 		if strings.HasSuffix(path, "-subjects.jsonl") {
 			res, err := harness.ReadResultsFile(path)
 			if err != nil {
@@ -93,8 +103,10 @@ func run(args []string, w io.Writer) error {
 			}
 		}
 	}
-	fmt.Fprintln(w, "| preset | chaos | isolation | unfixed detected (95% CI) | TTFF median / p90 / p99 (KM) | GC removals | fixed forbidden (95% upper bound) | objects/s (fixed) | callbacks/s (fixed) | peak RSS of a trial |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	if len(order) > 0 {
+		fmt.Fprintln(w, "| preset | chaos | isolation | unfixed detected (95% CI) | TTFF median / p90 / p99 (KM) | GC removals | fixed forbidden (95% upper bound) | objects/s (fixed) | callbacks/s (fixed) | peak RSS of a trial |")
+		fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	}
 	for _, c := range order {
 		sum := report.Summarize(byConfig[c])
 		var unfixed, fixed *report.Group
@@ -144,6 +156,9 @@ func run(args []string, w io.Writer) error {
 			fmt.Fprintf(w, "| %s | %s (%s) | %s | %s | %s / %s | %.2fM |\n", g.Scenario, g.Registry, g.Role, knobs,
 				g.RateStatement(), km(g, 0.5), km(g, 0.9), g.ObjectsPerSec()/1e6)
 		}
+	}
+	if len(scaling) > 0 {
+		scalingTable(w, scaling)
 	}
 	if *overhead != "" {
 		fmt.Fprintf(w, "\nProcess isolation costs %s ms per trial over running it in-process (median, `BenchmarkPoolOverhead`).\n", *overhead)
