@@ -82,6 +82,8 @@ func TestFinalizeOrder(t *testing.T) {
 		assert.Contains(t, obs.FirstError, "double-call")
 	})
 	t.Run("a registry that forgets callbacks is caught", func(t *testing.T) {
+		// The lost callbacks never come: do not wait the full settle time for them.
+		defer scenarios.SetSettleWait(50 * time.Millisecond)()
 		var n int
 		v := wrap("forgetful", func(r finalizer.Registry) finalizer.Registry { return forgetful{r, &n} })
 		obs := scenarios.FinalizeOrder.Trial(context.Background(), scenarios.Env{Subject: v, Knobs: shortKnobs()})
