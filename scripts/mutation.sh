@@ -33,7 +33,10 @@
 # MUTATION_COVERAGE. Other knobs: MUTATION_WORKERS (gremlins workers,
 # default 1), MUTATION_TIMEOUT_COEFFICIENT (a mutant's tests may take this
 # many times the unmutated run, compile included; default 10; the second
-# pass's runs get at least a minute), MUTATION_NICE (default 10: the machine is shared), MUTATION_OUT.
+# pass's runs get at least a minute), MUTATION_NICE (default 10: the machine is shared), MUTATION_OUT,
+# MUTATION_EXCLUDE (space-separated regular expressions of file paths that
+# gremlins leaves alone, e.g. 'report/stats.go report/plots.go' to measure
+# the rest of a package; the table then covers only the other files).
 #
 # The sources are copied (tracked and untracked, not ignored, files) to a
 # temporary directory first: the work tree is never mutated.
@@ -82,13 +85,17 @@ coefficient=${MUTATION_TIMEOUT_COEFFICIENT:-10}
 # -count=1: gremlins times its coverage run to set each mutant's timeout; a
 # cached test result would make that time, and every timeout, nearly zero.
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-count=1"
+exclude=()
+for re in ${MUTATION_EXCLUDE:-}; do
+  exclude+=(--exclude-files "$re")
+done
 for pkg in "$@"; do
   pkg=${pkg#./}
   slug=${pkg//\//_}
   echo "mutation: $pkg ..." >&2
   if ! (cd "$src" && "${nice[@]}" "$gremlins" unleash --invert-logical --invert-loopctrl \
       --timeout-coefficient "$coefficient" --workers "${MUTATION_WORKERS:-1}" \
-      -o "$out/$slug.json" "./$pkg") >"$out/$slug.log" 2>&1; then
+      "${exclude[@]}" -o "$out/$slug.json" "./$pkg") >"$out/$slug.log" 2>&1; then
     echo "mutation: gremlins failed on $pkg; its log:" >&2
     tail -n 40 "$out/$slug.log" >&2
     exit 2
