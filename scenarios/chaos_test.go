@@ -25,6 +25,8 @@ func TestChaosLevelsParseAndPrint(t *testing.T) {
 	_, err := scenarios.ParseChaos("max")
 	assert.ErrorContains(t, err, `unknown chaos level "max"`)
 	assert.Equal(t, "Chaos(7)", scenarios.Chaos(7).String())
+	assert.Equal(t, "Chaos(3)", scenarios.Chaos(3).String(), "the first level past high")
+	assert.Equal(t, "Chaos(-1)", scenarios.Chaos(-1).String())
 }
 
 func TestChaosHook(t *testing.T) {

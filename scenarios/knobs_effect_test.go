@@ -1,0 +1,161 @@
+package scenarios_test
+
+import (
+	"context"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/racestress/racestress/finalizer"
+	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/scenarios"
+)
+
+// recorder is a fixed registry that remembers the priority of every
+// finalizer registered with it.
+type recorder struct {
+	finalizer.Registry
+	mu    sync.Mutex
+	prios []finalizer.Priority
+}
+
+func (r *recorder) Register(obj any, cb func(), p finalizer.Priority) finalizer.Handle {
+	r.mu.Lock()
+	r.prios = append(r.prios, p)
+	r.mu.Unlock()
+	return r.Registry.Register(obj, cb, p)
+}
+
+func (r *recorder) priorities() []finalizer.Priority {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]finalizer.Priority(nil), r.prios...)
+}
+
+// recordingSubject returns a subject whose every registry is a recorder,
+// and a function returning the recorders built so far.
+func recordingSubject() (scenarios.Subject, func() []*recorder) {
+	var mu sync.Mutex
+	var built []*recorder
+	sub := wrap("recorder", func(r finalizer.Registry) finalizer.Registry {
+		rec := &recorder{Registry: r}
+		mu.Lock()
+		built = append(built, rec)
+		mu.Unlock()
+		return rec
+	})
+	return sub, func() []*recorder {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]*recorder(nil), built...)
+	}
+}
+
+func TestThreadSafetyTakesTheSmallestKnobs(t *testing.T) {
+	// One slot of one object with priority 1 is a valid trial, not an error.
+	k := shortKnobs()
+	k.Seconds = 0.05
+	k.SleepScale = 0.05
+	k.Slots, k.PerSlot, k.MaxPriority = 1, 1, 1
+	require.NoError(t, scenarios.ThreadSafety.CheckKnobs(k))
+	sub, regs := recordingSubject()
+	obs := scenarios.ThreadSafety.Trial(context.Background(), scenarios.Env{Subject: sub, Knobs: k, Seed: 1})
+	require.Equal(t, result.OK, obs.Outcome, obs.FirstError)
+	assert.Positive(t, obs.Counts.Objects)
+	require.Len(t, regs(), 1)
+	for _, p := range regs()[0].priorities() {
+		assert.Equal(t, finalizer.P(1), p)
+	}
+}
+
+func TestThreadSafetyDrawsPrioritiesFromOneToMaxPriority(t *testing.T) {
+	// The makers' finalizers and, with reentrant, those their callbacks
+	// register are all drawn from 1..max-priority.
+	k := shortKnobs()
+	k.Seconds = 0.1
+	k.SleepScale = 0.05
+	k.MaxPriority = 3
+	k.Reentrant = true
+	sub, regs := recordingSubject()
+	obs := scenarios.ThreadSafety.Trial(context.Background(), scenarios.Env{Subject: sub, Knobs: k, Seed: 2})
+	require.Equal(t, result.OK, obs.Outcome, obs.FirstError)
+	require.Len(t, regs(), 1)
+	prios := regs()[0].priorities()
+	// Every maker's finalizer is called by teardown at the latest, and each
+	// call re-enters once: more registrations than objects.
+	assert.Greater(t, uint64(len(prios)), obs.Counts.Objects, "the callbacks re-entered the registry")
+	seen := map[int]bool{}
+	for _, p := range prios {
+		require.True(t, p.IsSet())
+		require.GreaterOrEqual(t, p.Value(), 1, "priority %v", p)
+		require.LessOrEqual(t, p.Value(), 3, "priority %v", p)
+		seen[p.Value()] = true
+	}
+	assert.Len(t, seen, 3, "every priority of 1..3 drawn")
+}
+
+// gcCycles reads the runtime's count of completed GC cycles, as the
+// scenarios do.
+func gcCycles(t *testing.T) uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	require.Equal(t, metrics.KindUint64, s[0].Value.Kind())
+	return s[0].Value.Uint64()
+}
+
+func TestTrialsCountTheGCCyclesTheyRan(t *testing.T) {
+	// A trial's GCCycles are the cycles completed during it: never more
+	// than the process completed meanwhile. A count that added the cycles
+	// before the trial instead of subtracting them would exceed that bound
+	// as soon as the process had completed more cycles before the trial than
+	// the trial window does (a 50 ms trial completes about 3 to 15): make
+	// sure of 64 first.
+	for gcCycles(t) < 64 {
+		runtime.GC()
+	}
+	trials := map[string]func() scenarios.Observation{
+		"bpo24484": func() scenarios.Observation {
+			k := shortKnobs()
+			k.Seconds = 0.05
+			return scenarios.ThreadSafety.Trial(context.Background(), scenarios.Env{Subject: variant(t, "fixed"), Knobs: k, Seed: 1})
+		},
+		"weakcache": func() scenarios.Observation {
+			sub, err := scenarios.WeakCache.Subject("compare-and-delete")
+			require.NoError(t, err)
+			k := weakKnobs(t, nil)
+			k.Seconds = 0.05
+			return scenarios.WeakCache.Trial(context.Background(), scenarios.Env{Subject: sub, Knobs: k, Seed: 1})
+		},
+	}
+	for name, trial := range trials {
+		before := gcCycles(t)
+		obs := trial()
+		after := gcCycles(t)
+		require.Equal(t, result.OK, obs.Outcome, "%s: %s", name, obs.FirstError)
+		assert.LessOrEqual(t, obs.Counts.GCCycles, after-before, name)
+	}
+}
+
+func TestTheHookReachesTheSubject(t *testing.T) {
+	// Env.Hook (the chaos level's hook) is passed to the registry or cache
+	// the trial builds: it is called at their step points.
+	var calls atomic.Int64
+	hook := func(finalizer.Point) { calls.Add(1) }
+	obs := scenarios.FinalizeOrder.Trial(context.Background(), scenarios.Env{Subject: variant(t, "fixed"), Knobs: shortKnobs(), Hook: hook})
+	require.Equal(t, result.OK, obs.Outcome, obs.FirstError)
+	assert.Positive(t, calls.Load(), "finalize-order: Run's calls step the hook")
+
+	calls.Store(0)
+	sub, err := scenarios.WeakCache.Subject("compare-and-delete")
+	require.NoError(t, err)
+	k := weakKnobs(t, nil)
+	k.Seconds = 0.05
+	obs = scenarios.WeakCache.Trial(context.Background(), scenarios.Env{Subject: sub, Knobs: k, Seed: 1, Hook: hook})
+	require.Equal(t, result.OK, obs.Outcome, obs.FirstError)
+	assert.Positive(t, calls.Load(), "weakcache: installs step the hook")
+}

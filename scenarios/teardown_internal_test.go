@@ -1,0 +1,78 @@
+package scenarios
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/racestress/racestress/finalizer"
+	"github.com/racestress/racestress/harness/result"
+)
+
+// countingStats is a registry whose cleanups run one at a time as teardown
+// looks: every Stats call reports one more cleanup, up to max. It drives
+// teardown's drain without depending on when the GC runs.
+type countingStats struct {
+	finalizer.Registry
+	max   uint64
+	calls atomic.Uint64
+}
+
+func (c *countingStats) Stats() finalizer.Stats {
+	return finalizer.Stats{Cleanups: min(c.calls.Add(1), c.max)}
+}
+
+// cleanupsSeen is how many cleanups the registry has reported.
+func (c *countingStats) cleanupsSeen() uint64 { return min(c.calls.Load(), c.max) }
+
+// noStats is a registry that does not count its cleanups.
+type noStats struct{ finalizer.Registry }
+
+func testMonitor() *monitor {
+	return newMonitor(Env{Knobs: result.Knobs{KeepGoing: true}}, nil)
+}
+
+func TestDrainWaitsForTheCleanups(t *testing.T) {
+	registered := func() uint64 { return 5 }
+	t.Run("until they catch up with the finalizers registered", func(t *testing.T) {
+		m := testMonitor()
+		reg := &countingStats{Registry: finalizer.NewFixed(), max: 100}
+		drain(m, reg, registered, drainWait)
+		assert.Equal(t, uint64(5), reg.cleanupsSeen(), "drain stops once the cleanups have caught up, not before, not after")
+		assert.Empty(t, m.warnings)
+	})
+	t.Run("without a warning when they end exactly there", func(t *testing.T) {
+		m := testMonitor()
+		reg := &countingStats{Registry: finalizer.NewFixed(), max: 5}
+		drain(m, reg, registered, time.Second)
+		assert.Empty(t, m.warnings)
+	})
+	t.Run("with a warning when they do not catch up in time", func(t *testing.T) {
+		m := testMonitor()
+		reg := &countingStats{Registry: finalizer.NewFixed(), max: 3}
+		drain(m, reg, registered, 20*time.Millisecond)
+		require.Len(t, m.warnings, 1)
+		assert.Equal(t, "teardown: 3 of 5 cleanups ran within 20ms", m.warnings[0])
+		assert.False(t, m.failed(), "a slow drain is a warning, not a failure")
+	})
+	t.Run("not at all with a zero wait", func(t *testing.T) {
+		m := testMonitor()
+		reg := &countingStats{Registry: finalizer.NewFixed(), max: 100}
+		drain(m, reg, registered, 0)
+		assert.Zero(t, reg.calls.Load(), "a zero wait drains nothing")
+		assert.Empty(t, m.warnings)
+	})
+	t.Run("with two GCs and a warning when the registry does not count", func(t *testing.T) {
+		m := testMonitor()
+		drain(m, noStats{finalizer.NewFixed()}, registered, drainWait)
+		assert.Equal(t, []string{"teardown: registry does not count cleanups; ran the GC twice instead of draining"}, m.warnings)
+	})
+	t.Run("for as long as the scenario's bound, which is not zero", func(t *testing.T) {
+		// drainWait is what ThreadSafety passes: a zero bound would skip the
+		// drain and leave teardown's Run to race the cleanups.
+		assert.GreaterOrEqual(t, drainWait, time.Second)
+	})
+}
