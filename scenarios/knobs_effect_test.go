@@ -4,9 +4,11 @@ import (
 	"context"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -158,4 +160,62 @@ func TestTheHookReachesTheSubject(t *testing.T) {
 	obs = scenarios.WeakCache.Trial(context.Background(), scenarios.Env{Subject: sub, Knobs: k, Seed: 1, Hook: hook})
 	require.Equal(t, result.OK, obs.Outcome, obs.FirstError)
 	assert.Positive(t, calls.Load(), "weakcache: installs step the hook")
+}
+
+// reentryForgetter is a fixed registry that registers the finalizers a
+// callback registers (re-entering the registry) with a callback that does
+// nothing: it loses every re-entrant registration's callback.
+type reentryForgetter struct {
+	finalizer.Registry
+}
+
+func (r reentryForgetter) Register(obj any, cb func(), p finalizer.Priority) finalizer.Handle {
+	if inCallback() {
+		return r.Registry.Register(obj, func() {}, p)
+	}
+	return r.Registry.Register(obj, func() { r.callback(cb) }, p)
+}
+
+// callback calls cb; inCallback finds it on the stack.
+//
+//go:noinline
+func (reentryForgetter) callback(cb func()) { cb() }
+
+// inCallback reports whether the calling goroutine is inside a callback of
+// a reentryForgetter.
+func inCallback() bool {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	for {
+		f, more := frames.Next()
+		if strings.HasSuffix(f.Function, ".reentryForgetter.callback") {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
+func TestThreadSafetyCountsReentrantFinalizersAsRegistered(t *testing.T) {
+	// With reentrant, the finalizers that callbacks register count among
+	// those teardown must see called: a registry that loses their callbacks
+	// is caught as lost. Deterministic: at sleep-scale 1000 the runner's
+	// first sleep, drawn from its seeded generator, outlasts the trial, so
+	// no runner Run overlaps a registration; every maker's object is
+	// collected by teardown's drain at the latest, and its callback
+	// re-enters outside any Run. Those re-entrant finalizers are removed
+	// uncalled (contract) and, with keep-going, counted as never called.
+	defer scenarios.SetSettleWait(50 * time.Millisecond)()
+	k := shortKnobs()
+	k.Seconds = 0.1
+	k.SleepScale = 1000
+	k.Reentrant = true
+	k.KeepGoing = true
+	sub := wrap("reentry-forgetter", func(r finalizer.Registry) finalizer.Registry { return reentryForgetter{r} })
+	obs := scenarios.ThreadSafety.Trial(context.Background(), scenarios.Env{Subject: sub, Knobs: k, Seed: 1})
+	require.Zero(t, obs.Counts.Runs, "the runner's first sleep outlasts the trial")
+	require.Positive(t, obs.Counts.Objects)
+	assert.Equal(t, 1, obs.Failures[result.Lost], obs.Failures)
+	assert.Positive(t, obs.Failures[result.Contract], obs.Failures)
 }
