@@ -33,6 +33,8 @@ func TestChaosHook(t *testing.T) {
 	t.Run("off installs no hook", func(t *testing.T) {
 		assert.Nil(t, scenarios.ChaosOff.Hook(1))
 		assert.Nil(t, scenarios.Chaos(7).Hook(1), "an unknown level installs nothing either")
+		assert.Nil(t, scenarios.Chaos(3).Hook(1), "nor does the first level past high")
+		assert.Nil(t, scenarios.Chaos(-1).Hook(1))
 	})
 	t.Run("low and high are safe to call from many goroutines at every point", func(t *testing.T) {
 		for _, c := range []scenarios.Chaos{scenarios.ChaosLow, scenarios.ChaosHigh} {
