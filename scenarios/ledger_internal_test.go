@@ -1,0 +1,131 @@
+package scenarios
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/racestress/racestress/finalizer"
+	"github.com/racestress/racestress/harness/result"
+)
+
+// scripted is a fixed registry whose Run calls, before or instead of the
+// fixed Run, what the test says for that Run (numbered from 1).
+type scripted struct {
+	finalizer.Registry
+	mu   sync.Mutex
+	runs int
+	// during is called in place of the fixed Run for the Runs it has a
+	// function for; it gets the fixed Run to call if it wants to.
+	during map[int]func(run func())
+}
+
+func (s *scripted) Run(min finalizer.Priority) {
+	s.mu.Lock()
+	s.runs++
+	f := s.during[s.runs]
+	s.mu.Unlock()
+	run := func() { s.Registry.Run(min) }
+	if f == nil {
+		run()
+		return
+	}
+	f(run)
+}
+
+// ledgerRig is a monitor, invariants and ledger that keep going after a
+// failure, with a scripted registry reporting to them.
+type ledgerRig struct {
+	mon *monitor
+	iv  *invariants
+	led *ledger
+	reg *scripted
+}
+
+func newLedgerRig(alive bool) *ledgerRig {
+	mon := testMonitor()
+	iv := newInvariants(mon)
+	return &ledgerRig{mon: mon, iv: iv, led: newLedger(mon, alive), reg: &scripted{
+		Registry: finalizer.NewFixed(finalizer.WithObserver(iv)),
+		during:   map[int]func(func()){},
+	}}
+}
+
+// register registers a finalizer without an object, as a maker does.
+func (r *ledgerRig) register(name string, p finalizer.Priority) *probe {
+	pr := &probe{iv: r.iv, ledger: r.led, name: name, prio: p}
+	t := r.led.begin()
+	pr.setHandle(r.reg.Register(nil, pr.fire, p))
+	r.led.add(t, pr)
+	return pr
+}
+
+func (r *ledgerRig) failures() map[result.Outcome]int {
+	r.mon.mu.Lock()
+	defer r.mon.mu.Unlock()
+	out := map[result.Outcome]int{}
+	for o, n := range r.mon.failures {
+		out[o] = n
+	}
+	return out
+}
+
+func TestLedgerChecksEveryRunNotJustTheFirst(t *testing.T) {
+	// The second of two Runs, one after the other, clears a finalizer
+	// registered between them without calling it: a contract failure, as it
+	// would be in the first.
+	r := newLedgerRig(false)
+	r.register("p1", finalizer.P(1))
+	require.False(t, r.led.run(r.reg, finalizer.NoPriority))
+	p2 := r.register("p2", finalizer.P(1))
+	r.reg.during[2] = func(func()) { p2.handle.Cancel() }
+	r.led.run(r.reg, finalizer.NoPriority)
+	r.led.settle(0)
+	assert.Equal(t, map[result.Outcome]int{result.Contract: 1}, r.failures())
+	assert.Contains(t, r.mon.firstErr, "contract: Run 2 returned without calling finalizer p2 (1, ")
+	assert.Contains(t, r.mon.firstErr, "it was removed from the registry but never called")
+}
+
+func TestLedgerLeavesRegistrationsDuringARunToLaterRuns(t *testing.T) {
+	// A finalizer added to the ledger while a Run is under way, and so not
+	// one that Run had to call, is left registered by it without a failure;
+	// the next Run calls it.
+	r := newLedgerRig(false)
+	var late *probe
+	r.reg.during[1] = func(run func()) {
+		run()
+		late = r.register("late", finalizer.P(1))
+	}
+	assert.False(t, r.led.run(r.reg, finalizer.NoPriority), r.mon.firstErr)
+	assert.True(t, late.alive())
+	assert.False(t, r.led.run(r.reg, finalizer.NoPriority), r.mon.firstErr)
+	assert.Equal(t, int32(1), late.calls.Load())
+	assert.Empty(t, r.failures())
+}
+
+func TestLedgerBlamesACallBelowTheMinimumOnTheRunOnlyWhereObjectsAreAlive(t *testing.T) {
+	// A finalizer below a Run's minimum, called during that Run by someone
+	// else (a GC cleanup, here an explicit call), is not the Run's doing
+	// where the scenario lets objects die; where it keeps them alive, only
+	// the Run can have called it.
+	for _, alive := range []bool{false, true} {
+		r := newLedgerRig(alive)
+		low := r.register("low", finalizer.P(0))
+		r.reg.during[1] = func(run func()) {
+			low.handle.Call()
+			run()
+		}
+		failed := r.led.run(r.reg, finalizer.P(5))
+		assert.Equal(t, int32(1), low.calls.Load())
+		if alive {
+			assert.True(t, failed)
+			assert.Contains(t, r.mon.firstErr, "Run 1 (min 5) called finalizer low (0, ")
+			assert.Contains(t, r.mon.firstErr, "which it must not call (priority 0)")
+		} else {
+			assert.False(t, failed, r.mon.firstErr)
+			assert.Empty(t, r.failures())
+		}
+	}
+}
