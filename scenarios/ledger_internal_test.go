@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"testing"
 
@@ -128,4 +130,37 @@ func TestLedgerBlamesACallBelowTheMinimumOnTheRunOnlyWhereObjectsAreAlive(t *tes
 			assert.Empty(t, r.failures())
 		}
 	}
+}
+
+func TestLedgerSettleWaitsForCallbacksInFlight(t *testing.T) {
+	// A finalizer a Run removed but did not call may be in the hands of a
+	// GC cleanup: settle runs the GC and waits for its call. With the GC
+	// off but for settle's own collections, the call cannot come before
+	// settle starts waiting.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	r := newLedgerRig(false)
+	p := &probe{iv: r.iv, ledger: r.led, name: "in-flight", prio: finalizer.P(1)}
+	func() {
+		obj := &foo{}
+		runtime.AddCleanup(obj, func(p *probe) { p.fire() }, p)
+	}()
+	r.led.unsettled = []unsettled{{p, 1}}
+	r.led.settle(drainWait)
+	assert.Equal(t, int32(1), p.calls.Load())
+	assert.Empty(t, r.failures(), r.mon.firstErr)
+}
+
+func TestLedgerSettleNamesThreeLostCallbacksAndCountsTheRest(t *testing.T) {
+	// Five finalizers removed uncalled: three failures name one each, a
+	// fourth counts the other two; one that was called is not a failure.
+	r := newLedgerRig(false)
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		r.led.unsettled = append(r.led.unsettled, unsettled{&probe{iv: r.iv, ledger: r.led, name: name, prio: finalizer.P(1)}, 7})
+	}
+	called := &probe{iv: r.iv, ledger: r.led, name: "called", prio: finalizer.P(1)}
+	called.fire()
+	r.led.unsettled = append(r.led.unsettled, unsettled{called, 7})
+	r.led.settle(0)
+	assert.Equal(t, map[result.Outcome]int{result.Contract: 4}, r.failures())
+	assert.Equal(t, "contract: Run 7 returned without calling finalizer a, registered before it began; it was removed from the registry but never called", r.mon.firstErr)
 }
