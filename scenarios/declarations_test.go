@@ -2,6 +2,7 @@ package scenarios_test
 
 import (
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,7 +57,13 @@ func TestScenarioKnobs(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, name, kn.Name)
 		}
-		_, err := ts.Knob("keys")
+		procs, err := ts.Knob("procs")
+		require.NoError(t, err)
+		assert.Equal(t, float64(4*runtime.NumCPU()), procs.Max, "procs: at most 4x the machine's CPUs")
+		seconds, err := ts.Knob("seconds")
+		require.NoError(t, err)
+		assert.Equal(t, 24*3600.0, seconds.Max, "a trial lasts at most a day")
+		_, err = ts.Knob("keys")
 		assert.EqualError(t, err, `scenario bpo24484 has no knob "keys" (have seconds, gogc, procs, threads, sleep-scale, slots, per-slot, max-priority, reentrant, and chaos)`)
 	})
 	t.Run("SetKnob sets a chaos level by name", func(t *testing.T) {
