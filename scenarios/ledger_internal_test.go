@@ -44,6 +44,8 @@ type ledgerRig struct {
 	iv  *invariants
 	led *ledger
 	reg *scripted
+	// objects keeps the objects of finalizers without a priority alive.
+	objects []*foo
 }
 
 func newLedgerRig(alive bool) *ledgerRig {
@@ -55,11 +57,18 @@ func newLedgerRig(alive bool) *ledgerRig {
 	}}
 }
 
-// register registers a finalizer without an object, as a maker does.
+// register registers a finalizer as a maker does: without an object, or
+// on one it keeps alive when p is NoPriority.
 func (r *ledgerRig) register(name string, p finalizer.Priority) *probe {
 	pr := &probe{iv: r.iv, ledger: r.led, name: name, prio: p}
+	var obj any
+	if !p.IsSet() {
+		f := &foo{}
+		r.objects = append(r.objects, f)
+		obj = f
+	}
 	t := r.led.begin()
-	pr.setHandle(r.reg.Register(nil, pr.fire, p))
+	pr.setHandle(r.reg.Register(obj, pr.fire, p))
 	r.led.add(t, pr)
 	return pr
 }

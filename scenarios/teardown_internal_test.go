@@ -76,3 +76,85 @@ func TestDrainWaitsForTheCleanups(t *testing.T) {
 		assert.GreaterOrEqual(t, drainWait, time.Second)
 	})
 }
+
+// liar is a fixed registry that says it holds extra entries more than it
+// does.
+type liar struct {
+	finalizer.Registry
+	extra int
+}
+
+func (l liar) Len() int { return l.Registry.Len() + l.extra }
+
+func TestTeardownAccountsForEveryFinalizer(t *testing.T) {
+	defer SetSettleWait(20 * time.Millisecond)()
+	t.Run("called, cancelled and dropped finalizers are all accounted for", func(t *testing.T) {
+		r := newLedgerRig(false)
+		r.register("called", finalizer.P(1))
+		// Cancelled before the ledger sees it: the ledger would hold the
+		// next Run to calling it.
+		require.True(t, r.reg.Register(nil, func() {}, finalizer.P(1)).Cancel())
+		r.register("dropped", finalizer.NoPriority) // Run(NoPriority) clears it uncalled
+		teardown(r.mon, r.iv, r.led, r.reg, func() uint64 { return 3 }, 0)
+		assert.Empty(t, r.failures(), r.mon.firstErr)
+	})
+	t.Run("one more registered than accounted for is lost", func(t *testing.T) {
+		r := newLedgerRig(false)
+		r.register("called", finalizer.P(1))
+		// Cancelled before the ledger sees it: the ledger would hold the
+		// next Run to calling it.
+		require.True(t, r.reg.Register(nil, func() {}, finalizer.P(1)).Cancel())
+		r.register("dropped", finalizer.NoPriority)
+		teardown(r.mon, r.iv, r.led, r.reg, func() uint64 { return 5 }, 0)
+		assert.Equal(t, map[result.Outcome]int{result.Lost: 1}, r.failures())
+		assert.Equal(t, "lost: 2 of 5 finalizers never called, cancelled or dropped", r.mon.firstErr)
+	})
+	t.Run("a registry not empty after the last Run is lost", func(t *testing.T) {
+		r := newLedgerRig(false)
+		r.register("called", finalizer.P(1))
+		reg := liar{r.reg, 2}
+		teardown(r.mon, r.iv, r.led, reg, func() uint64 { return 1 }, 0)
+		assert.Equal(t, map[result.Outcome]int{result.Lost: 1}, r.failures())
+		assert.Equal(t, "lost: registry holds 2 entries at teardown", r.mon.firstErr)
+	})
+	t.Run("after a failure, unless keep-going, it adds none", func(t *testing.T) {
+		for _, keepGoing := range []bool{false, true} {
+			r := newLedgerRig(false)
+			r.mon.keepGoing = keepGoing
+			r.mon.fail(result.Panic, "panic: earlier")
+			r.register("called", finalizer.P(1))
+			teardown(r.mon, r.iv, r.led, r.reg, func() uint64 { return 2 }, 0)
+			want := map[result.Outcome]int{result.Panic: 1}
+			if keepGoing {
+				want[result.Lost] = 1
+			}
+			assert.Equal(t, want, r.failures(), "keep-going %v", keepGoing)
+		}
+	})
+	t.Run("a contract failure of teardown's Run ends it, unless keep-going", func(t *testing.T) {
+		for _, keepGoing := range []bool{false, true} {
+			r := newLedgerRig(false)
+			r.reg.Registry = finalizer.NewFixed() // no Cancelled event: nothing accounts for it
+			r.mon.keepGoing = keepGoing
+			p := r.register("skipped", finalizer.P(1))
+			r.reg.during[1] = func(func()) { p.handle.Cancel() } // removed, never called
+			teardown(r.mon, r.iv, r.led, r.reg, func() uint64 { return 1 }, 0)
+			want := map[result.Outcome]int{result.Contract: 1}
+			if keepGoing {
+				want[result.Lost] = 1
+			}
+			assert.Equal(t, want, r.failures(), "keep-going %v: %s", keepGoing, r.mon.firstErr)
+		}
+	})
+	t.Run("a failure of teardown's Run itself ends it", func(t *testing.T) {
+		for _, keepGoing := range []bool{false, true} {
+			r := newLedgerRig(false)
+			r.mon.keepGoing = keepGoing
+			r.register("kept", finalizer.P(1))
+			r.reg.during[1] = func(func()) {} // calls nothing, clears nothing
+			teardown(r.mon, r.iv, r.led, r.reg, func() uint64 { return 1 }, 0)
+			assert.Equal(t, map[result.Outcome]int{result.Contract: 1}, r.failures(), "keep-going %v: %s", keepGoing, r.mon.firstErr)
+			assert.Contains(t, r.mon.firstErr, "it is still registered")
+		}
+	})
+}
