@@ -122,3 +122,15 @@ func TestInvariantsCheckEachRunsOrder(t *testing.T) {
 	iv.Observe(finalizer.Event{Kind: finalizer.Cancelled})
 	assert.Equal(t, [2]uint64{1, 2}, [2]uint64{iv.dropped.Load(), iv.cancelled.Load()})
 }
+
+func TestProbeLabels(t *testing.T) {
+	label := func(name string, seq uint64) string {
+		p := &probe{name: name, prio: finalizer.P(3)}
+		p.seq.Store(seq)
+		return p.label()
+	}
+	assert.Equal(t, "d01 (3, 17)", label("d01", 17))
+	assert.Equal(t, "(3, 17)", label("", 17), "a maker's finalizer has no name")
+	assert.Equal(t, "d01", label("d01", 0), "called before Register returned: no key yet")
+	assert.Empty(t, label("", 0))
+}
