@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -157,4 +159,21 @@ func TestTeardownAccountsForEveryFinalizer(t *testing.T) {
 			assert.Contains(t, r.mon.firstErr, "it is still registered")
 		}
 	})
+}
+
+func TestTeardownWaitsForCallbacksInFlight(t *testing.T) {
+	// A GC cleanup counts itself before it calls back: teardown gives a
+	// callback still to come the settle wait to land, rather than calling
+	// it lost. With the GC off but for settle's own collections, the
+	// callback cannot come before teardown starts waiting.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	r := newLedgerRig(false)
+	p := &probe{iv: r.iv, name: "in-flight", prio: finalizer.P(1)}
+	func() {
+		obj := &foo{}
+		runtime.AddCleanup(obj, func(p *probe) { p.fire() }, p)
+	}()
+	teardown(r.mon, r.iv, r.led, r.reg, func() uint64 { return 1 }, 0)
+	assert.Equal(t, int32(1), p.calls.Load())
+	assert.Empty(t, r.failures(), r.mon.firstErr)
 }
