@@ -76,6 +76,10 @@ func TestDrainWaitsForTheCleanups(t *testing.T) {
 		// drainWait is what ThreadSafety passes: a zero bound would skip the
 		// drain and leave teardown's Run to race the cleanups.
 		assert.GreaterOrEqual(t, drainWait, time.Second)
+		// settleWait likewise bounds the checks' wait for callbacks in
+		// flight (tests of registries that lose callbacks shorten it, and
+		// restore it).
+		assert.GreaterOrEqual(t, settleWait, time.Second)
 	})
 }
 
