@@ -124,3 +124,65 @@ func TestWeakCacheReportsEveryKeptViolationOnce(t *testing.T) {
 	}
 	assert.Equal(t, map[result.Outcome]int{result.Canon: 64}, obs.Failures)
 }
+
+// stopless never calls back the finalizer of priority -100 (the test's
+// STOP): it registers it with a callback that does nothing.
+type stopless struct{ finalizer.Registry }
+
+func (s stopless) Register(obj any, cb func(), p finalizer.Priority) finalizer.Handle {
+	if p == finalizer.P(-100) {
+		cb = func() {}
+	}
+	return s.Registry.Register(obj, cb, p)
+}
+
+// swapper swaps the callbacks of the nth and n+1th finalizers registered
+// with it.
+type swapper struct {
+	finalizer.Registry
+	n   int
+	mu  sync.Mutex
+	i   int
+	cbs map[int]func()
+}
+
+func (s *swapper) Register(obj any, cb func(), p finalizer.Priority) finalizer.Handle {
+	s.mu.Lock()
+	s.i++
+	i := s.i
+	s.cbs[i] = cb
+	s.mu.Unlock()
+	other := i
+	switch i {
+	case s.n:
+		other = s.n + 1
+	case s.n + 1:
+		other = s.n
+	}
+	return s.Registry.Register(obj, func() {
+		s.mu.Lock()
+		f := s.cbs[other]
+		s.mu.Unlock()
+		f()
+	}, p)
+}
+
+func TestFinalizeOrderChecksTheOrderItSaw(t *testing.T) {
+	defer scenarios.SetSettleWait(50 * time.Millisecond)()
+	t.Run("STOP missing", func(t *testing.T) {
+		sub := wrap("stopless", func(r finalizer.Registry) finalizer.Registry { return stopless{r} })
+		obs := scenarios.FinalizeOrder.Trial(context.Background(), scenarios.Env{Subject: sub, Knobs: shortKnobs()})
+		assert.Equal(t, 1, obs.Failures[result.Order], obs.Failures)
+		assert.Equal(t, "order: got [a b d10 d03 d02 d01 e], want [a b d10 d03 d02 d01 e] then STOP", obs.FirstError)
+	})
+	t.Run("two callbacks swapped", func(t *testing.T) {
+		// The sixth and seventh finalizers registered are d02 and d03: each
+		// is called back with the other's callback, in key order.
+		sub := wrap("swapper", func(r finalizer.Registry) finalizer.Registry {
+			return &swapper{Registry: r, n: 6, cbs: map[int]func(){}}
+		})
+		obs := scenarios.FinalizeOrder.Trial(context.Background(), scenarios.Env{Subject: sub, Knobs: shortKnobs()})
+		assert.Equal(t, map[result.Outcome]int{result.Order: 1}, obs.Failures)
+		assert.Equal(t, "order: got [a b d10 d02 d03 d01 e], want [a b d10 d03 d02 d01 e]", obs.FirstError)
+	})
+}
