@@ -130,7 +130,10 @@ func weakCacheTrial(ctx context.Context, env Env) Observation {
 			for _, v := range vs[min(reported, len(vs)):] {
 				mon.fail(result.Canon, "canon: "+v.Error())
 			}
-			reported = n
+			// Violations found since Count are in vs, and reported now:
+			// counting them here keeps the next check from reporting them
+			// again.
+			reported = max(n, len(vs))
 		}
 	}
 	gc0 := gcCycles()
