@@ -79,7 +79,7 @@ func TestThreadSafetyDrawsPrioritiesFromOneToMaxPriority(t *testing.T) {
 	// The makers' finalizers and, with reentrant, those their callbacks
 	// register are all drawn from 1..max-priority.
 	k := shortKnobs()
-	k.Seconds = 0.1
+	k.Seconds = 0.05
 	k.SleepScale = 0.05
 	k.MaxPriority = 3
 	k.Reentrant = true
@@ -208,7 +208,7 @@ func TestThreadSafetyCountsReentrantFinalizersAsRegistered(t *testing.T) {
 	// uncalled (contract) and, with keep-going, counted as never called.
 	defer scenarios.SetSettleWait(50 * time.Millisecond)()
 	k := shortKnobs()
-	k.Seconds = 0.1
+	k.Seconds = 0.05
 	k.SleepScale = 1000
 	k.Reentrant = true
 	k.KeepGoing = true
