@@ -49,10 +49,12 @@ type ledger struct {
 	// settled by a Run, ascending idx.
 	pending   []batch
 	unsettled []unsettled
-	// cleared holds finalizers a Run(NoPriority) may have cleared without
-	// a call, as it is allowed to: those without a priority, and those
-	// registered while it ran.
-	cleared []*probe
+	// uncleared counts the finalizers a Run(NoPriority) may have cleared
+	// without a call, as it is allowed to (those without a priority, and
+	// those registered while it ran), and that nobody called since. The
+	// ledger keeps no list of them: markCleared flags the probe and counts
+	// it, fire uncounts it if it is called after all.
+	clearedUncalledN atomic.Int64
 
 	namesMu sync.Mutex
 	names   map[*probe]string // names given by setName, for messages
@@ -178,7 +180,7 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 	for _, b := range l.pending[:n] {
 		for i := range b.ps {
 			p := &b.ps[i]
-			called := p.calls.Load() > 0
+			called := p.called()
 			ranIt := l.alive && !overlapped && p.during.Load() == id
 			switch {
 			case eligible(p.prio, min) && called:
@@ -188,7 +190,7 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 				if !overlapped && !b.overlapped {
 					later = append(later, unsettled{p, id})
 				} else {
-					l.cleared = append(l.cleared, p)
+					l.markCleared(p)
 				}
 			case ranIt:
 				fail("Run %d (min %v) called finalizer %s, which it must not call (priority %v)", id, min, p.label(), p.prio)
@@ -197,7 +199,7 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 			case called:
 				// called by someone else
 			case !min.IsSet():
-				l.cleared = append(l.cleared, p)
+				l.markCleared(p)
 			default:
 				// Below min: still registered, for a later Run. The
 				// slab is shared, not copied: the registry's callback
@@ -220,19 +222,17 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 	return failed
 }
 
+// markCleared records that a Run may have cleared p without a call; p
+// counts as cleared uncalled until it is called.
+func (l *ledger) markCleared(p *probe) {
+	if p.calls.CompareAndSwap(0, clearedMark) {
+		l.clearedUncalledN.Add(1)
+	}
+}
+
 // clearedUncalled counts the finalizers that a Run cleared, as it may,
 // and that nobody called.
-func (l *ledger) clearedUncalled() uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var n uint64
-	for _, p := range l.cleared {
-		if p.calls.Load() == 0 {
-			n++
-		}
-	}
-	return n
-}
+func (l *ledger) clearedUncalled() uint64 { return uint64(l.clearedUncalledN.Load()) }
 
 // settle fails every finalizer that a Run left unregistered but uncalled,
 // and that nobody called since, waiting at most wait for callbacks still in
@@ -245,7 +245,7 @@ func (l *ledger) settle(wait time.Duration) {
 	uncalled := func() []unsettled {
 		var out []unsettled
 		for _, u := range us {
-			if u.p.calls.Load() == 0 {
+			if !u.p.called() {
 				out = append(out, u)
 			}
 		}

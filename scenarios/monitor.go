@@ -214,7 +214,9 @@ func (iv *invariants) Observe(e finalizer.Event) {
 // contract ledger's record of it. Probes come in slabs (ledger.probes) and
 // are kept small: the stress scenario allocates one per finalizer.
 type probe struct {
-	l     *ledger
+	l *ledger
+	// calls counts the callback's calls, plus clearedMark once the ledger
+	// counts it as cleared uncalled (ledger.markCleared).
 	calls atomic.Int32
 
 	// handle is the finalizer's handle, set once Register returns and read
@@ -235,12 +237,28 @@ func (p *probe) fire() {
 	if p.l.alive {
 		p.during.CompareAndSwap(0, p.l.current.Load())
 	}
-	if n := p.calls.Add(1); n == 1 {
+	n := p.calls.Add(1)
+	if n&clearedMark != 0 {
+		n &^= clearedMark
+		if n == 1 {
+			// Uncounted before it is counted as called, so that the
+			// sum teardown waits for never runs ahead of the calls.
+			p.l.clearedUncalledN.Add(-1)
+		}
+	}
+	if n == 1 {
 		p.l.iv.calledOnce.Add(1)
 	} else {
 		p.l.mon.fail(result.DoubleCall, fmt.Sprintf("double-call: finalizer %s called %d times", p.label(), n))
 	}
 }
+
+// clearedMark flags, in probe.calls, a probe the ledger counts as cleared
+// uncalled.
+const clearedMark = 1 << 30
+
+// called reports whether the callback was called.
+func (p *probe) called() bool { return p.calls.Load()&^clearedMark > 0 }
 
 // setHandle records the handle Register returned; it reports whether
 // there is one.
