@@ -49,10 +49,11 @@ type ledger struct {
 	// settled by a Run, ascending idx.
 	pending   []batch
 	unsettled []unsettled
-	// uncleared counts the finalizers a Run(NoPriority) may have cleared
-	// without a call, as it is allowed to (those without a priority, and
-	// those registered while it ran), and that nobody called since. The
-	// ledger keeps no list of them: markCleared flags the probe and counts
+	// clearedUncalledN counts the finalizers a Run(NoPriority) may have
+	// cleared without a call, as it is allowed to (those without a
+	// priority, and those registered while it ran), and that nobody called
+	// since. The ledger keeps no list of them, which would keep them and
+	// their slabs alive to teardown: markCleared flags the probe and counts
 	// it, fire uncounts it if it is called after all.
 	clearedUncalledN atomic.Int64
 
