@@ -270,7 +270,12 @@ func comparison(groups []Group, name func(Group) string, p Policy) (header []str
 		row(groups, "detected", func(g Group) string { return fmt.Sprintf("%d/%d", g.Detected, g.Runs) }),
 		row(groups, "signature", signatureCell),
 		row(groups, "harness errors", func(g Group) string { return fmt.Sprint(g.Errors) }),
-		row(groups, "detection rate", func(g Group) string { return pct(g.Rate()) }),
+		row(groups, "detection rate", func(g Group) string {
+			if g.Runs == 0 {
+				return "-" // no valid trial: no rate, not 0%
+			}
+			return pct(g.Rate())
+		}),
 		row(groups, "rate 95% CI", func(g Group) string { return interval(g.DetectionCI()) }),
 		row(groups, "runs for 99% detection", runsNeededCell),
 		row(groups, "ttff median (KM)", kmCell(0.5)),
@@ -361,6 +366,9 @@ func runsNeededCell(g Group) string {
 
 func kmCell(q float64) func(Group) string {
 	return func(g Group) string {
+		if g.Runs == 0 {
+			return "-" // no valid trial: no curve
+		}
 		d, reached := g.KMQuantile(q)
 		if !reached {
 			return "> " + FormatDuration(d)

@@ -118,8 +118,14 @@ func (g Group) Noun() string {
 // rate 100% per trial, 95% CI [69.1%, 100%] (10 of 10 trials)". Interval
 // bounds are rounded outwards, so the statement never claims more than the
 // data show.
+//
+// A group with no valid trial (every one a harness error) has no rate: the
+// statement says so rather than quote the interval [0%, 100%].
 func (g Group) RateStatement() string {
 	lo, hi := g.DetectionCI()
+	if g.Runs == 0 {
+		return fmt.Sprintf("%s unknown: no trial gave a result (%d harness errors)", g.Noun(), g.Errors)
+	}
 	if g.Detected == 0 {
 		return fmt.Sprintf("%s < %s per trial at %s (0 of %d trials)", g.Noun(), pctUp(hi), pct(Confidence), g.Runs)
 	}

@@ -85,7 +85,7 @@ func threadSafety(ctx context.Context, env Env) Observation {
 	mon := newMonitor(env, cancel)
 	mon.start = start
 	iv := newInvariants(mon)
-	led := newLedger(mon, false)
+	led := newLedger(iv, false)
 	reg, err := newRegistry(env, iv)
 	if err != nil {
 		return errorObservation(err)
@@ -99,10 +99,12 @@ func threadSafety(ctx context.Context, env Env) Observation {
 		f := &foo{}
 		f.ref = f
 		n := reentered.Add(1)
-		p := &probe{iv: iv, ledger: led, prio: finalizer.P(1 + int(n%uint64(k.MaxPriority)))}
+		ps := led.probes(1)
+		p := &ps[0]
+		p.prio = finalizer.P(1 + int(n%uint64(k.MaxPriority)))
 		t := led.begin()
 		p.setHandle(reg.Register(f, p.fire, p.prio))
-		led.add(t, p)
+		led.add(t, ps)
 	}
 	gc0 := gcCycles()
 	errFailed := errors.New("forbidden outcome")
@@ -111,23 +113,24 @@ func threadSafety(ctx context.Context, env Env) Observation {
 		rng := rand.New(rand.NewPCG(uint64(env.Seed), uint64(2*i)))
 		g.Go(func() error {
 			slots := make([][]*foo, k.Slots)
-			probes := make([]*probe, k.PerSlot)
 			for !stop.Load() {
 				mon.guard("Register", func() {
 					t := led.begin()
 					set := make([]*foo, k.PerSlot)
+					probes := led.probes(k.PerSlot)
 					for j := range set {
 						f := &foo{}
 						f.ref = f // create reference cycle
-						p := &probe{iv: iv, ledger: led, prio: finalizer.P(1 + rng.IntN(k.MaxPriority))}
+						p := &probes[j]
+						p.prio = finalizer.P(1 + rng.IntN(k.MaxPriority))
 						cb := p.fire
 						if k.Reentrant {
 							cb = func() { p.fire(); reenter() }
 						}
 						p.setHandle(reg.Register(f, cb, p.prio))
-						set[j], probes[j] = f, p
+						set[j] = f
 					}
-					led.add(t, probes...)
+					led.add(t, probes)
 					// Old sets get gradually replaced and later collected.
 					slots[rng.IntN(k.Slots)] = set
 					objects.Add(uint64(k.PerSlot))

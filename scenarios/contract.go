@@ -33,23 +33,42 @@ import (
 // cleared it, as Run(NoPriority) does with what it did not see).
 type ledger struct {
 	mon *monitor
+	iv  *invariants
 	// alive is set when the scenario keeps every registered object alive
 	// while it calls Run, so that a call during a Run is that Run's.
 	alive bool
 
-	next    atomic.Uint64 // registration index of the next finalizer
+	next    atomic.Uint64 // registration index of the next batch
 	runs    atomic.Uint64 // Run ids handed out
 	current atomic.Uint64 // the Run in progress when only one is
 	active  atomic.Int32  // Runs in progress
 	starts  atomic.Uint64 // Runs started
 
-	mu        sync.Mutex
-	pending   []*probe // registered, not yet settled by a Run, ascending idx
+	mu sync.Mutex
+	// pending holds the batches of finalizers registered and not yet
+	// settled by a Run, ascending idx.
+	pending   []batch
 	unsettled []unsettled
-	// cleared holds finalizers a Run(NoPriority) may have cleared without
-	// a call, as it is allowed to: those without a priority, and those
-	// registered while it ran.
-	cleared []*probe
+	// clearedUncalledN counts the finalizers a Run(NoPriority) may have
+	// cleared without a call, as it is allowed to (those without a
+	// priority, and those registered while it ran), and that nobody called
+	// since. The ledger keeps no list of them, which would keep them and
+	// their slabs alive to teardown: markCleared flags the probe and counts
+	// it, fire uncounts it if it is called after all.
+	clearedUncalledN atomic.Int64
+
+	namesMu sync.Mutex
+	names   map[*probe]string // names given by setName, for messages
+}
+
+// batch is probes that add recorded at once: they share the registration
+// index and whether their registration overlapped a Run.
+type batch struct {
+	idx uint64 // registration index
+	// overlapped: the registrations overlapped a Run, which may have
+	// cleared them uncalled.
+	overlapped bool
+	ps         []probe
 }
 
 type unsettled struct {
@@ -57,8 +76,35 @@ type unsettled struct {
 	run uint64
 }
 
-func newLedger(m *monitor, alive bool) *ledger {
-	return &ledger{mon: m, alive: alive}
+func newLedger(iv *invariants, alive bool) *ledger {
+	return &ledger{mon: iv.mon, iv: iv, alive: alive}
+}
+
+// probes returns n fresh probes of l, in one allocation: a set's
+// finalizers share it (a slab), so that the ledger costs one allocation
+// per set rather than one per finalizer.
+func (l *ledger) probes(n int) []probe {
+	ps := make([]probe, n)
+	for i := range ps {
+		ps[i].l = l
+	}
+	return ps
+}
+
+// setName names p in messages.
+func (l *ledger) setName(p *probe, name string) {
+	l.namesMu.Lock()
+	if l.names == nil {
+		l.names = map[*probe]string{}
+	}
+	l.names[p] = name
+	l.namesMu.Unlock()
+}
+
+func (l *ledger) name(p *probe) string {
+	l.namesMu.Lock()
+	defer l.namesMu.Unlock()
+	return l.names[p]
 }
 
 // regToken marks when a batch of registrations began.
@@ -73,22 +119,19 @@ func (l *ledger) begin() regToken {
 	return regToken{starts: s, active: l.active.Load() > 0}
 }
 
-// add records finalizers whose Register calls, begun at t, have returned.
-// A finalizer whose registration overlapped a Run may have been registered
-// while that Run was under way, and legitimately cleared by it uncalled:
-// the later checks excuse it when it is gone uncalled (never when it is
-// still registered).
-func (l *ledger) add(t regToken, ps ...*probe) {
+// add records finalizers whose Register calls, begun at t, have returned:
+// ps, which add takes over, all at one registration index (a Run either
+// began before all of them were recorded or after). A finalizer whose
+// registration overlapped a Run may have been registered while that Run
+// was under way, and legitimately cleared by it uncalled: the later checks
+// excuse it when it is gone uncalled (never when it is still registered).
+func (l *ledger) add(t regToken, ps []probe) {
 	// A Run counts itself active, then started: a Run that began after
 	// begin's read of starts has moved starts by now, and one that began
 	// before it was active at begin's read of active.
 	overlapped := t.active || l.starts.Load() != t.starts
 	l.mu.Lock()
-	for _, p := range ps {
-		p.overlapped = overlapped
-		p.idx = l.next.Add(1) - 1
-		l.pending = append(l.pending, p)
-	}
+	l.pending = append(l.pending, batch{idx: l.next.Add(1) - 1, overlapped: overlapped, ps: ps})
 	l.mu.Unlock()
 }
 
@@ -129,58 +172,68 @@ func eligible(p, min finalizer.Priority) bool {
 func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlapped bool) (failed bool) {
 	l.mu.Lock()
 	n := sort.Search(len(l.pending), func(i int) bool { return l.pending[i].idx >= before })
-	batch := l.pending[:n:n]
-	rest := l.pending[n:]
-	var keep []*probe
+	var keep []batch
 	fail := func(format string, args ...any) {
 		failed = true
 		l.mon.fail(result.Contract, "contract: "+fmt.Sprintf(format, args...))
 	}
 	var later []unsettled
-	for _, p := range batch {
-		called := p.calls.Load() > 0
-		ranIt := l.alive && !overlapped && p.during.Load() == id
-		switch {
-		case eligible(p.prio, min) && called:
-		case eligible(p.prio, min) && p.alive():
-			fail("Run %d (min %v) returned without calling finalizer %s, registered before it began; it is still registered", id, min, p.label())
-		case eligible(p.prio, min):
-			if !overlapped && !p.overlapped {
-				later = append(later, unsettled{p, id})
-			} else {
-				l.cleared = append(l.cleared, p)
+	for _, b := range l.pending[:n] {
+		for i := range b.ps {
+			p := &b.ps[i]
+			called := p.called()
+			ranIt := l.alive && !overlapped && p.during.Load() == id
+			switch {
+			case eligible(p.prio, min) && called:
+			case eligible(p.prio, min) && p.alive():
+				fail("Run %d (min %v) returned without calling finalizer %s, registered before it began; it is still registered", id, min, p.label())
+			case eligible(p.prio, min):
+				if !overlapped && !b.overlapped {
+					later = append(later, unsettled{p, id})
+				} else {
+					l.markCleared(p)
+				}
+			case ranIt:
+				fail("Run %d (min %v) called finalizer %s, which it must not call (priority %v)", id, min, p.label(), p.prio)
+			case !min.IsSet() && p.alive():
+				fail("Run %d (min none) returned but finalizer %s, registered before it began, is still registered: Run(NoPriority) must clear the registry", id, p.label())
+			case called:
+				// called by someone else
+			case !min.IsSet():
+				l.markCleared(p)
+			default:
+				// Below min: still registered, for a later Run. The
+				// slab is shared, not copied: the registry's callback
+				// holds this very probe.
+				keep = append(keep, batch{idx: b.idx, overlapped: b.overlapped, ps: b.ps[i : i+1 : i+1]})
 			}
-		case ranIt:
-			fail("Run %d (min %v) called finalizer %s, which it must not call (priority %v)", id, min, p.label(), p.prio)
-		case !min.IsSet() && p.alive():
-			fail("Run %d (min none) returned but finalizer %s, registered before it began, is still registered: Run(NoPriority) must clear the registry", id, p.label())
-		case called:
-			// called by someone else
-		case !min.IsSet():
-			l.cleared = append(l.cleared, p)
-		default:
-			keep = append(keep, p) // below min: still registered, for a later Run
 		}
 	}
-	l.pending = append(keep, rest...)
+	if len(keep) == 0 {
+		// Reuse the array: move the rest down, and drop the references
+		// past it so that settled slabs can be collected.
+		m := copy(l.pending, l.pending[n:])
+		clear(l.pending[m:])
+		l.pending = l.pending[:m]
+	} else {
+		l.pending = append(keep, l.pending[n:]...)
+	}
 	l.unsettled = append(l.unsettled, later...)
 	l.mu.Unlock()
 	return failed
 }
 
+// markCleared records that a Run may have cleared p without a call; p
+// counts as cleared uncalled until it is called.
+func (l *ledger) markCleared(p *probe) {
+	if p.calls.CompareAndSwap(0, clearedMark) {
+		l.clearedUncalledN.Add(1)
+	}
+}
+
 // clearedUncalled counts the finalizers that a Run cleared, as it may,
 // and that nobody called.
-func (l *ledger) clearedUncalled() uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var n uint64
-	for _, p := range l.cleared {
-		if p.calls.Load() == 0 {
-			n++
-		}
-	}
-	return n
-}
+func (l *ledger) clearedUncalled() uint64 { return uint64(l.clearedUncalledN.Load()) }
 
 // settle fails every finalizer that a Run left unregistered but uncalled,
 // and that nobody called since, waiting at most wait for callbacks still in
@@ -193,7 +246,7 @@ func (l *ledger) settle(wait time.Duration) {
 	uncalled := func() []unsettled {
 		var out []unsettled
 		for _, u := range us {
-			if u.p.calls.Load() == 0 {
+			if !u.p.called() {
 				out = append(out, u)
 			}
 		}

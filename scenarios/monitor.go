@@ -211,11 +211,13 @@ func (iv *invariants) Observe(e finalizer.Event) {
 }
 
 // probe is the callback registered for one finalizer; it is also the
-// contract ledger's record of it.
+// contract ledger's record of it. Probes come in slabs (ledger.probes) and
+// are kept small: the stress scenario allocates one per finalizer.
 type probe struct {
-	iv    *invariants
+	l *ledger
+	// calls counts the callback's calls, plus clearedMark once the ledger
+	// counts it as cleared uncalled (ledger.markCleared).
 	calls atomic.Int32
-	name  string
 
 	// handle is the finalizer's handle, set once Register returns and read
 	// only under the ledger's lock (add happens after it is set); seq is
@@ -225,26 +227,38 @@ type probe struct {
 	seq    atomic.Uint64
 	prio   finalizer.Priority
 	// during is the id of the Run in progress when the callback was first
-	// called, as the ledger saw it (0: none); only meaningful where the
-	// scenario keeps the objects alive, so that no GC cleanup can call.
+	// called, as the ledger saw it (0: none); only kept where the scenario
+	// keeps the objects alive (ledger.alive), so that no GC cleanup can
+	// call.
 	during atomic.Uint64
-	ledger *ledger
-	idx    uint64 // registration index, under ledger.mu
-	// overlapped: its registration overlapped a Run, which may have
-	// cleared it uncalled.
-	overlapped bool
 }
 
 func (p *probe) fire() {
-	if p.ledger != nil {
-		p.during.CompareAndSwap(0, p.ledger.current.Load())
+	if p.l.alive {
+		p.during.CompareAndSwap(0, p.l.current.Load())
 	}
-	if n := p.calls.Add(1); n == 1 {
-		p.iv.calledOnce.Add(1)
+	n := p.calls.Add(1)
+	if n&clearedMark != 0 {
+		n &^= clearedMark
+		if n == 1 {
+			// Uncounted before it is counted as called, so that the
+			// sum teardown waits for never runs ahead of the calls.
+			p.l.clearedUncalledN.Add(-1)
+		}
+	}
+	if n == 1 {
+		p.l.iv.calledOnce.Add(1)
 	} else {
-		p.iv.mon.fail(result.DoubleCall, fmt.Sprintf("double-call: finalizer %s called %d times", p.label(), n))
+		p.l.mon.fail(result.DoubleCall, fmt.Sprintf("double-call: finalizer %s called %d times", p.label(), n))
 	}
 }
+
+// clearedMark flags, in probe.calls, a probe the ledger counts as cleared
+// uncalled.
+const clearedMark = 1 << 30
+
+// called reports whether the callback was called.
+func (p *probe) called() bool { return p.calls.Load()&^clearedMark > 0 }
 
 // setHandle records the handle Register returned; it reports whether
 // there is one.
@@ -261,17 +275,19 @@ func (p *probe) setHandle(h finalizer.Handle) bool {
 // the ledger's lock.
 func (p *probe) alive() bool { return p.handle != nil && p.handle.Alive() }
 
-// label names the finalizer in messages: its name and key, e.g. "d01 (0, 17)".
+// label names the finalizer in messages: its name (ledger.setName) and
+// key, e.g. "d01 (0, 17)".
 func (p *probe) label() string {
 	var key string
 	if seq := p.seq.Load(); seq != 0 {
 		key = finalizer.Key{Priority: p.prio, Seq: seq}.String()
 	}
+	name := p.l.name(p)
 	switch {
-	case p.name != "" && key != "":
-		return p.name + " " + key
-	case p.name != "":
-		return p.name
+	case name != "" && key != "":
+		return name + " " + key
+	case name != "":
+		return name
 	}
 	return key
 }

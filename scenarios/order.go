@@ -44,7 +44,7 @@ func finalizeOrder(ctx context.Context, env Env) Observation {
 	iv := newInvariants(mon)
 	// The test holds every object but a until the end, so no GC cleanup can
 	// call back during a Run: a call during a Run is that Run's.
-	led := newLedger(mon, true)
+	led := newLedger(iv, true)
 	reg, err := newRegistry(env, iv)
 	if err != nil {
 		return errorObservation(err)
@@ -57,7 +57,10 @@ func finalizeOrder(ctx context.Context, env Env) Observation {
 	var registered uint64
 	register := func(obj any, name string, pr finalizer.Priority) finalizer.Handle {
 		registered++
-		p := &probe{iv: iv, ledger: led, name: name, prio: pr}
+		ps := led.probes(1)
+		p := &ps[0]
+		p.prio = pr
+		led.setName(p, name)
 		cb := func() {
 			p.fire()
 			mu.Lock()
@@ -74,7 +77,7 @@ func finalizeOrder(ctx context.Context, env Env) Observation {
 		if !p.setHandle(h) {
 			panic(fmt.Sprintf("Register(%s) returned a nil Handle", name))
 		}
-		led.add(t, p)
+		led.add(t, ps)
 		return h
 	}
 

@@ -34,9 +34,10 @@
 # default 1), MUTATION_TIMEOUT_COEFFICIENT (a mutant's tests may take this
 # many times the unmutated run, compile included; default 10; the second
 # pass's runs get at least a minute), MUTATION_NICE (default 10: the machine is shared), MUTATION_OUT,
-# MUTATION_EXCLUDE (space-separated regular expressions of file paths that
-# gremlins leaves alone, e.g. 'report/stats.go report/plots.go' to measure
-# the rest of a package; the table then covers only the other files).
+# MUTATION_EXCLUDE (space-separated regular expressions, matched against a
+# file's path within its package, of files gremlins leaves alone, e.g.
+# 'stats\.go$ plots\.go$' to measure the rest of a package; the table then
+# covers only the other files).
 #
 # The sources are copied (tracked and untracked, not ignored, files) to a
 # temporary directory first: the work tree is never mutated.

@@ -302,6 +302,9 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 	if !o.quiet {
 		fmt.Fprintf(stderr, "racestress: %s, results in %s\n", plannedText(planned, o.budget), path)
 		progress = report.NewProgress(stderr, planned, isTerminal(stderr), time.Now)
+		if n := terminalWidth(stderr); n > 0 {
+			progress.SetWidth(n) // what the terminal says beats COLUMNS
+		}
 		ticker := time.NewTicker(time.Second)
 		defer ticker.Stop()
 		go func() {
