@@ -51,7 +51,7 @@ type ledgerRig struct {
 func newLedgerRig(alive bool) *ledgerRig {
 	mon := testMonitor()
 	iv := newInvariants(mon)
-	return &ledgerRig{mon: mon, iv: iv, led: newLedger(mon, alive), reg: &scripted{
+	return &ledgerRig{mon: mon, iv: iv, led: newLedger(iv, alive), reg: &scripted{
 		Registry: finalizer.NewFixed(finalizer.WithObserver(iv)),
 		during:   map[int]func(func()){},
 	}}
@@ -60,7 +60,8 @@ func newLedgerRig(alive bool) *ledgerRig {
 // register registers a finalizer as a maker does: without an object, or
 // on one it keeps alive when p is NoPriority.
 func (r *ledgerRig) register(name string, p finalizer.Priority) *probe {
-	pr := &probe{iv: r.iv, ledger: r.led, name: name, prio: p}
+	ps := r.led.probes(1)
+	pr := r.name(&ps[0], name, p)
 	var obj any
 	if !p.IsSet() {
 		f := &foo{}
@@ -69,8 +70,20 @@ func (r *ledgerRig) register(name string, p finalizer.Priority) *probe {
 	}
 	t := r.led.begin()
 	pr.setHandle(r.reg.Register(obj, pr.fire, p))
-	r.led.add(t, pr)
+	r.led.add(t, ps)
 	return pr
+}
+
+// name gives p its name and priority.
+func (r *ledgerRig) name(p *probe, name string, prio finalizer.Priority) *probe {
+	p.prio = prio
+	r.led.setName(p, name)
+	return p
+}
+
+// probe returns a probe of the rig's ledger that add has not recorded.
+func (r *ledgerRig) probe(name string, prio finalizer.Priority) *probe {
+	return r.name(&r.led.probes(1)[0], name, prio)
 }
 
 func (r *ledgerRig) failures() map[result.Outcome]int {
@@ -112,7 +125,7 @@ func TestLedgerLeavesRegistrationsDuringARunToLaterRuns(t *testing.T) {
 	assert.False(t, r.led.run(r.reg, finalizer.NoPriority), r.mon.firstErr)
 	assert.True(t, late.alive())
 	assert.False(t, r.led.run(r.reg, finalizer.NoPriority), r.mon.firstErr)
-	assert.Equal(t, int32(1), late.calls.Load())
+	assert.True(t, late.called())
 	assert.Empty(t, r.failures())
 }
 
@@ -129,7 +142,7 @@ func TestLedgerBlamesACallBelowTheMinimumOnTheRunOnlyWhereObjectsAreAlive(t *tes
 			run()
 		}
 		failed := r.led.run(r.reg, finalizer.P(5))
-		assert.Equal(t, int32(1), low.calls.Load())
+		assert.True(t, low.called())
 		if alive {
 			assert.True(t, failed)
 			assert.Contains(t, r.mon.firstErr, "Run 1 (min 5) called finalizer low (0, ")
@@ -148,14 +161,14 @@ func TestLedgerSettleWaitsForCallbacksInFlight(t *testing.T) {
 	// settle starts waiting.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	r := newLedgerRig(false)
-	p := &probe{iv: r.iv, ledger: r.led, name: "in-flight", prio: finalizer.P(1)}
+	p := r.probe("in-flight", finalizer.P(1))
 	func() {
 		obj := &foo{}
 		runtime.AddCleanup(obj, func(p *probe) { p.fire() }, p)
 	}()
 	r.led.unsettled = []unsettled{{p, 1}}
 	r.led.settle(drainWait)
-	assert.Equal(t, int32(1), p.calls.Load())
+	assert.True(t, p.called())
 	assert.Empty(t, r.failures(), r.mon.firstErr)
 }
 
@@ -164,9 +177,9 @@ func TestLedgerSettleNamesThreeLostCallbacksAndCountsTheRest(t *testing.T) {
 	// fourth counts the other two; one that was called is not a failure.
 	r := newLedgerRig(false)
 	for _, name := range []string{"a", "b", "c", "d", "e"} {
-		r.led.unsettled = append(r.led.unsettled, unsettled{&probe{iv: r.iv, ledger: r.led, name: name, prio: finalizer.P(1)}, 7})
+		r.led.unsettled = append(r.led.unsettled, unsettled{r.probe(name, finalizer.P(1)), 7})
 	}
-	called := &probe{iv: r.iv, ledger: r.led, name: "called", prio: finalizer.P(1)}
+	called := r.probe("called", finalizer.P(1))
 	called.fire()
 	r.led.unsettled = append(r.led.unsettled, unsettled{called, 7})
 	r.led.settle(0)

@@ -125,7 +125,7 @@ func TestInvariantsCheckEachRunsOrder(t *testing.T) {
 
 func TestProbeLabels(t *testing.T) {
 	label := func(name string, seq uint64) string {
-		p := &probe{name: name, prio: finalizer.P(3)}
+		p := newLedgerRig(false).probe(name, finalizer.P(3))
 		p.seq.Store(seq)
 		return p.label()
 	}

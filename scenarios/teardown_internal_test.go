@@ -172,12 +172,12 @@ func TestTeardownWaitsForCallbacksInFlight(t *testing.T) {
 	// callback cannot come before teardown starts waiting.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	r := newLedgerRig(false)
-	p := &probe{iv: r.iv, name: "in-flight", prio: finalizer.P(1)}
+	p := r.probe("in-flight", finalizer.P(1))
 	func() {
 		obj := &foo{}
 		runtime.AddCleanup(obj, func(p *probe) { p.fire() }, p)
 	}()
 	teardown(r.mon, r.iv, r.led, r.reg, func() uint64 { return 1 }, 0)
-	assert.Equal(t, int32(1), p.calls.Load())
+	assert.True(t, p.called())
 	assert.Empty(t, r.failures(), r.mon.firstErr)
 }
