@@ -24,7 +24,7 @@ func TestSignaturesKeepGroupsApart(t *testing.T) {
 	fail(&b[2], "panic: z")
 	s := summary(Policy{}, a, b)
 	type row struct {
-		group, sig  string
+		group, sig   string
 		count, first int
 	}
 	var got []row
