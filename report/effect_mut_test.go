@@ -1,10 +1,12 @@
 package report
 
 import (
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/racestress/racestress/harness/result"
 )
@@ -80,4 +82,66 @@ func TestSignatureTableNamesTheTestAndTheLog(t *testing.T) {
 	assert.Contains(t, inTest, "logs/trial-0.log")
 	assert.NotContains(t, outside, ": panic: outside tests", "no test, no test name")
 	assert.Regexp(t, `\|\s+-\s+\|?\s*$`, outside, "no log: a dash")
+}
+
+func TestEffectWithoutTimeAtRisk(t *testing.T) {
+	// A control detected on every trial whose times to failure were not
+	// recorded (0): per trial the bound stands, per second there is none,
+	// and the statement says so rather than claiming the control was never
+	// detected.
+	control := trials("unfixed", result.Control, 300, 300, 0)
+	for i := range control {
+		control[i].TTFFNanos = 0
+	}
+	s := summary(Policy{}, control, trials("fixed", result.Clean, 300, 0, 0))
+	es := s.Effects()
+	require.Len(t, es, 1)
+	e := es[0]
+	assert.InDelta(t, 0.01237, e.PerTrial, 1e-5)
+	assert.True(t, math.IsInf(e.PerSecond, 1), "no time at risk: no bound per second, got %g", e.PerSecond)
+	assert.Equal(t, "fixed (clean) fails at most 1/80 as often as unfixed (control) per trial and at most an unbounded share per second of stress (95%)", e.Statement())
+
+	t.Run("nor on the clean side", func(t *testing.T) {
+		clean := trials("fixed", result.Clean, 300, 0, 0)
+		for i := range clean {
+			clean[i].DurationNs = 0
+		}
+		e := summary(Policy{}, trials("unfixed", result.Control, 300, 300, 0), clean).Effects()[0]
+		assert.True(t, math.IsInf(e.PerSecond, 1))
+		assert.Equal(t, "fixed (clean) fails at most 1/80 as often as unfixed (control) per trial and at most an unbounded share per second of stress (95%)", e.Statement())
+	})
+}
+
+func TestEffectShownPerSecondOnly(t *testing.T) {
+	// One clean trial that failed after 1000 s: per trial it may fail as
+	// often as the control, per second of stress far less often.
+	clean := trials("fixed", result.Clean, 1, 1, 0)
+	clean[0].TTFFNanos = 1000e9
+	e := summary(Policy{}, trials("unfixed", result.Control, 300, 300, 0), clean).Effects()[0]
+	assert.GreaterOrEqual(t, e.PerTrial, 1.0)
+	assert.Less(t, e.PerSecond, 0.5)
+	assert.Regexp(t, `^fixed \(clean\) fails at most 10[0-9.]*% as often as unfixed \(control\) per trial and at most 1/[0-9]+ per second of stress \(95%\)$`, e.Statement())
+}
+
+func TestEffectStatementAtItsBounds(t *testing.T) {
+	clean := Group{Scenario: "bpo24484", Registry: "fixed", Role: result.Clean}
+	control := Group{Scenario: "bpo24484", Registry: "unfixed", Role: result.Control}
+	cases := []struct {
+		perTrial, perSecond float64
+		want                string
+	}{
+		// A bound of exactly 1 shows no effect on either scale.
+		{1, 1, "fixed (clean) is not shown to fail less often than unfixed (control): too few trials (at 95% it may fail up to 100% as often per trial)"},
+		{1, 2, "fixed (clean) is not shown to fail less often than unfixed (control): too few trials (at 95% it may fail up to 100% as often per trial)"},
+		{2, 1, "fixed (clean) is not shown to fail less often than unfixed (control): too few trials (at 95% it may fail up to 200% as often per trial)"},
+		// Shown on one scale is shown.
+		{0.5, 2, "fixed (clean) fails at most 1/2 as often as unfixed (control) per trial and at most 200% per second of stress (95%)"},
+		// Exact reciprocals print as themselves, not one less.
+		{0.25, 0.125, "fixed (clean) fails at most 1/4 as often as unfixed (control) per trial and at most 1/8 per second of stress (95%)"},
+		{0.5, 0.6, "fixed (clean) fails at most 1/2 as often as unfixed (control) per trial and at most 60% per second of stress (95%)"},
+	}
+	for _, c := range cases {
+		e := Effect{Clean: clean, Control: control, PerTrial: c.perTrial, PerSecond: c.perSecond}
+		assert.Equal(t, c.want, e.Statement(), "per trial %g, per second %g", c.perTrial, c.perSecond)
+	}
 }
