@@ -99,8 +99,7 @@ func (e Effect) Statement() string {
 
 // fraction prints an upper bound r on a ratio: "1/N" with N = floor(1/r)
 // when r <= 1/2, else a percentage rounded up; "an unbounded share" when
-// there is no bound (no time at risk was recorded on one side: the
-// statement's other bound may still say something).
+// there is none (no time at risk recorded, say: the other bound may hold).
 func fraction(r float64) string {
 	switch {
 	case math.IsInf(r, 1) || math.IsNaN(r):
