@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -43,4 +44,16 @@ func TestGitHubAnnotatesOnlyAGroupsOwnFailures(t *testing.T) {
 	lines := annotationLines(t, s)
 	require.Len(t, lines, 1)
 	assert.Equal(t, "::error title=racestress%3A bpo24484/x%3A INVALID%3A harness errors::x: 1 of 3 trials ended in error, neither detections nor passes (first: error: watchdog)", lines[0])
+}
+
+func TestGitHubWritesExactlyMaxAnnotationsInFull(t *testing.T) {
+	var sigs []string
+	for i := range MaxAnnotations {
+		sigs = append(sigs, fmt.Sprintf("fail: kind %c", 'a'+i))
+	}
+	lines := annotationLines(t, summary(Policy{}, failing("new", 20, sigs...)))
+	require.Len(t, lines, MaxAnnotations)
+	for i, l := range lines {
+		assert.Contains(t, l, fmt.Sprintf("TestX: fail: kind %c: 1 of 20 trials", 'a'+i), "ten signatures fit: none is cut for a count of the rest")
+	}
 }
