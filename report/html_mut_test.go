@@ -21,3 +21,16 @@ func TestHTMLSweepChartsDrawEachCellItsOwnWay(t *testing.T) {
 		seen[key] = i
 	}
 }
+
+func TestHeatColorInkTurnsWhiteAbove55Percent(t *testing.T) {
+	// 11 of 20 is 55% exactly: the background is still light enough for
+	// dark text; one more detection darkens it past the switch.
+	for _, c := range []struct {
+		detected, runs int
+		ink            string
+	}{{11, 20, "#222222"}, {12, 20, "#ffffff"}, {54, 100, "#222222"}, {56, 100, "#ffffff"}} {
+		g := Group{Runs: c.runs, Detected: c.detected}
+		_, ink := heatColor(g.Rate())
+		assert.Equal(t, c.ink, ink, "%d of %d", c.detected, c.runs)
+	}
+}
