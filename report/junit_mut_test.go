@@ -51,3 +51,28 @@ func TestJUnitPutsAWarningInTheSuiteItNames(t *testing.T) {
 		assert.Empty(t, got["bpo24484/b"])
 	})
 }
+
+func TestXMLTextKeepsExactlyWhatXML10Carries(t *testing.T) {
+	// The bounds of XML 1.0's Char production: #x9 | #xA | #xD |
+	// [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+	for _, r := range []rune{'\t', '\n', '\r', 0x20, 0xD7FF, 0xE000, 0xFFFD, 0x10000, 0x1F600, 0x10FFFF} {
+		assert.Equal(t, string(r), xmlText(string(r)), "%U is a character of XML 1.0", r)
+	}
+	for _, r := range []rune{0, 0x8, 0xB, 0x1F, 0xFFFE, 0xFFFF} {
+		assert.Equal(t, "\uFFFD", xmlText(string(r)), "%U is not", r)
+	}
+	// And in a report: the error text of a failed trial.
+	rs := trials("new", result.Clean, 1, 1, 0)
+	rs[0].FirstError = "fail: \U0001F600 \uE000 \x01"
+	var doc struct {
+		Suites []struct {
+			Testcases []struct {
+				Failure struct {
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal(render(t, "junit", summary(Policy{}, rs)), &doc))
+	assert.Equal(t, "fail: \U0001F600 \uE000 \uFFFD", doc.Suites[0].Testcases[0].Failure.Message)
+}
