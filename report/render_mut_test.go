@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/racestress/racestress/harness/result"
 )
@@ -27,5 +28,19 @@ func TestReportsGoOnPastTheFailureSignatures(t *testing.T) {
 			}
 			last = max(last, 0) + i
 		}
+	}
+}
+
+func TestMarkdownLeavesOutWhatARunDidNotHave(t *testing.T) {
+	// No effect (no control), no warning: no empty list, no heading of
+	// none, no run of blank lines.
+	s := summary(Policy{}, trials("fixed", result.Clean, 5, 0, 0))
+	require.Empty(t, s.Effects())
+	require.Empty(t, s.Warnings)
+	for _, format := range []string{"markdown", "github"} {
+		out := string(render(t, format, s))
+		assert.NotContains(t, out, "Warnings", format)
+		assert.NotContains(t, out, "\n\n\n", "%s: two blank lines in a row", format)
+		assert.Contains(t, out, "\n\n**verdict**: PASS", format)
 	}
 }
