@@ -44,3 +44,18 @@ func TestMarkdownLeavesOutWhatARunDidNotHave(t *testing.T) {
 		assert.Contains(t, out, "\n\n**verdict**: PASS", format)
 	}
 }
+
+func TestMdEscapeOpensNoHTMLTag(t *testing.T) {
+	for in, want := range map[string]string{
+		"error: got <nil>, want 3 < 4":      "error: got &lt;nil>, want 3 < 4",
+		"<b>bold</b> stays text":            "&lt;b>bold&lt;/b> stays text",
+		"a<!-- comment --> and <?xml":       "a&lt;!-- comment --> and &lt;?xml",
+		"x<1 and 1<b":                       "x<1 and 1&lt;b",
+		"ends in <":                         "ends in <",
+		"<a <z <A <Z":                       "&lt;a &lt;z &lt;A &lt;Z",
+		"<@ <[ <{ <` <0":                    "<@ <[ <{ <\\` <0",
+		"`code` *em* _em_ a|b \\ new\nline": "\\`code\\` \\*em\\* \\_em\\_ a\\|b \\\\ new line",
+	} {
+		assert.Equal(t, want, mdEscape(in), "%q", in)
+	}
+}
