@@ -59,3 +59,28 @@ func TestMdEscapeOpensNoHTMLTag(t *testing.T) {
 		assert.Equal(t, want, mdEscape(in), "%q", in)
 	}
 }
+
+func TestComparisonShowsThroughputRowsOnlyForSubjectsThatCount(t *testing.T) {
+	rowNames := func(rs []result.Record) []string {
+		_, rows := comparison(summary(Policy{}, rs).Groups, columnName, Policy{})
+		var names []string
+		for _, r := range rows {
+			if r[0] == "objects/s" || r[0] == "callbacks/s" || r[0] == "mutations seen" {
+				names = append(names, r[0])
+			}
+		}
+		return names
+	}
+	all := []string{"objects/s", "callbacks/s", "mutations seen"}
+	// An external command counts nothing: the rows would say nothing.
+	assert.Empty(t, rowNames(trials("cmd", result.Clean, 2, 0, 0)))
+	objects := trials("fixed", result.Clean, 2, 0, 0)
+	objects[1].Counts.Objects = 1000
+	assert.Equal(t, all, rowNames(objects), "objects counted, none called back")
+	callbacks := trials("fixed", result.Clean, 2, 0, 0)
+	callbacks[1].Counts.CalledByGC = 1000
+	assert.Equal(t, all, rowNames(callbacks), "callbacks counted")
+	mutations := trials("fixed", result.Clean, 2, 0, 0)
+	mutations[1].Mutations = map[string]int{"removed": 1}
+	assert.Equal(t, all, rowNames(mutations), "a mutation seen")
+}
