@@ -84,3 +84,19 @@ func TestComparisonShowsThroughputRowsOnlyForSubjectsThatCount(t *testing.T) {
 	mutations[1].Mutations = map[string]int{"removed": 1}
 	assert.Equal(t, all, rowNames(mutations), "a mutation seen")
 }
+
+func TestKnobsLineShowsTheKnobsAScenarioSet(t *testing.T) {
+	for _, c := range []struct {
+		k    result.Knobs
+		want string
+	}{
+		{result.Knobs{Threads: 2, Makers: 1, Runners: 1, Seconds: 4, GOGC: 5, SleepScale: 1, Slots: 32, PerSlot: 10, MaxPriority: 100},
+			"threads 2 (1 makers, 1 runners), 4s, GOGC 5, sleep-scale 1, 32 slots x 10 objects, priorities 1..100"},
+		{result.Knobs{Threads: 8, Seconds: 2, GOGC: 100}, "threads 8, 2s, GOGC 100"},
+		{result.Knobs{Seconds: 2, GOGC: 100, Params: map[string]float64{"depth": 3}}, "2s, GOGC 100, depth 3"},
+		{result.Knobs{Seconds: 1, Procs: 2, Chaos: "low"}, "1s, GOGC 0, GOMAXPROCS 2, chaos low"},
+		{result.Knobs{}, "no knobs"},
+	} {
+		assert.Equal(t, c.want, knobsLine(c.k))
+	}
+}
