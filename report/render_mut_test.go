@@ -95,6 +95,7 @@ func TestKnobsLineShowsTheKnobsAScenarioSet(t *testing.T) {
 		{result.Knobs{Threads: 8, Seconds: 2, GOGC: 100}, "threads 8, 2s, GOGC 100"},
 		{result.Knobs{Seconds: 2, GOGC: 100, Params: map[string]float64{"depth": 3}}, "2s, GOGC 100, depth 3"},
 		{result.Knobs{Seconds: 1, Procs: 2, Chaos: "low"}, "1s, GOGC 0, GOMAXPROCS 2, chaos low"},
+		{result.Knobs{Threads: 4, Seconds: 1, GOGC: 10, Reentrant: true, Preset: "ci"}, "preset ci: threads 4, 1s, GOGC 10, reentrant callbacks"},
 		{result.Knobs{}, "no knobs"},
 	} {
 		assert.Equal(t, c.want, knobsLine(c.k))
