@@ -23,3 +23,21 @@ func TestAGroupWithAHarnessErrorDidNotPass(t *testing.T) {
 	}
 	assert.Equal(t, Invalid, s.Verdict().Status)
 }
+
+func TestAControlsOtherFailures(t *testing.T) {
+	// A control never caught by its signature that failed otherwise twice:
+	// those are its other failures, and the first one's error is the
+	// group's first error.
+	control := trials("unfixed", result.Control, 4, 0, 0)
+	for i, msg := range []string{"lost: 1 finalizer never called", "lost: 2 finalizers never called"} {
+		r := &control[i+1]
+		r.Outcome, r.Grade, r.Detected, r.TTFFNanos, r.FirstError = result.Lost, result.Forbidden, true, 1e6, msg
+	}
+	s := summary(Policy{}, control)
+	g := s.Groups[0]
+	assert.Equal(t, 0, g.Detected)
+	assert.Equal(t, 2, g.Other)
+	assert.Equal(t, "lost: 1 finalizer never called", g.FirstError)
+	assert.Equal(t, 2, NewJSONReport(s).Groups[0].Other)
+	assert.Equal(t, "signature only (2 other failures)", signatureCell(g))
+}
