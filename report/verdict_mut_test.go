@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,4 +35,13 @@ func TestVerdictNamesTheSubjectsThatRanNoTrial(t *testing.T) {
 		assert.Equal(t, c.status, v.Status, c.name)
 		assert.Equal(t, c.line, v.Line, c.name)
 	}
+}
+
+func TestMinPowerIsTheLowestAcceptableBound(t *testing.T) {
+	// A control whose lower bound is exactly the minimum has enough power;
+	// one a hair below it has not.
+	lo, _ := ClopperPearson(10, 10)
+	control := trials("unfixed", result.Control, 10, 10, 0)
+	assert.Equal(t, Pass, summary(Policy{MinPower: lo}, control).Verdict().Status)
+	assert.Equal(t, LostPower, summary(Policy{MinPower: math.Nextafter(lo, 1)}, control).Verdict().Status)
 }
