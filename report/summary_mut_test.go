@@ -41,3 +41,22 @@ func TestAControlsOtherFailures(t *testing.T) {
 	assert.Equal(t, 2, NewJSONReport(s).Groups[0].Other)
 	assert.Equal(t, "signature only (2 other failures)", signatureCell(g))
 }
+
+func TestOutcomesMostFrequentFirstInAFixedOrder(t *testing.T) {
+	g := Group{Outcomes: map[result.Outcome]int{
+		result.OK: 3, result.Lost: 1, result.ChangedSize: 1, "zz-new": 1, "aa-new": 1, result.Error: 2,
+	}}
+	want := []result.Outcome{result.OK, result.Error}
+	// Ties: known outcomes in their order, then those of other versions by
+	// name.
+	var ties []result.Outcome
+	for _, o := range result.Outcomes {
+		if o == result.Lost || o == result.ChangedSize {
+			ties = append(ties, o)
+		}
+	}
+	want = append(append(want, ties...), "aa-new", "zz-new")
+	for range 20 { // map order varies from run to run
+		assert.Equal(t, want, outcomesOf(g))
+	}
+}
