@@ -76,3 +76,24 @@ func TestXMLTextKeepsExactlyWhatXML10Carries(t *testing.T) {
 	require.NoError(t, xml.Unmarshal(render(t, "junit", summary(Policy{}, rs)), &doc))
 	assert.Equal(t, "fail: \U0001F600 \uE000 \uFFFD", doc.Suites[0].Testcases[0].Failure.Message)
 }
+
+func TestJUnitFailureWithoutAnErrorText(t *testing.T) {
+	// A clean trial that failed with no error text: the failure's message
+	// names its outcome.
+	rs := trials("new", result.Clean, 1, 0, 0)
+	fail(&rs[0], "")
+	var doc struct {
+		Suites []struct {
+			Testcases []struct {
+				Failure struct {
+					Message string `xml:"message,attr"`
+					Type    string `xml:"type,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal(render(t, "junit", summary(Policy{}, rs)), &doc))
+	f := doc.Suites[0].Testcases[0].Failure
+	assert.Equal(t, "forbidden outcome fail", f.Message)
+	assert.Equal(t, "fail", f.Type)
+}
