@@ -98,12 +98,12 @@ func (e Effect) Statement() string {
 }
 
 // fraction prints an upper bound r on a ratio: "1/N" with N = floor(1/r)
-// when r <= 1/2, else a percentage rounded up; "no bound" when the control
-// was never detected.
+// when r <= 1/2, else a percentage rounded up; "an unbounded share" when
+// there is none (no time at risk recorded, say: the other bound may hold).
 func fraction(r float64) string {
 	switch {
 	case math.IsInf(r, 1) || math.IsNaN(r):
-		return "an unbounded share (the control was never detected)"
+		return "an unbounded share"
 	case r <= 0.5:
 		return fmt.Sprintf("1/%d", int(math.Floor(1/r*(1+1e-12))))
 	}

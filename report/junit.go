@@ -48,11 +48,13 @@ func NewJUnit(s Summary) junit.Testsuites {
 	var total time.Duration
 	warnings := map[int][]string{}
 	for _, warn := range s.Warnings {
-		at := 0
+		// The group a warning names: the longest name it starts with, so
+		// that "s/a:b trial 1: ..." goes to s/a:b, not to s/a.
+		at, longest := 0, 0
 		for i, g := range s.Groups {
-			if strings.HasPrefix(warn, g.Name()+" trial ") || strings.HasPrefix(warn, g.Name()+":") {
-				at = i
-				break
+			name := g.Name()
+			if len(name) > longest && (strings.HasPrefix(warn, name+" trial ") || strings.HasPrefix(warn, name+":")) {
+				at, longest = i, len(name)
 			}
 		}
 		warnings[at] = append(warnings[at], warn)

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/racestress/racestress/harness/result"
@@ -265,17 +264,17 @@ func Summarize(records []result.Record) Summary {
 	return s
 }
 
-// outcomesOf returns the outcomes seen in g, most frequent first.
+// outcomesOf returns the outcomes seen in g, most frequent first, ties in
+// the order of result.Outcomes.
 func outcomesOf(g Group) []result.Outcome {
 	var os []result.Outcome
 	for o := range g.Outcomes {
 		os = append(os, o)
 	}
-	sort.Slice(os, func(i, j int) bool {
-		if c := cmp.Compare(g.Outcomes[os[j]], g.Outcomes[os[i]]); c != 0 {
-			return c < 0
-		}
-		return os[i].Severity() < os[j].Severity()
+	slices.SortFunc(os, func(a, b result.Outcome) int {
+		// Outcomes of other versions share a severity: their names break
+		// the tie, so that the order does not follow the map's.
+		return cmp.Or(cmp.Compare(g.Outcomes[b], g.Outcomes[a]), cmp.Compare(a.Severity(), b.Severity()), cmp.Compare(a, b))
 	})
 	return os
 }

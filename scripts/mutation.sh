@@ -11,11 +11,13 @@
 #   - "go test" exits 1 when the mutated package does not compile, so
 #     gremlins counts such a mutant as killed: each killed mutant is built
 #     again, and one that does not compile is not viable, not killed.
-#   - Go's coverage blocks leave out the expressions of a switch's cases and
-#     package-level declarations, so gremlins calls their mutants "not
-#     covered" and never runs them: those in a switch whose statement runs,
-#     and those at package level, are applied here one by one, the package's
-#     tests run on them, and the file restored.
+#   - Go's coverage blocks leave out the expressions of a switch's cases,
+#     what follows a function literal in a statement (the block ends where
+#     the literal begins) and package-level declarations, so gremlins calls
+#     their mutants "not covered" and never runs them: those in a switch or
+#     a statement that runs, and those at package level, are applied here
+#     one by one, the package's tests run on them (a mutant that does not
+#     compile is not viable), and the file restored.
 #   - scripts/mutation-equivalent.txt lists mutants that no test can or
 #     should kill (equivalent, or only changing timing), one a line:
 #     FILE:LINE:COLUMN OPERATOR REASON. They leave the count; an entry that
@@ -344,7 +346,7 @@ func run(pkgs []string) (int, error) {
 	fmt.Fprintln(&b, "Viable leaves out mutants that do not compile and those excluded by "+filepath.Base(*equivFile)+" (equivalent or timing-only).")
 	for _, r := range rows {
 		if r.nv > 0 || r.retested > 0 {
-			fmt.Fprintf(&b, "- %s: %d not viable (gremlins counted them killed); %d that gremlins called not covered were in switch cases or declarations that run, re-tested: %d killed or timed out\n",
+			fmt.Fprintf(&b, "- %s: %d not viable (gremlins counted them killed); %d that gremlins called not covered were in switch cases, statements or declarations that run, re-tested: %d killed or timed out\n",
 				r.pkg, r.nv, r.retested, r.retestKilled)
 		}
 	}
@@ -516,7 +518,8 @@ func covers(bs []block, line, col int) bool {
 
 // coveredAfterAll reports whether a mutant gremlins called not covered is
 // in code the tests run: Go's coverage blocks leave out the expressions of
-// a switch's cases (gremlins then sees no block) and package-level
+// a switch's cases (gremlins then sees no block), what follows a function
+// literal in a statement (its block ends at the literal) and package-level
 // declarations, which have no blocks.
 func coveredAfterAll(m *mutant, prof map[string][]block) (bool, string) {
 	fset := token.NewFileSet()
@@ -542,7 +545,23 @@ func coveredAfterAll(m *mutant, prof map[string][]block) (bool, string) {
 		}
 		return true
 	})
+	stmtSeen := false
 	for i := len(found) - 1; i >= 0; i-- {
+		if st, ok := found[i].(ast.Stmt); ok && !stmtSeen {
+			stmtSeen = true
+			// A statement's coverage block ends where its first function
+			// literal begins: what follows the literal in the statement has
+			// no block, yet runs whenever the statement does.
+			if lit := firstFuncLit(st); lit != nil && fset.Position(lit.End()).Line <= m.line {
+				end := fset.Position(lit.End())
+				if end.Line < m.line || end.Column <= m.col {
+					pos := fset.Position(st.Pos())
+					if covers(prof[m.file], pos.Line, pos.Column) {
+						return true, fmt.Sprintf("after a function literal in the statement at line %d, which runs", pos.Line)
+					}
+				}
+			}
+		}
 		switch n := found[i].(type) {
 		case *ast.FuncDecl, *ast.FuncLit:
 			return false, "" // in a function: its blocks are right
@@ -566,6 +585,18 @@ func coveredAfterAll(m *mutant, prof map[string][]block) (bool, string) {
 		}
 	}
 	return true, "a package-level declaration"
+}
+
+// firstFuncLit returns the first function literal in n, or nil.
+func firstFuncLit(n ast.Node) *ast.FuncLit {
+	var lit *ast.FuncLit
+	ast.Inspect(n, func(x ast.Node) bool {
+		if l, ok := x.(*ast.FuncLit); ok && lit == nil {
+			lit = l
+		}
+		return lit == nil
+	})
+	return lit
 }
 
 // mutate applies m to its file and returns a function that restores it.
