@@ -70,7 +70,7 @@ func (h Header) Validate() error {
 	case h.Kind != Kind:
 		return fmt.Errorf("header: kind %q, want %q", h.Kind, Kind)
 	case h.Schema < 2 || h.Schema > SchemaVersion:
-		return fmt.Errorf("header: schema %d, this racestress reads 1 to %d", h.Schema, SchemaVersion)
+		return fmt.Errorf("header: schema %d, this racestress reads headers of schema 2 to %d", h.Schema, SchemaVersion)
 	case h.RunID == "":
 		return fmt.Errorf("header: no run id")
 	case h.Shard.N < 1 || h.Shard.K < 1 || h.Shard.K > h.Shard.N:
