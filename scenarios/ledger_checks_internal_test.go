@@ -186,3 +186,20 @@ func TestLedgerSettleNamesThreeLostCallbacksAndCountsTheRest(t *testing.T) {
 	assert.Equal(t, map[result.Outcome]int{result.Contract: 4}, r.failures())
 	assert.Equal(t, "contract: Run 7 returned without calling finalizer a, registered before it began; it was removed from the registry but never called", r.mon.firstErr)
 }
+
+func TestLedgerLetsARunLeaveWhatIsBelowItsMinimum(t *testing.T) {
+	// Where objects are kept alive, a finalizer below a Run's minimum that
+	// nobody called stays registered for a later Run: no failure, and the
+	// Run(NoPriority) after it calls it.
+	r := newLedgerRig(true)
+	low := r.register("low", finalizer.P(0))
+	high := r.register("high", finalizer.P(9))
+	assert.False(t, r.led.run(r.reg, finalizer.P(5)), r.mon.firstErr)
+	assert.True(t, high.called())
+	assert.False(t, low.called())
+	assert.True(t, low.alive())
+	assert.Empty(t, r.failures())
+	assert.False(t, r.led.run(r.reg, finalizer.NoPriority), r.mon.firstErr)
+	assert.True(t, low.called())
+	assert.Empty(t, r.failures())
+}
