@@ -231,6 +231,24 @@ func (l *ledger) markCleared(p *probe) {
 	}
 }
 
+// clearedByLastRun settles, after the trial's last Run(NoPriority), the
+// finalizers registered while it ran (reentrant callbacks register them):
+// no later Run will check them, and that Run may clear them uncalled, as it
+// may those registered while any Run(NoPriority) runs. Those gone from the
+// registry uncalled count as cleared (until a call in flight lands); those
+// still registered are left to teardown's emptiness check.
+func (l *ledger) clearedByLastRun() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range l.pending {
+		for i := range b.ps {
+			if p := &b.ps[i]; !p.alive() {
+				l.markCleared(p)
+			}
+		}
+	}
+}
+
 // clearedUncalled counts the finalizers that a Run cleared, as it may,
 // and that nobody called.
 func (l *ledger) clearedUncalled() uint64 { return uint64(l.clearedUncalledN.Load()) }

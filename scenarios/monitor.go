@@ -309,6 +309,7 @@ func teardown(m *monitor, iv *invariants, led *ledger, reg finalizer.Registry, r
 	if led.run(reg, finalizer.NoPriority) {
 		return
 	}
+	led.clearedByLastRun()
 	led.settle(settleWait)
 	if m.failed() && !m.keepGoing {
 		return
