@@ -232,15 +232,21 @@ func (l *ledger) markCleared(p *probe) {
 }
 
 // clearedByLastRun settles, after the trial's last Run(NoPriority), the
-// finalizers registered while it ran (reentrant callbacks register them):
-// no later Run will check them, and that Run may clear them uncalled, as it
+// finalizers whose registration overlapped a Run (reentrant callbacks,
+// called by that Run or by GC cleanups while it ran, register them): no
+// later Run will check them, and that Run may clear them uncalled, as it
 // may those registered while any Run(NoPriority) runs. Those gone from the
 // registry uncalled count as cleared (until a call in flight lands); those
-// still registered are left to teardown's emptiness check.
+// still registered are left to teardown's emptiness check. A registration
+// can reach the ledger after the Run returned (a cleanup's callback
+// registering concurrently), so teardown calls it again before it counts.
 func (l *ledger) clearedByLastRun() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, b := range l.pending {
+		if !b.overlapped {
+			continue
+		}
 		for i := range b.ps {
 			if p := &b.ps[i]; !p.alive() {
 				l.markCleared(p)

@@ -323,7 +323,8 @@ func teardown(m *monitor, iv *invariants, led *ledger, reg finalizer.Registry, r
 	accounted := func() uint64 { return iv.calledOnce.Load() + iv.cancelled.Load() + led.clearedUncalled() }
 	// A GC cleanup counts itself before it calls back: give callbacks in
 	// flight a bounded moment to land (paid only when something is amiss).
-	settle(func() bool { return accounted() >= registered() }, settleWait)
+	settle(func() bool { led.clearedByLastRun(); return accounted() >= registered() }, settleWait)
+	led.clearedByLastRun()
 	if n, a := registered(), accounted(); a < n {
 		m.fail(result.Lost, fmt.Sprintf("lost: %d of %d finalizers never called, cancelled or dropped", n-a, n))
 	}
