@@ -67,31 +67,22 @@ func run(args []string, w io.Writer) error {
 	var subjects []report.Group // other scenarios and subjects, one row each
 	var scaling []result.Record
 	for _, path := range fs.Args() {
-		if strings.HasSuffix(path, "-scaling.jsonl") {
-			res, err := harness.ReadResultsFile(path)
-			if err != nil {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			scaling = append(scaling, res.Records...)
-			continue
-		}
-		if strings.HasSuffix(path, "-subjects.jsonl") {
-			res, err := harness.ReadResultsFile(path)
-			if err != nil {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			subjects = append(subjects, report.Summarize(res.Records).Groups...)
-			continue
-		}
-		long := strings.HasSuffix(path, "-throughput.jsonl")
 		res, err := harness.ReadResultsFile(path)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		if strings.HasSuffix(path, "-gate.jsonl") {
+		switch {
+		case strings.HasSuffix(path, "-scaling.jsonl"):
+			scaling = append(scaling, res.Records...)
+			continue
+		case strings.HasSuffix(path, "-subjects.jsonl"):
+			subjects = append(subjects, report.Summarize(res.Records).Groups...)
+			continue
+		case strings.HasSuffix(path, "-gate.jsonl"):
 			gates = append(gates, gateRounds(res.Records))
 			continue
 		}
+		long := strings.HasSuffix(path, "-throughput.jsonl")
 		for _, r := range res.Records {
 			c := config{r.Knobs.Preset, cmp.Or(r.Knobs.Chaos, "off"), isolation(r)}
 			if _, ok := byConfig[c]; !ok {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/report"
@@ -48,11 +49,7 @@ func scalingTable(w io.Writer, recs []result.Record) {
 				row[7] = fmt.Sprintf("%.2fM", g.CallbacksPerSec()/1e6)
 			}
 		}
-		fmt.Fprint(w, "|")
-		for _, s := range row {
-			fmt.Fprintf(w, " %s |", s)
-		}
-		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| "+strings.Join(row, " | ")+" |")
 	}
 }
 
