@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // Policy is when a run starts trials: a wall-clock budget and failfast.

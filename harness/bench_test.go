@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // BenchmarkIsolationOverhead measures what running a trial in a child

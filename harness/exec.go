@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/racestress/racestress/harness/command"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 

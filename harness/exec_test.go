@@ -12,7 +12,7 @@ import (
 
 	"github.com/racestress/racestress/harness"
 	"github.com/racestress/racestress/harness/command"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 

@@ -5,7 +5,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // guard is the watchdog of a child, shared by Process.watch and

@@ -1,14 +1,12 @@
 package harness_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 
@@ -256,95 +255,6 @@ func TestRunRejectsAnEmptyConfig(t *testing.T) {
 	assert.ErrorIs(t, err, harness.ErrNoTrials)
 }
 
-func testHeader(runID string) result.Header {
-	return result.Header{Kind: result.Kind, Schema: result.SchemaVersion, RunID: runID, Shard: result.HeaderShard{K: 1, N: 1}}
-}
-
-func rec(run string, trial int) result.Record {
-	return result.Record{Trial: trial, Scenario: "bpo24484", Registry: "fixed", Role: result.Clean, RunID: run, Outcome: result.OK}
-}
-
-func TestResultsFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "run", "results.jsonl")
-	w, err := harness.CreateResults(path, testHeader("r1"))
-	require.NoError(t, err)
-	for i := range 3 {
-		require.NoError(t, w.Append(rec("r1", i)))
-	}
-	require.NoError(t, w.Close())
-
-	t.Run("the header and every appended record read back", func(t *testing.T) {
-		res, err := harness.ReadResultsFile(path)
-		require.NoError(t, err)
-		require.NotNil(t, res.Header)
-		assert.Equal(t, "r1", res.Header.RunID)
-		assert.Len(t, res.Records, 3)
-		assert.Empty(t, res.Warnings)
-	})
-	t.Run("a second run never appends into the file", func(t *testing.T) {
-		_, err := harness.CreateResults(path, testHeader("r2"))
-		assert.ErrorIs(t, err, harness.ErrExists)
-		res, err := harness.ReadResultsFile(path)
-		require.NoError(t, err)
-		assert.Len(t, res.Records, 3, "nothing already recorded is lost")
-	})
-	t.Run("a partial last line is skipped with a warning and nothing else is lost", func(t *testing.T) {
-		b, _ := os.ReadFile(path)
-		res, err := harness.ReadResults(bytes.NewReader(append(b, `{"trial":3,"scen`...)))
-		require.NoError(t, err)
-		assert.Len(t, res.Records, 3)
-		require.Len(t, res.Warnings, 1)
-		assert.Contains(t, res.Warnings[0], "partial last line")
-	})
-	t.Run("a corrupt line in the middle makes the file corrupt", func(t *testing.T) {
-		b, _ := os.ReadFile(path)
-		lines := strings.SplitAfter(string(b), "\n")
-		bad := lines[0] + "{not json}\n" + lines[1]
-		_, err := harness.ReadResults(strings.NewReader(bad))
-		assert.ErrorIs(t, err, harness.ErrCorrupt)
-		assert.ErrorContains(t, err, "line 2")
-	})
-	t.Run("a file concatenated with itself is refused, never double-counted", func(t *testing.T) {
-		b, _ := os.ReadFile(path)
-		_, err := harness.ReadResults(bytes.NewReader(append(b, b...)))
-		assert.ErrorIs(t, err, harness.ErrCorrupt)
-		assert.ErrorContains(t, err, "second run's header")
-	})
-	t.Run("a record of another run is refused", func(t *testing.T) {
-		b, _ := os.ReadFile(path)
-		line, _ := json.Marshal(rec("r2", 9))
-		_, err := harness.ReadResults(bytes.NewReader(append(b, append(line, '\n')...)))
-		assert.ErrorContains(t, err, `belongs to run "r2"`)
-	})
-	t.Run("a trial number seen twice is refused", func(t *testing.T) {
-		line, _ := json.Marshal(rec("", 1))
-		two := string(line) + "\n" + string(line) + "\n"
-		_, err := harness.ReadResults(strings.NewReader(two))
-		assert.ErrorContains(t, err, "trial 1 is also on line 1")
-	})
-	t.Run("a record with an unknown outcome is corrupt", func(t *testing.T) {
-		_, err := harness.ReadResults(strings.NewReader(`{"trial":0,"scenario":"s","registry":"r","role":"clean","outcome":"weird"}` + "\n"))
-		assert.ErrorIs(t, err, harness.ErrCorrupt)
-	})
-	t.Run("a schema-1 record gets its role from the old clean flag", func(t *testing.T) {
-		res, err := harness.ReadResults(strings.NewReader(`{"trial":0,"scenario":"bpo24484","registry":"unfixed","clean":false,"outcome":"panic","detected":true}` + "\n"))
-		require.NoError(t, err)
-		assert.Nil(t, res.Header)
-		assert.Equal(t, result.Control, res.Records[0].Role)
-		assert.True(t, res.Records[0].Hit())
-	})
-	t.Run("an empty file is corrupt", func(t *testing.T) {
-		_, err := harness.ReadResults(strings.NewReader(""))
-		assert.ErrorIs(t, err, harness.ErrCorrupt)
-	})
-	t.Run("a header alone is a valid, empty part of its run", func(t *testing.T) {
-		line, _ := json.Marshal(testHeader("r3"))
-		res, err := harness.ReadResults(bytes.NewReader(append(line, '\n')))
-		require.NoError(t, err)
-		assert.Empty(t, res.Records)
-	})
-}
-
 func TestGradeUsesTheScenarioDeclaration(t *testing.T) {
 	unfixed := harness.Spec{Role: result.Control, Signature: []result.Outcome{result.ChangedSize}}
 	rec := harness.Grade(scenarios.ThreadSafety, unfixed, result.Record{}, scenarios.Observation{
@@ -373,4 +283,33 @@ func TestGradeUsesTheScenarioDeclaration(t *testing.T) {
 	assert.Equal(t, result.Acceptable, rec.Grade)
 	assert.False(t, rec.Detected)
 	assert.Zero(t, rec.TTFFNanos, "no failure, no time to it")
+}
+
+func TestHarnessFaultsAreNeverDetections(t *testing.T) {
+	// racestress --registry unfixed --timeout 1ms --runs 1 --seconds 0.3
+	// used to exit 0 with "PASS: detected": every trial was a watchdog hang.
+	p := fakeProcess(t, "ok")
+	p.Timeout = func(result.Knobs) time.Duration { return time.Millisecond }
+	k := scenarios.DefaultKnobs()
+	k.Seconds = 0.3
+	unfixed, err := scenarios.ThreadSafety.Subject("unfixed")
+	require.NoError(t, err)
+	fixed, err := scenarios.ThreadSafety.Subject("fixed")
+	require.NoError(t, err)
+	recs, err := harness.Run(context.Background(), harness.Config{
+		Scenario: scenarios.ThreadSafety, Subjects: []scenarios.Subject{unfixed, fixed}, Runs: 2, Knobs: k, Executor: p,
+	})
+	require.NoError(t, err)
+	for _, r := range recs {
+		assert.Equal(t, result.Error, r.Outcome, r.FirstError)
+		assert.False(t, r.Hit())
+	}
+	sum := report.Summarize(recs)
+	sum.Policy = report.Policy{MinPower: 0.5, RequireControl: true}
+	v := sum.Verdict()
+	assert.Equal(t, report.Invalid, v.Status)
+	assert.Equal(t, 4, v.Status.ExitCode())
+	assert.Contains(t, v.Line, "INVALID: unfixed: 2 of 2 trials ended in error")
+	assert.Contains(t, v.Line, "watchdog limit 1ms is shorter than the trial")
+	assert.NotContains(t, v.Line, "PASS")
 }

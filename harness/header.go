@@ -9,7 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // NewHeader returns the results-file header of cfg's run, started at

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // BenchmarkPoolOverhead measures what running a trial costs over running

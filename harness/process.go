@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/racestress/racestress/finalizer"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 

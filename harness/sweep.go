@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 
@@ -144,7 +144,7 @@ func TestADumpIsAnnouncedOnlyWhenOneWasWritten(t *testing.T) {
 		assert.Equal(t, want, rec.Process.Dump)
 		assert.Equal(t, filepath.Join("logs-r", "trial-3.stderr"), rec.Process.Log)
 		assert.Contains(t, rec.FirstError, "goroutine dump kept in "+want)
-		assert.FileExists(t, harness.LogPath(filepath.Join(dir, "results.jsonl"), rec.Process.Dump))
+		assert.FileExists(t, result.LogPath(filepath.Join(dir, "results.jsonl"), rec.Process.Dump))
 	})
 }
 
@@ -152,17 +152,17 @@ func TestLogFolders(t *testing.T) {
 	dir := t.TempDir()
 	results := filepath.Join(dir, "a.jsonl")
 	t.Run("each run gets a folder of its own, even two runs of one id", func(t *testing.T) {
-		first, err := harness.CreateLogDir(results, "shards-x")
+		first, err := result.CreateLogDir(results, "shards-x")
 		require.NoError(t, err)
-		second, err := harness.CreateLogDir(filepath.Join(dir, "b.jsonl"), "shards-x")
+		second, err := result.CreateLogDir(filepath.Join(dir, "b.jsonl"), "shards-x")
 		require.NoError(t, err)
 		assert.Equal(t, filepath.Join(dir, "logs-shards-x"), first)
 		assert.Equal(t, filepath.Join(dir, "logs-shards-x-2"), second)
 	})
 	t.Run("log paths resolve against the results file's folder", func(t *testing.T) {
-		assert.Equal(t, filepath.Join(dir, "logs-r", "trial-1.stderr"), harness.LogPath(results, filepath.Join("logs-r", "trial-1.stderr")))
-		assert.Equal(t, "/abs/trial-1.stderr", harness.LogPath(results, "/abs/trial-1.stderr"))
-		assert.Equal(t, "", harness.LogPath(results, ""))
+		assert.Equal(t, filepath.Join(dir, "logs-r", "trial-1.stderr"), result.LogPath(results, filepath.Join("logs-r", "trial-1.stderr")))
+		assert.Equal(t, "/abs/trial-1.stderr", result.LogPath(results, "/abs/trial-1.stderr"))
+		assert.Equal(t, "", result.LogPath(results, ""))
 	})
 }
 

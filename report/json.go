@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // SchemaVersion is the version of the JSON document JSON writes; see the

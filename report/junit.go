@@ -8,7 +8,7 @@ import (
 
 	"github.com/jstemmer/go-junit-report/v2/junit"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // JUnit renders s as JUnit XML with the types of go-junit-report's junit

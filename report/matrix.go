@@ -2,7 +2,7 @@ package report
 
 import (
 	"fmt"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 	"slices"
 	"strings"
 )

@@ -10,7 +10,7 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // Formats names the formats Render writes, the default first.

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // Summary is a run's records grouped by scenario and registry.

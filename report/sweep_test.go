@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // sweepFixture returns fixed records of a 2×2 sweep, gogc=1,10 × procs=1,2,

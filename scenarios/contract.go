@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/racestress/racestress/finalizer"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // ledger checks Run's whole contract from what the callbacks and the

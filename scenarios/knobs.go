@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // Knob is a numeric knob a scenario declares: what it does, its default

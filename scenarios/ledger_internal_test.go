@@ -3,7 +3,7 @@ package scenarios
 import (
 	"testing"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // A finalizer the ledger counts as cleared uncalled stops counting once it

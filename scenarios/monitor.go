@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/racestress/racestress/finalizer"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // monitor collects one trial's failures. It is safe for concurrent use.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/racestress/racestress/finalizer"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // FinalizeOrder is CPython's _test_finalize: a deterministic check of the

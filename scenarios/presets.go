@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // Preset is a named set of knobs for ThreadSafety.

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/racestress/racestress/finalizer"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // Subject is one system under test of a scenario, with the role the

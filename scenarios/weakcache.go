@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/racestress/racestress/finalizer"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/weakcache"
 )
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing (issue 14): how many deliberate bugs do the tests catch?
 #
-#   scripts/mutation.sh [PACKAGE...]   # default: finalizer report harness/result scenarios
+#   scripts/mutation.sh [PACKAGE...]   # default: finalizer report result scenarios
 #
 # Installs gremlins at a pinned version (into racestress-out/tools/, which git
 # ignores, unless GREMLINS names a binary), runs it without -race on each
@@ -28,7 +28,7 @@
 # with gremlins' JSON and logs), lists the survivors, and exits 1 when a
 # package is below its threshold, 2 on a setup error. Thresholds, in percent:
 # efficacy = killed / (killed + lived), default finalizer 90, report 90,
-# harness/result 85, scenarios 75, any other 90; mutation coverage = share of
+# result 85, scenarios 75, any other 90; mutation coverage = share of
 # viable mutants a test reached, default 90. Override one package with
 # MUTATION_EFFICACY_<PKG> / MUTATION_COVERAGE_<PKG> (path upper-cased, "/" as
 # "_": MUTATION_EFFICACY_HARNESS_RESULT=80), all with MUTATION_EFFICACY /
@@ -49,7 +49,7 @@ root=$PWD
 
 gremlins_version=v0.6.0
 if [ "$#" -eq 0 ]; then
-  set -- finalizer report harness/result scenarios
+  set -- finalizer report result scenarios
 fi
 for pkg in "$@"; do
   pkg=${pkg#./}
@@ -215,7 +215,7 @@ func threshold(kind, pkg string, def float64) (float64, error) {
 	return def, nil
 }
 
-var defaultEfficacy = map[string]float64{"finalizer": 90, "report": 90, "harness/result": 85, "scenarios": 75}
+var defaultEfficacy = map[string]float64{"finalizer": 90, "report": 90, "result": 85, "scenarios": 75}
 
 func run(pkgs []string) (int, error) {
 	excl, err := readExclusions(*equivFile)

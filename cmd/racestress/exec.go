@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 
@@ -317,7 +317,7 @@ func (x *execOptions) check(o *options) error {
 
 // executor returns the executor of the run's commands. Its records name
 // their logs relative to logBase, the results file's folder, as the
-// built-in scenarios' do (see harness.LogPath).
+// built-in scenarios' do (see result.LogPath).
 func (x *execOptions) executor(logDir, logBase string) harness.Executor {
 	return harness.Commands{Subjects: x.subjects, LogDir: logDir, LogBase: logBase}
 }
@@ -383,7 +383,7 @@ func gotestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	o.args = append([]string{"racestress", "gotest"}, args...)
 	if o.out == "" {
-		o.out = filepath.Join(harness.RunDir("racestress-out", time.Now()), "results.jsonl")
+		o.out = filepath.Join(result.RunDir("racestress-out", time.Now()), "results.jsonl")
 	}
 	importPath, pkgDir, err := goList(ctx, pkg, build)
 	if err != nil {
@@ -544,7 +544,7 @@ func execReplay(ctx context.Context, o *options, args []string, h *result.Header
 	if err != nil && (!errors.As(err, &ee) || ee.code == 2 || ee.code == 130) {
 		return err
 	}
-	got, rerr := harness.ReadResultsFile(o.out)
+	got, rerr := result.ReadResultsFile(o.out)
 	if rerr != nil || len(got.Records) != 1 {
 		return invalid("replay: the replayed trial left no record in %s", o.out)
 	}

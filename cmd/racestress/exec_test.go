@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // The commands of these tests fail by their trial number or seed, never by
@@ -33,7 +33,7 @@ func TestExec(t *testing.T) {
 		assert.NotContains(t, stdout, "objects/s", "a command counts no objects")
 		assert.Contains(t, stderr, "racestress: FAIL regression: sh showed forbidden outcomes in 2 of 8 trials")
 		assert.Contains(t, stderr, "| trial 4", "the failure's log head is shown")
-		res, err := harness.ReadResultsFile(out)
+		res, err := result.ReadResultsFile(out)
 		require.NoError(t, err)
 		require.Len(t, res.Records, 8)
 		for _, r := range res.Records {
@@ -255,7 +255,7 @@ func TestGoTest(t *testing.T) {
 		require.Len(t, recs, 4)
 		assert.Equal(t, "TestFlaky", recs[1].Test)
 		assert.Equal(t, result.OK, recs[0].Outcome)
-		res, err := harness.ReadResultsFile(out)
+		res, err := result.ReadResultsFile(out)
 		require.NoError(t, err)
 		x, _, err := harness.ExecRunOf(res.Header)
 		require.NoError(t, err)

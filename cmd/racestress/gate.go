@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 
@@ -63,7 +63,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usageError("report needs one results FILE, got %d arguments", len(pos))
 	}
-	res, err := harness.ReadResultsFile(pos[0])
+	res, err := result.ReadResultsFile(pos[0])
 	if err != nil {
 		return usageError("report: %s: %v", pos[0], err)
 	}
@@ -123,15 +123,15 @@ func mergeCmd(args []string, stdout, stderr io.Writer) error {
 	if len(pos) < 1 {
 		return usageError("merge needs results FILEs")
 	}
-	var parts []harness.Part
+	var parts []result.Part
 	for _, path := range pos {
-		res, err := harness.ReadResultsFile(path)
+		res, err := result.ReadResultsFile(path)
 		if err != nil {
 			return usageError("merge: %s: %v", path, err)
 		}
-		parts = append(parts, harness.Part{Path: path, Results: res})
+		parts = append(parts, result.Part{Path: path, Results: res})
 	}
-	m, err := harness.Merge(parts)
+	m, err := result.Merge(parts)
 	if err != nil {
 		return usageError("merge: %v", err)
 	}
@@ -167,7 +167,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil || n < 0 {
 		return usageError("replay: trial number %q is not a number", pos[1])
 	}
-	res, err := harness.ReadResultsFile(pos[0])
+	res, err := result.ReadResultsFile(pos[0])
 	if err != nil {
 		return usageError("replay: %s: %v", pos[0], err)
 	}
@@ -203,7 +203,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil && (!errors.As(err, &ee) || ee.code == 2 || ee.code == 130) {
 		return err
 	}
-	got, rerr := harness.ReadResultsFile(o.out)
+	got, rerr := result.ReadResultsFile(o.out)
 	if rerr != nil || len(got.Records) != 1 {
 		return invalid("replay: the replayed trial left no record in %s", o.out)
 	}

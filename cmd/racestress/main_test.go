@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 func TestMain(m *testing.M) {
@@ -121,7 +121,7 @@ func TestList(t *testing.T) {
 
 func readRecords(t *testing.T, path string) []result.Record {
 	t.Helper()
-	res, err := harness.ReadResultsFile(path)
+	res, err := result.ReadResultsFile(path)
 	require.NoError(t, err)
 	require.Empty(t, res.Warnings)
 	return res.Records
@@ -199,7 +199,7 @@ func TestProcessIsolation(t *testing.T) {
 		require.Len(t, recs, 1)
 		assert.Equal(t, result.Hang, recs[0].Outcome)
 		require.NotNil(t, recs[0].Process)
-		assert.FileExists(t, harness.LogPath(out, recs[0].Process.Dump), "the dump's path is relative to the results file")
+		assert.FileExists(t, result.LogPath(out, recs[0].Process.Dump), "the dump's path is relative to the results file")
 		assert.Contains(t, stderr, "racestress: PASS locked detected 1/1")
 	})
 	t.Run("as a clean subject its hang is a regression", func(t *testing.T) {

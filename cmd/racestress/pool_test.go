@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // TestPoolIsolation runs process mode's crash-isolation tests with
@@ -34,7 +34,7 @@ func TestPoolIsolation(t *testing.T) {
 		assert.Equal(t, result.Hang, recs[0].Outcome)
 		require.NotNil(t, recs[0].Process)
 		assert.Equal(t, "pool", recs[0].Process.Isolation)
-		assert.FileExists(t, harness.LogPath(out, recs[0].Process.Dump), "the dump's path is relative to the results file")
+		assert.FileExists(t, result.LogPath(out, recs[0].Process.Dump), "the dump's path is relative to the results file")
 		assert.Contains(t, recs[0].Process.Recycled, "the worker ended with the trial")
 		assert.Contains(t, stderr, "racestress: PASS locked detected 1/1")
 	})

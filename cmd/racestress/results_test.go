@@ -14,8 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 func TestLogsOfTwoRunsSharingAFolderNeverCollide(t *testing.T) {
@@ -32,7 +31,7 @@ func TestLogsOfTwoRunsSharingAFolderNeverCollide(t *testing.T) {
 		t.Helper()
 		code, _, stderr := runCLI(t, context.Background(), append(args, "--out", out)...)
 		require.Equal(t, 0, code, stderr)
-		res, err := harness.ReadResultsFile(out)
+		res, err := result.ReadResultsFile(out)
 		require.NoError(t, err)
 		require.Len(t, res.Records, 2)
 		return res.Records
@@ -51,7 +50,7 @@ func TestLogsOfTwoRunsSharingAFolderNeverCollide(t *testing.T) {
 				folder = f
 			}
 			assert.Equal(t, folder, f, "one folder per run")
-			body, err := os.ReadFile(harness.LogPath(path, r.Process.Log))
+			body, err := os.ReadFile(result.LogPath(path, r.Process.Log))
 			require.NoError(t, err)
 			assert.Contains(t, string(body), "init ", "the worker's own stderr")
 			contents[r.Process.Log] = string(body)
@@ -72,7 +71,7 @@ func TestLogsOfTwoRunsSharingAFolderNeverCollide(t *testing.T) {
 		rc := runInto(c)
 		for _, r := range rc {
 			assert.True(t, strings.HasPrefix(r.Process.Log, "logs-"), r.Process.Log)
-			assert.FileExists(t, harness.LogPath(c, r.Process.Log))
+			assert.FileExists(t, result.LogPath(c, r.Process.Log))
 		}
 	})
 	t.Run("the console shows the head of a failed trial's log, found from the results file", func(t *testing.T) {
@@ -108,7 +107,7 @@ func TestMoreShardsThanRounds(t *testing.T) {
 		}
 	}
 	t.Run("an empty shard's file is its header alone", func(t *testing.T) {
-		res, err := harness.ReadResultsFile(shards[2])
+		res, err := result.ReadResultsFile(shards[2])
 		require.NoError(t, err)
 		require.NotNil(t, res.Header)
 		assert.Equal(t, result.HeaderShard{K: 3, N: 4}, res.Header.Shard)

@@ -18,8 +18,8 @@ import (
 
 	"github.com/racestress/racestress/finalizer"
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 
@@ -256,14 +256,14 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 		return err
 	}
 	if o.out == "" {
-		o.out = filepath.Join(harness.RunDir("racestress-out", time.Now()), "results.jsonl")
+		o.out = filepath.Join(result.RunDir("racestress-out", time.Now()), "results.jsonl")
 	}
 	path := o.out
 	pol := o.verdictPolicy()
 	header := harness.NewHeader(cfg, o.args, pol, time.Now())
 	cfg.RunID = header.RunID
-	results, err := harness.CreateResults(path, header)
-	if errors.Is(err, harness.ErrExists) {
+	results, err := result.CreateResults(path, header)
+	if errors.Is(err, result.ErrExists) {
 		return usageError("--out: %v", err)
 	}
 	if err != nil {
@@ -272,7 +272,7 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 	defer results.Close()
 	var logDir string
 	if o.isolate != "none" {
-		if logDir, err = harness.CreateLogDir(path, header.RunID); err != nil {
+		if logDir, err = result.CreateLogDir(path, header.RunID); err != nil {
 			return invalid("log folder: %v", err)
 		}
 		defer os.Remove(logDir) // only when empty: a run that kept no log leaves no folder
@@ -796,7 +796,7 @@ func logHead(r result.Record, resultsPath string) string {
 	if r.Process == nil || r.Process.Log == "" || r.Outcome == result.OK {
 		return ""
 	}
-	log := harness.LogPath(resultsPath, r.Process.Log)
+	log := result.LogPath(resultsPath, r.Process.Log)
 	b, err := os.ReadFile(log)
 	if err != nil {
 		return ""
@@ -804,7 +804,7 @@ func logHead(r result.Record, resultsPath string) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "    log: %s", log)
 	if r.Process.Dump != "" {
-		fmt.Fprintf(&sb, "  goroutine dump: %s", harness.LogPath(resultsPath, r.Process.Dump))
+		fmt.Fprintf(&sb, "  goroutine dump: %s", result.LogPath(resultsPath, r.Process.Dump))
 	}
 	sb.WriteString("\n")
 	if len(b) > headBytes {

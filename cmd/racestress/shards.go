@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // emptyShard returns, for the header of a shard that holds no round of its

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // BenchmarkTrue measures the per-trial cost of running `true`: directly

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // raceExitCode is the race detector's exit status.

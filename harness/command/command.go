@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // Environment variables every trial sees.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // long is a watchdog limit no passing trial comes near; it only turns a

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 // bugProgram is a program with one bug per mode (its first argument); what

@@ -23,9 +23,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/result"
 )
 
 func main() {
@@ -67,7 +66,7 @@ func run(args []string, w io.Writer) error {
 	var subjects []report.Group // other scenarios and subjects, one row each
 	var scaling []result.Record
 	for _, path := range fs.Args() {
-		res, err := harness.ReadResultsFile(path)
+		res, err := result.ReadResultsFile(path)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}

@@ -10,9 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/result"
 )
 
 // poolCompare writes the table of scripts/pool-vs-process.sh from the
@@ -22,7 +21,7 @@ func poolCompare(dir string, w io.Writer) error {
 		paths, _ := filepath.Glob(filepath.Join(dir, pattern))
 		var recs []result.Record
 		for _, p := range paths {
-			res, err := harness.ReadResultsFile(p)
+			res, err := result.ReadResultsFile(p)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
@@ -91,7 +90,7 @@ func poolCompare(dir string, w io.Writer) error {
 		for i, iso := range []string{"process", "pool"} {
 			paths, _ := filepath.Glob(filepath.Join(dir, gate.prefix+"-"+iso+"-*.jsonl"))
 			for _, p := range paths {
-				res, err := harness.ReadResultsFile(p)
+				res, err := result.ReadResultsFile(p)
 				if err != nil {
 					return fmt.Errorf("%s: %w", p, err)
 				}

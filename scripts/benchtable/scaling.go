@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 

@@ -22,7 +22,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/racestress/racestress/harness"
+	"github.com/racestress/racestress/result"
 )
 
 func main() {
@@ -59,7 +59,7 @@ func run(bin string, blocks, k int) error {
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("%v: %s", err, msg[:min(len(msg), 400)])
 		}
-		res, err := harness.ReadResultsFile(out)
+		res, err := result.ReadResultsFile(out)
 		if err != nil {
 			return err
 		}

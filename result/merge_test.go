@@ -1,4 +1,4 @@
-package harness_test
+package result_test
 
 import (
 	"strings"
@@ -7,11 +7,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
-func shardPart(path string, k int, edit func(*result.Header), trials ...int) harness.Part {
+func shardPart(path string, k int, edit func(*result.Header), trials ...int) result.Part {
 	h := testHeader("shards-1")
 	h.Shard = result.HeaderShard{K: k, N: 2}
 	h.Version, h.Go, h.GOOS, h.GOARCH, h.CPUs = "v1", "go1.26", "linux", "amd64", 2
@@ -22,7 +21,7 @@ func shardPart(path string, k int, edit func(*result.Header), trials ...int) har
 	for _, n := range trials {
 		recs = append(recs, rec("shards-1", n))
 	}
-	return harness.Part{Path: path, Results: harness.Results{Header: &h, Records: recs}}
+	return result.Part{Path: path, Results: result.Results{Header: &h, Records: recs}}
 }
 
 func TestMergeRefusesShardsOfDifferentBuilds(t *testing.T) {
@@ -32,14 +31,14 @@ func TestMergeRefusesShardsOfDifferentBuilds(t *testing.T) {
 		"seeds":               func(h *result.Header) { h.Seed = 5 },
 		"knobs":               func(h *result.Header) { h.Knobs.GOGC = 50 },
 	} {
-		_, err := harness.Merge([]harness.Part{shardPart("a", 1, nil, 0), shardPart("b", 2, edit, 1)})
+		_, err := result.Merge([]result.Part{shardPart("a", 1, nil, 0), shardPart("b", 2, edit, 1)})
 		require.Error(t, err, name)
 		assert.Contains(t, err.Error(), "not shards of one run: their "+name, name)
 	}
 }
 
 func TestMergeWarnsOfShardsFromDifferentMachines(t *testing.T) {
-	m, err := harness.Merge([]harness.Part{shardPart("a", 1, nil, 0), shardPart("b", 2, func(h *result.Header) { h.CPUs = 8 }, 1)})
+	m, err := result.Merge([]result.Part{shardPart("a", 1, nil, 0), shardPart("b", 2, func(h *result.Header) { h.CPUs = 8 }, 1)})
 	require.NoError(t, err)
 	assert.Len(t, m.Records, 2)
 	assert.Empty(t, m.Missing)
@@ -48,7 +47,7 @@ func TestMergeWarnsOfShardsFromDifferentMachines(t *testing.T) {
 }
 
 func TestMergeOfAnEmptyShard(t *testing.T) {
-	m, err := harness.Merge([]harness.Part{shardPart("a", 1, nil, 0, 2), shardPart("b", 2, nil)})
+	m, err := result.Merge([]result.Part{shardPart("a", 1, nil, 0, 2), shardPart("b", 2, nil)})
 	require.NoError(t, err)
 	assert.Len(t, m.Records, 2)
 	assert.Empty(t, m.Missing, "an empty shard is a part like any other")

@@ -1,4 +1,4 @@
-package harness_test
+package result_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/racestress/racestress/harness"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
 
@@ -29,7 +30,7 @@ func FuzzReadResults(f *testing.F) {
 	f.Add([]byte(`{"trial":0,"scenario":"bpo24484","registry":"unfixed","clean":false,"outcome":"panic","detected":true}` + "\n"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := harness.ReadResults(bytes.NewReader(data))
+		res, err := result.ReadResults(bytes.NewReader(data))
 		if err != nil {
 			return
 		}

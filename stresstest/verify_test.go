@@ -1,19 +1,18 @@
-package harness_test
+package stresstest_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/racestress/racestress/finalizer"
 	"github.com/racestress/racestress/harness"
-	"github.com/racestress/racestress/harness/result"
 	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
+	"github.com/racestress/racestress/stresstest"
 )
 
 // recordingTB is a testing.TB whose failures are collected, not reported.
@@ -43,7 +42,7 @@ func TestVerifyGivesTheRunsVerdict(t *testing.T) {
 	require.NoError(t, err)
 	t.Run("a clean registry passes", func(t *testing.T) {
 		tb := &recordingTB{TB: t}
-		v := harness.Verify(tb, harness.Config{Scenario: scenarios.FinalizeOrder, Subjects: []scenarios.Subject{fixed}, Runs: 2, Knobs: k})
+		v := stresstest.Verify(tb, harness.Config{Scenario: scenarios.FinalizeOrder, Subjects: []scenarios.Subject{fixed}, Runs: 2, Knobs: k})
 		assert.Equal(t, report.Pass, v.Status)
 		assert.Empty(t, tb.errors)
 		require.NotEmpty(t, tb.logs)
@@ -54,7 +53,7 @@ func TestVerifyGivesTheRunsVerdict(t *testing.T) {
 		mine := scenarios.RegistrySubject("mine", result.Clean, "", func(opts ...finalizer.Option) finalizer.Registry {
 			return skipper{finalizer.NewFixed(opts...)}
 		})
-		v := harness.Verify(tb, harness.Config{Scenario: scenarios.FinalizeOrder, Subjects: []scenarios.Subject{mine}, Runs: 1, Knobs: k})
+		v := stresstest.Verify(tb, harness.Config{Scenario: scenarios.FinalizeOrder, Subjects: []scenarios.Subject{mine}, Runs: 1, Knobs: k})
 		assert.Equal(t, report.Regression, v.Status)
 		require.Len(t, tb.errors, 1)
 		assert.Contains(t, tb.errors[0], "racestress: FAIL regression: mine showed forbidden outcomes in 1 of 1 trials")
@@ -62,37 +61,8 @@ func TestVerifyGivesTheRunsVerdict(t *testing.T) {
 	})
 	t.Run("the gate's policy: a run with no control fails", func(t *testing.T) {
 		tb := &recordingTB{TB: t}
-		v := harness.Verify(tb, harness.Config{Scenario: scenarios.FinalizeOrder, Subjects: []scenarios.Subject{fixed}, Runs: 1, Knobs: k}, harness.RequireControl())
+		v := stresstest.Verify(tb, harness.Config{Scenario: scenarios.FinalizeOrder, Subjects: []scenarios.Subject{fixed}, Runs: 1, Knobs: k}, stresstest.RequireControl())
 		assert.Equal(t, report.LostPower, v.Status)
 		assert.Contains(t, tb.errors[0], "no control ran")
 	})
-}
-
-func TestHarnessFaultsAreNeverDetections(t *testing.T) {
-	// racestress --registry unfixed --timeout 1ms --runs 1 --seconds 0.3
-	// used to exit 0 with "PASS: detected": every trial was a watchdog hang.
-	p := fakeProcess(t, "ok")
-	p.Timeout = func(result.Knobs) time.Duration { return time.Millisecond }
-	k := scenarios.DefaultKnobs()
-	k.Seconds = 0.3
-	unfixed, err := scenarios.ThreadSafety.Subject("unfixed")
-	require.NoError(t, err)
-	fixed, err := scenarios.ThreadSafety.Subject("fixed")
-	require.NoError(t, err)
-	recs, err := harness.Run(context.Background(), harness.Config{
-		Scenario: scenarios.ThreadSafety, Subjects: []scenarios.Subject{unfixed, fixed}, Runs: 2, Knobs: k, Executor: p,
-	})
-	require.NoError(t, err)
-	for _, r := range recs {
-		assert.Equal(t, result.Error, r.Outcome, r.FirstError)
-		assert.False(t, r.Hit())
-	}
-	sum := report.Summarize(recs)
-	sum.Policy = report.Policy{MinPower: 0.5, RequireControl: true}
-	v := sum.Verdict()
-	assert.Equal(t, report.Invalid, v.Status)
-	assert.Equal(t, 4, v.Status.ExitCode())
-	assert.Contains(t, v.Line, "INVALID: unfixed: 2 of 2 trials ended in error")
-	assert.Contains(t, v.Line, "watchdog limit 1ms is shorter than the trial")
-	assert.NotContains(t, v.Line, "PASS")
 }

@@ -1,9 +1,14 @@
-package harness
+// Package stresstest runs racestress from a user's own go test: Verify
+// stresses a registry through the same engine, and fails the test with the
+// same one-line verdict, as racestress run and gate.
+package stresstest
 
 import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/racestress/racestress/harness"
 
 	"github.com/racestress/racestress/report"
 )
@@ -24,10 +29,10 @@ func RequireControl() VerifyOption { return func(pol *report.Policy) { pol.Requi
 // give. A harness error fails t too: it is never a pass.
 //
 //	func TestMyRegistry(t *testing.T) {
-//		harness.Verify(t, harness.Config{Scenario: scenarios.ThreadSafety,
+//		stresstest.Verify(t, harness.Config{Scenario: scenarios.ThreadSafety,
 //			Subjects: []scenarios.Subject{mine}, Runs: 20, Knobs: k})
 //	}
-func Verify(t testing.TB, cfg Config, opts ...VerifyOption) report.Verdict {
+func Verify(t testing.TB, cfg harness.Config, opts ...VerifyOption) report.Verdict {
 	t.Helper()
 	var pol report.Policy
 	for _, o := range opts {
@@ -40,7 +45,7 @@ func Verify(t testing.TB, cfg Config, opts ...VerifyOption) report.Verdict {
 	if d, ok := t.(interface{ Context() context.Context }); ok {
 		ctx = d.Context()
 	}
-	records, err := Run(ctx, cfg)
+	records, err := harness.Run(ctx, cfg)
 	sum := report.Summarize(records)
 	sum.Policy = pol
 	v := sum.Verdict()

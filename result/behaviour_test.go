@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/racestress/racestress/harness/result"
+	"github.com/racestress/racestress/result"
 )
 
 func TestOnlyTheListedOutcomesAreValid(t *testing.T) {

@@ -1,4 +1,4 @@
-package harness
+package result
 
 import (
 	"bufio"
@@ -12,8 +12,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/racestress/racestress/harness/result"
 )
 
 // ResultsFile appends records to a results file, one JSON line each. Every
@@ -31,7 +29,7 @@ var ErrExists = errors.New("results file already holds a run")
 // CreateResults creates the results file at path, making its directory,
 // and writes h as its first line. It refuses (ErrExists) a file that
 // exists and is not empty.
-func CreateResults(path string, h result.Header) (*ResultsFile, error) {
+func CreateResults(path string, h Header) (*ResultsFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
@@ -58,7 +56,7 @@ func CreateResults(path string, h result.Header) (*ResultsFile, error) {
 func (w *ResultsFile) Path() string { return w.f.Name() }
 
 // Append writes rec as one line and syncs it.
-func (w *ResultsFile) Append(rec result.Record) error { return w.writeLine(rec) }
+func (w *ResultsFile) Append(rec Record) error { return w.writeLine(rec) }
 
 func (w *ResultsFile) writeLine(v any) error {
 	b, err := json.Marshal(v)
@@ -85,8 +83,8 @@ var ErrCorrupt = errors.New("corrupt results file")
 // Results is what a results file holds.
 type Results struct {
 	// Header describes the run; nil for a schema-1 file, which had none.
-	Header   *result.Header
-	Records  []result.Record
+	Header   *Header
+	Records  []Record
 	Warnings []string
 }
 
@@ -103,7 +101,7 @@ func ReadResults(r io.Reader) (Results, error) {
 	return res, err
 }
 
-func readResults(r io.Reader, header **result.Header) (records []result.Record, warnings []string, err error) {
+func readResults(r io.Reader, header **Header) (records []Record, warnings []string, err error) {
 	br := bufio.NewReader(r)
 	seen := map[int]int{}
 	for n := 1; ; n++ {
@@ -124,7 +122,7 @@ func readResults(r io.Reader, header **result.Header) (records []result.Record, 
 			if n != 1 {
 				return records, warnings, fmt.Errorf("%w: line %d: a second run's header (runs appended into one file)", ErrCorrupt, n)
 			}
-			var h result.Header
+			var h Header
 			if err := json.Unmarshal(line, &h); err != nil {
 				return records, warnings, fmt.Errorf("%w: line %d: header: %v", ErrCorrupt, n, err)
 			}
@@ -134,7 +132,7 @@ func readResults(r io.Reader, header **result.Header) (records []result.Record, 
 			*header = &h
 			continue
 		}
-		var rec result.Record
+		var rec Record
 		if err := json.Unmarshal(line, &rec); err != nil {
 			return records, warnings, fmt.Errorf("%w: line %d: %v", ErrCorrupt, n, err)
 		}
@@ -186,8 +184,8 @@ type Part struct {
 
 // Merged is what Merge makes of a run's parts.
 type Merged struct {
-	Header   *result.Header // the run's header, its shard 1/1; nil for schema-1 parts
-	Records  []result.Record
+	Header   *Header // the run's header, its shard 1/1; nil for schema-1 parts
+	Records  []Record
 	Warnings []string
 	// Missing, when set, names the shards that were not given: the merged
 	// statistics are those of what is there, but the run is incomplete.
@@ -246,7 +244,7 @@ func Merge(parts []Part) (Merged, error) {
 		if len(missing) > 0 {
 			m.Missing = "shards " + strings.Join(missing, ", ") + " not given"
 		}
-		h.Shard = result.HeaderShard{K: 1, N: 1}
+		h.Shard = HeaderShard{K: 1, N: 1}
 		m.Header = &h
 	}
 	return m, nil
