@@ -34,12 +34,12 @@ func effectRecords(control, clean []bool) []result.Record {
 	for i := range n {
 		if i < len(control) {
 			recs = append(recs, result.Record{Trial: 2 * i, Scenario: "s", Registry: "bug", Role: result.Control,
-				Outcome: map[bool]result.Outcome{true: result.ChangedSize, false: result.OK}[control[i]],
+				Outcome:  map[bool]result.Outcome{true: result.ChangedSize, false: result.OK}[control[i]],
 				Detected: control[i], Signature: control[i], Grade: map[bool]result.Grade{true: result.Forbidden, false: result.Acceptable}[control[i]]})
 		}
 		if i < len(clean) {
 			recs = append(recs, result.Record{Trial: 2*i + 1, Scenario: "s", Registry: "fix", Role: result.Clean,
-				Outcome: map[bool]result.Outcome{true: result.ChangedSize, false: result.OK}[clean[i]],
+				Outcome:  map[bool]result.Outcome{true: result.ChangedSize, false: result.OK}[clean[i]],
 				Detected: clean[i], Grade: map[bool]result.Grade{true: result.Forbidden, false: result.Acceptable}[clean[i]]})
 		}
 	}
