@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/racestress/racestress/result"
@@ -99,6 +103,49 @@ func TestClassifyText(t *testing.T) {
 			classify(&r, []byte(tc.out), nil, nil, 0)
 			if r.Outcome != tc.outcome || r.Test != tc.test || r.Signature != tc.sig {
 				t.Errorf("got %s %q %q, want %s %q %q (%s)", r.Outcome, r.Test, r.Signature, tc.outcome, tc.test, tc.sig, r.Message)
+			}
+		})
+	}
+}
+
+// TestSavedOutputs classifies saved outputs of a race-enabled test binary
+// (testdata/outputs, see its README): one race reached by different
+// callers, from different tests, and after the tests ended, signs as one;
+// a hang signs as the blocked code under test only; a failure names its
+// test once. Each output is also read as if built in another folder: the
+// signature must not change.
+func TestSavedOutputs(t *testing.T) {
+	const race = "data-race: example.com/cache.(*Cache).Put (example.com/cache/cache.go:17) / example.com/cache.(*Cache).Size (example.com/cache/cache.go:22)"
+	cases := []struct {
+		file    string
+		exit    int
+		outcome result.Outcome
+		test    string
+		sig     string
+	}{
+		{"race-Report.out", 1, result.DataRace, "TestReport", race},
+		{"race-Full.json", 1, result.DataRace, "TestFull", race},
+		{"race-outside.out", 66, result.DataRace, "TestLeak", race},
+		{"race-early.out", 1, result.DataRace, "TestMain", race},
+		{"hang.out", 2, result.Hang, "TestHang", "hang: test timed out (TestHang) | chan receive: example.com/cache.Wait"},
+		{"fail.out", 1, result.Fail, "TestSum", "fail: TestSum: cache_test.go:N: sum = N, want N"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			out, err := os.ReadFile(filepath.Join("testdata", "outputs", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			moved := bytes.ReplaceAll(out, []byte("/tmp/racepkg/"), []byte("/home/u/src/cache-v2/"))
+			for i, o := range [][]byte{out, moved} {
+				r := Result{ExitCode: tc.exit}
+				text := classify(&r, o, nil, nil, 0)
+				if r.Outcome != tc.outcome || r.Test != tc.test || r.Signature != tc.sig {
+					t.Errorf("build %d: got %s %q\n%s\nwant %s %q\n%s", i, r.Outcome, r.Test, r.Signature, tc.outcome, tc.test, tc.sig)
+				}
+				if strings.Contains(text, "=== NAME") && regexp.MustCompile(`(?m)^=== NAME\s*$`).MatchString(text) {
+					t.Errorf("build %d: the text keeps an empty === NAME line:\n%s", i, text)
+				}
 			}
 		})
 	}
