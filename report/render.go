@@ -50,7 +50,11 @@ func Table(w io.Writer, s Summary) error {
 		groups := groupsOf(s, sc)
 		sw, isSweep := sweepOf(groups)
 		if !isSweep {
-			fmt.Fprintf(w, "scenario %s: %s\n", sc, knobsLine(groups[0].Knobs))
+			lines := s.scenarioLines(sc, knobsLine(groups[0].Knobs))
+			fmt.Fprintf(w, "scenario %s: %s\n", sc, lines[0])
+			for _, l := range lines[1:] {
+				fmt.Fprintf(w, "  %s\n", l)
+			}
 			if err := asciiComparison(w, groups, columnName, s.Policy); err != nil {
 				return err
 			}
@@ -76,10 +80,11 @@ func Table(w io.Writer, s Summary) error {
 	}
 	if sigs := s.Signatures(); len(sigs) > 0 {
 		fmt.Fprintln(w, "\nfailure signatures")
-		h, rows := signatureRows(sigs)
+		h, rows := signatureKeyRows(sigs)
 		if err := asciiTable(w, h, rows); err != nil {
 			return err
 		}
+		writeSignatureKeys(w, sigs, tableWidth)
 	}
 	for _, e := range s.Effects() {
 		fmt.Fprintf(w, "effect: %s\n", e.Statement())
@@ -146,7 +151,14 @@ func Markdown(w io.Writer, s Summary) error {
 		groups := groupsOf(s, sc)
 		sw, isSweep := sweepOf(groups)
 		if !isSweep {
-			fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(knobsLine(groups[0].Knobs)))
+			lines := s.scenarioLines(sc, knobsLine(groups[0].Knobs))
+			fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(lines[0]))
+			for i, l := range lines[1:] {
+				fmt.Fprintf(w, "- %s\n", mdEscape(l))
+				if i == len(lines)-2 {
+					fmt.Fprintln(w)
+				}
+			}
 			if err := markdownComparison(w, groups, columnName, s.Policy); err != nil {
 				return err
 			}
