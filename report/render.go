@@ -14,7 +14,7 @@ import (
 )
 
 // Formats names the formats Render writes, the default first.
-var Formats = []string{"table", "markdown", "json", "junit", "html", "github"}
+var Formats = []string{"table", "markdown", "json", "junit", "html", "github", "test2json"}
 
 // Render writes s to w in format, one of Formats; an unknown format is an
 // error and writes nothing.
@@ -32,6 +32,8 @@ func Render(w io.Writer, format string, s Summary) error {
 		return HTML(w, s)
 	case "github":
 		return GitHub(w, s)
+	case "test2json":
+		return Test2JSON(w, s)
 	}
 	return fmt.Errorf("report: unknown format %q (have %s)", format, strings.Join(Formats, ", "))
 }
