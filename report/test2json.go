@@ -60,6 +60,23 @@ func NewTest2JSON(s Summary) []TestEvent {
 	v := s.Verdict()
 	var out []TestEvent
 	names := scenarios(s)
+	if len(names) == 0 {
+		// No trial: the verdict still has its package, "racestress".
+		out = append(out, TestEvent{Action: "start", Package: "racestress"},
+			TestEvent{Action: "output", Package: "racestress", Output: "verdict: " + v.Line + "\n"})
+		for _, warn := range s.Warnings {
+			out = append(out, TestEvent{Action: "output", Package: "racestress", Output: "warning: " + warn + "\n"})
+		}
+		action, status := "pass", "ok  "
+		if v.Status != Pass {
+			action, status = "fail", "FAIL"
+		}
+		zero := 0.0
+		return append(out,
+			TestEvent{Action: "output", Package: "racestress", Output: strings.TrimSpace(status) + "\n"},
+			TestEvent{Action: "output", Package: "racestress", Output: status + "\tracestress\t0.000s\n"},
+			TestEvent{Action: action, Package: "racestress", Elapsed: &zero})
+	}
 	for si, sc := range names {
 		pkg := "racestress/" + sc
 		if r, ok := s.ran(sc); ok && r.GoTest != nil && r.GoTest.ImportPath != "" {

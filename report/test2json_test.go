@@ -123,6 +123,17 @@ func TestTest2JSON(t *testing.T) {
 			outcomes(t, evs)
 		}
 	})
+	t.Run("no trial: the verdict still has its package", func(t *testing.T) {
+		s := Summarize(nil)
+		evs := readEvents(t, render(t, "test2json", s))
+		require.NotEmpty(t, evs)
+		assert.Equal(t, "verdict: "+s.Verdict().Line+"\n", evs[1].Output)
+		want := "fail"
+		if s.Verdict().Status == Pass {
+			want = "pass"
+		}
+		assert.Equal(t, map[string]string{"": want}, outcomes(t, evs))
+	})
 	t.Run("a gotest run's package is its import path", func(t *testing.T) {
 		rs := trials("cache", result.Clean, 1, 0, 0)
 		rs[0].Scenario = "exec"

@@ -266,8 +266,14 @@ func hangSignature(text string, r Result) string {
 	if len(gs) > 8 {
 		gs = append(gs[:8], "...")
 	}
-	if len(gs) == 0 && r.TimedOut {
+	switch {
+	case len(gs) > 0 || !r.TimedOut:
+	case dumpStart(text) < 0:
 		gs = append(gs, "no goroutine dump")
+	default:
+		// Stopped before it ran any code of its own (starting up), or
+		// blocked in the standard library's only.
+		gs = append(gs, "no goroutine in the program's code")
 	}
 	return strings.Join(append(parts, gs...), " | ")
 }

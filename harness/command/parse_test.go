@@ -150,3 +150,15 @@ func TestSavedOutputs(t *testing.T) {
 		})
 	}
 }
+
+// TestHangWithoutProgramFrames checks a watchdog's dump whose goroutines
+// are all the runtime's and the standard library's (a program stopped
+// while it started up): it is a dump, but of no code of the program's.
+func TestHangWithoutProgramFrames(t *testing.T) {
+	out := "SIGQUIT: quit\nPC=0x1 m=0 sigcode=0\n\ngoroutine 1 gp=0x1 m=0 mp=0x1 [running]:\nruntime.doInit1(0x1)\n\t/usr/local/go/src/runtime/proc.go:7350 +0x1\nruntime.main()\n\t/usr/local/go/src/runtime/proc.go:250 +0x1\n\ngoroutine 2 [sleep]:\ntime.Sleep(0x1)\n\t/usr/local/go/src/runtime/time.go:363 +0x1\nos/signal.loop()\n\t/usr/local/go/src/os/signal/signal_unix.go:23 +0x1\n"
+	r := Result{ExitCode: 2, TimedOut: true}
+	classify(&r, []byte(out), nil, nil, 0)
+	if want := "hang: watchdog | no goroutine in the program's code"; r.Signature != want {
+		t.Errorf("signature %q, want %q", r.Signature, want)
+	}
+}
