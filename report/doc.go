@@ -18,10 +18,14 @@
 //
 // Render writes a Summary in one of Formats: "table" (the side-by-side
 // comparison), "markdown" (the same, to paste into a pull request), "json"
-// (the schema below), "junit" (JUnit XML, see JUnit) and "html" (a
-// self-contained page with SVG charts, see HTML). Warnings (Summary.Warnings)
-// travel as data and print as footnotes in every format. Progress is the
-// live status line of a running stress.
+// (the schema below), "junit" (JUnit XML, see JUnit), "html" (a
+// self-contained page with SVG charts, see HTML), "github" (a job summary
+// and annotations, see GitHub) and "test2json" (a go test -json event
+// stream, one test per trial, see Test2JSON). Warnings (Summary.Warnings)
+// travel as data and print as footnotes in every format. Given the run's
+// results header (Summary.Header), every format says what an exec or
+// gotest run ran: its command lines, or its go test command (see Ran).
+// Progress is the live status line of a running stress.
 //
 // # Sweeps
 //

@@ -14,7 +14,7 @@ import (
 )
 
 // Formats names the formats Render writes, the default first.
-var Formats = []string{"table", "markdown", "json", "junit", "html", "github"}
+var Formats = []string{"table", "markdown", "json", "junit", "html", "github", "test2json"}
 
 // Render writes s to w in format, one of Formats; an unknown format is an
 // error and writes nothing.
@@ -32,6 +32,8 @@ func Render(w io.Writer, format string, s Summary) error {
 		return HTML(w, s)
 	case "github":
 		return GitHub(w, s)
+	case "test2json":
+		return Test2JSON(w, s)
 	}
 	return fmt.Errorf("report: unknown format %q (have %s)", format, strings.Join(Formats, ", "))
 }
@@ -50,7 +52,11 @@ func Table(w io.Writer, s Summary) error {
 		groups := groupsOf(s, sc)
 		sw, isSweep := sweepOf(groups)
 		if !isSweep {
-			fmt.Fprintf(w, "scenario %s: %s\n", sc, knobsLine(groups[0].Knobs))
+			lines := s.scenarioLines(sc, knobsLine(groups[0].Knobs))
+			fmt.Fprintf(w, "scenario %s: %s\n", sc, lines[0])
+			for _, l := range lines[1:] {
+				fmt.Fprintf(w, "  %s\n", l)
+			}
 			if err := asciiComparison(w, groups, columnName, s.Policy); err != nil {
 				return err
 			}
@@ -76,10 +82,11 @@ func Table(w io.Writer, s Summary) error {
 	}
 	if sigs := s.Signatures(); len(sigs) > 0 {
 		fmt.Fprintln(w, "\nfailure signatures")
-		h, rows := signatureRows(sigs)
+		h, rows := signatureKeyRows(sigs)
 		if err := asciiTable(w, h, rows); err != nil {
 			return err
 		}
+		writeSignatureKeys(w, sigs, tableWidth)
 	}
 	for _, e := range s.Effects() {
 		fmt.Fprintf(w, "effect: %s\n", e.Statement())
@@ -146,7 +153,14 @@ func Markdown(w io.Writer, s Summary) error {
 		groups := groupsOf(s, sc)
 		sw, isSweep := sweepOf(groups)
 		if !isSweep {
-			fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(knobsLine(groups[0].Knobs)))
+			lines := s.scenarioLines(sc, knobsLine(groups[0].Knobs))
+			fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(lines[0]))
+			for i, l := range lines[1:] {
+				fmt.Fprintf(w, "- %s\n", mdEscape(l))
+				if i == len(lines)-2 {
+					fmt.Fprintln(w)
+				}
+			}
 			if err := markdownComparison(w, groups, columnName, s.Policy); err != nil {
 				return err
 			}

@@ -20,6 +20,11 @@ type Summary struct {
 	// Records are the trials behind Groups, in the order Summarize got them;
 	// the JUnit renderer writes one testcase per record.
 	Records []result.Record
+
+	// Header, when set, is the run's results header: the renderers say
+	// from it what an exec or gotest run ran (its commands, or its
+	// package, tests and build flags). Summarize leaves it nil.
+	Header *result.Header
 }
 
 // Group is the statistics of one scenario × registry.
