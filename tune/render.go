@@ -1,0 +1,185 @@
+package tune
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/racestress/racestress/report"
+)
+
+// Table returns the search's table, as a preset keeps it and the
+// renderers print it.
+func (r *Result) Table() SearchTable {
+	return SearchTable{Budget: r.Budget, Elapsed: r.Elapsed, Rungs: r.Rungs, Trials: r.Trials, Stop: r.Stop, Cells: r.Cells}
+}
+
+// summary is the sentence under a search table.
+func (t SearchTable) summary() string {
+	return fmt.Sprintf("%d cells, %d rungs of successive halving, %d trials in %s of a %s budget (%s). "+
+		"Hazard: the control's failures per second of wall-clock time, overhead included, with its exact %s interval.",
+		len(t.Cells), t.Rungs, t.Trials, report.FormatDuration(t.Elapsed), report.FormatDuration(t.Budget), t.Stop,
+		report.FormatRate(report.Confidence))
+}
+
+func (t SearchTable) timed() bool {
+	for _, c := range t.Cells {
+		if c.MedianTTFF > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func medianText(c CellStats) string {
+	if c.MedianTTFF > 0 {
+		return report.FormatDuration(c.MedianTTFF)
+	}
+	return "-"
+}
+
+// Markdown writes the search table as Markdown: one row per cell, the
+// winner first and marked, then a line saying what the numbers are.
+func Markdown(w io.Writer, t SearchTable) error {
+	var b strings.Builder
+	timed := t.timed()
+	b.WriteString("| | cell | rung | trials | hits | wall | hazard | 95% interval |")
+	sep := "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
+	if timed {
+		b.WriteString(" median TTFF |")
+		sep += " ---: |"
+	}
+	b.WriteString("\n" + sep + "\n")
+	for _, c := range t.Cells {
+		mark := ""
+		if c.Winner {
+			mark = "**winner**"
+		}
+		hazard, iv := "-", "-"
+		if c.Known() {
+			hazard, iv = FormatHazard(c.PerSecond), FormatHazardInterval(c.Lo, c.Hi)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %s | %s | %s |", mark, strings.ReplaceAll(c.Cell.Label, "|", `\|`),
+			c.Rung, c.Trials, c.Hits, report.FormatDuration(c.Wall), hazard, iv)
+		if timed {
+			fmt.Fprintf(&b, " %s |", medianText(c))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n" + t.summary() + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Chart geometry, in pixels.
+const (
+	chartW      = 640
+	labelW      = 220
+	plotW       = chartW - labelW - 20
+	rowH        = 20
+	chartTop    = 10
+	axisH       = 30
+	maxLabelLen = 32
+)
+
+// Colours: Okabe and Ito's, as report's charts.
+const (
+	barColor    = "#56B4E9" // sky blue
+	winnerColor = "#D55E00" // vermillion
+)
+
+// HTML writes the search as an HTML fragment: a bar chart (SVG) of each
+// cell's hazard with its interval, the winner in its own colour, then the
+// table Markdown prints. It loads nothing.
+func HTML(w io.Writer, t SearchTable) error {
+	var b strings.Builder
+	b.WriteString("<figure class=\"tune-search\">\n")
+	writeChart(&b, t)
+	fmt.Fprintf(&b, "<figcaption>Hazard of each cell tried (bars), with its %s interval (lines); the winner in vermillion.</figcaption>\n</figure>\n",
+		html.EscapeString(report.FormatRate(report.Confidence)))
+	timed := t.timed()
+	b.WriteString("<table class=\"tune-search\">\n<thead><tr><th></th><th>cell</th><th>rung</th><th>trials</th><th>hits</th><th>wall</th><th>hazard</th><th>95% interval</th>")
+	if timed {
+		b.WriteString("<th>median TTFF</th>")
+	}
+	b.WriteString("</tr></thead>\n<tbody>\n")
+	for _, c := range t.Cells {
+		mark := ""
+		if c.Winner {
+			mark = "<b>winner</b>"
+		}
+		hazard, iv := "-", "-"
+		if c.Known() {
+			hazard, iv = FormatHazard(c.PerSecond), FormatHazardInterval(c.Lo, c.Hi)
+		}
+		fmt.Fprintf(&b, "<tr><td>%s</td><th>%s</th><td>%d</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td>",
+			mark, html.EscapeString(c.Cell.Label), c.Rung, c.Trials, c.Hits, html.EscapeString(report.FormatDuration(c.Wall)),
+			html.EscapeString(hazard), html.EscapeString(iv))
+		if timed {
+			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(medianText(c)))
+		}
+		b.WriteString("</tr>\n")
+	}
+	fmt.Fprintf(&b, "</tbody>\n</table>\n<p class=\"note\">%s</p>\n", html.EscapeString(t.summary()))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeChart draws the horizontal bar chart: one row per cell, the bar to
+// its hazard, a line across its interval, an axis in failures per second.
+func writeChart(b *strings.Builder, t SearchTable) {
+	top := 0.0
+	for _, c := range t.Cells {
+		if c.Known() {
+			top = max(top, c.Hi)
+		}
+	}
+	top, step := niceAxis(top)
+	height := chartTop + rowH*len(t.Cells) + axisH
+	x := func(v float64) float64 { return labelW + plotW*v/top }
+	fmt.Fprintf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\" aria-label=\"hazard per cell\">\n",
+		chartW, height, chartW, height)
+	bottom := float64(chartTop + rowH*len(t.Cells))
+	for v := 0.0; v <= top*(1+1e-9); v += step {
+		fmt.Fprintf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x(v), chartTop, x(v), bottom)
+		fmt.Fprintf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x(v), bottom+14, formatSig(v, 3, roundNearest))
+	}
+	fmt.Fprintf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">hazard (failures per second of wall-clock time)</text>\n", x(top/2), bottom+28)
+	for i, c := range t.Cells {
+		y := float64(chartTop + rowH*i)
+		label := c.Cell.Label
+		if r := []rune(label); len(r) > maxLabelLen {
+			label = string(r[:maxLabelLen-1]) + "…"
+		}
+		fmt.Fprintf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", labelW-6, y+14, html.EscapeString(label))
+		if !c.Known() {
+			continue
+		}
+		color := barColor
+		if c.Winner {
+			color = winnerColor
+		}
+		fmt.Fprintf(b, "<rect x=\"%d\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>%s: %s</title></rect>\n",
+			labelW, y+3, x(c.PerSecond)-labelW, rowH-6, color, html.EscapeString(c.Cell.Label), html.EscapeString(c.Rate.String()))
+		fmt.Fprintf(b, "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fH%.1fM%.1f %.1fV%.1f\" stroke=\"#222\" fill=\"none\"/>\n",
+			x(c.Lo), y+6, y+rowH-6, x(c.Lo), y+rowH/2, x(c.Hi), x(c.Hi), y+6, y+rowH-6)
+	}
+	b.WriteString("</svg>\n")
+}
+
+// niceAxis returns the end of an axis from 0 that holds v, and its tick
+// step: 1, 2 or 5 times a power of ten, four to ten ticks.
+func niceAxis(v float64) (top, step float64) {
+	if !(v > 0) || math.IsInf(v, 0) {
+		return 1, 0.2
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{0.1, 0.2, 0.5, 1, 2, 5, 10} {
+		if step = m * p; math.Ceil(v/step) <= 10 {
+			break
+		}
+	}
+	return math.Ceil(v/step) * step, step
+}
