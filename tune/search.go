@@ -206,7 +206,10 @@ search:
 			stop("budget spent", nil)
 			break
 		}
-		target := rem / time.Duration((res.Rungs-rung+1)*len(alive))
+		// A sixteenth of what is left is kept back for the rounds'
+		// overshoot (each cell's last trial of a round runs past its
+		// share), so that the last rung can finish within the budget.
+		target := (rem - rem/16) / time.Duration((res.Rungs-rung+1)*len(alive))
 		for _, i := range alive {
 			st[i].rungWall, st[i].rung = 0, rung
 		}
