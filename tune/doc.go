@@ -29,10 +29,12 @@
 // rung the half with the lowest hazard (rounding the survivors up) leaves,
 // until two are left for the last rung: 12 cells make rungs of 12, 6, 3
 // and 2 cells. Each rung gets an equal share of the budget still left when
-// it starts, split equally between its cells as exposure (wall time of
+// it starts (less a sixteenth kept back for trials that run past their
+// share), split equally between its cells as exposure (wall time of
 // trials), so that a cell that lasts to the end has been measured far
 // longer than one dropped early: with 12 cells, each of the six dropped at
-// the first rung gets 1/48 of the budget, each of the last two 13/48.
+// the first rung gets about 1/48 of the budget, each of the last two
+// about 13/48.
 // Hazards are compared on everything a cell has run so far. Within a rung
 // the exposure is run in eight rounds; in each round every surviving cell,
 // in a freshly shuffled order, runs trials until its exposure reaches the
