@@ -112,7 +112,7 @@ func ReadPreset(r io.Reader) (*Preset, error) {
 		Kind    string `json:"kind"`
 		Version int    `json:"version"`
 	}
-	if err := json.Unmarshal(b, &head); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&head); err != nil {
 		return nil, fmt.Errorf("preset: not a JSON preset file: %w", err)
 	}
 	if head.Kind != PresetKind {

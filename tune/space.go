@@ -151,7 +151,8 @@ func (s *Space) Cells(limit int, seed int64) ([]Cell, error) {
 }
 
 // cell returns the cell with dimension i at value pick[i]; its label names
-// the dimensions away from their default, "defaults" when none is.
+// the dimensions away from their default, "defaults" when none is. A cell
+// with a knob away from the base's names no preset in its knobs.
 func (s *Space) cell(pick []int) (Cell, error) {
 	c := s.Base
 	c.Env, c.Args = slices.Clone(c.Env), slices.Clone(c.Args)
@@ -160,6 +161,10 @@ func (s *Space) cell(pick []int) (Cell, error) {
 		v := d.Values[pick[i]]
 		if pick[i] > 0 {
 			label = append(label, d.Name+"="+v)
+			if d.Kind == KnobDim {
+				// The knobs are no longer the base's preset.
+				c.Knobs.Preset = ""
+			}
 		}
 		if err := s.set(&c, d, v); err != nil {
 			return Cell{}, err

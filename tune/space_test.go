@@ -77,6 +77,14 @@ func TestScenarioSpace(t *testing.T) {
 				assert.Equal(t, want, formatValue(v), "%s in %s", d.Name, c.Label)
 			}
 		}
+		// Only the defaults cell claims the base's preset.
+		if c.Label == "defaults" {
+			assert.Equal(t, "fast", c.Knobs.Preset)
+		} else if strings.Contains(c.Label, "isolation=") && strings.Count(c.Label, "=") == 1 {
+			assert.Equal(t, "fast", c.Knobs.Preset, c.Label)
+		} else {
+			assert.Empty(t, c.Knobs.Preset, c.Label)
+		}
 		// Knobs derived from others follow them.
 		assert.Equal(t, [2]int{c.Knobs.Makers, c.Knobs.Runners}, func() [2]int { m, r := scenarios.SplitThreads(c.Knobs.Threads); return [2]int{m, r} }(), c.Label)
 	}
