@@ -38,6 +38,8 @@ func fixtureTable() SearchTable {
 	fin.GOGC, fin.Chaos, fin.Preset = 25, "high", ""
 	wide := base
 	wide.Threads, wide.Makers, wide.Runners, wide.Preset = 32, 16, 16, ""
+	big := base
+	big.Slots, big.PerSlot, big.MaxPriority, big.SleepScale, big.Preset = 512, 160, 1600, 0.8, ""
 	ms := time.Millisecond
 	return SearchTable{
 		Budget: 3 * time.Minute, Elapsed: 179*time.Second + 412*ms, Rungs: 3, Trials: 2514, Stop: "one cell left",
@@ -54,7 +56,7 @@ func fixtureTable() SearchTable {
 			{Cell: Cell{Label: "threads=32 <a|b>", Knobs: wide, Isolation: "process"},
 				Rate: Rate{Trials: 100, Hits: 0, Wall: 14*time.Second + 100*ms, PerSecond: 0, Lo: 0, Hi: 0.26162},
 				Rung: 1},
-			{Cell: Cell{Label: "slots=512 per-slot=160 max-priority=1600 sleep-scale=0.8", Knobs: base, Isolation: "process"}},
+			{Cell: Cell{Label: "slots=512 per-slot=160 max-priority=1600 sleep-scale=0.8", Knobs: big, Isolation: "process"}},
 		},
 	}
 }

@@ -40,6 +40,18 @@ func medianText(c CellStats) string {
 	return "-"
 }
 
+// numbers returns the wall time, hazard and interval columns of c: "-"
+// for a cell that never ran.
+func numbers(c CellStats) (wall, hazard, iv string) {
+	if !c.Known() {
+		return "-", "-", "-"
+	}
+	return report.FormatDuration(c.Wall), FormatHazard(c.PerSecond), FormatHazardInterval(c.Lo, c.Hi)
+}
+
+// mdEscape keeps a label from splitting a table cell or reading as HTML.
+var mdEscape = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")
+
 // Markdown writes the search table as Markdown: one row per cell, the
 // winner first and marked, then a line saying what the numbers are.
 func Markdown(w io.Writer, t SearchTable) error {
@@ -53,16 +65,13 @@ func Markdown(w io.Writer, t SearchTable) error {
 	}
 	b.WriteString("\n" + sep + "\n")
 	for _, c := range t.Cells {
-		mark := ""
+		mark := "| "
 		if c.Winner {
-			mark = "**winner**"
+			mark = "| **winner** "
 		}
-		hazard, iv := "-", "-"
-		if c.Known() {
-			hazard, iv = FormatHazard(c.PerSecond), FormatHazardInterval(c.Lo, c.Hi)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %s | %s | %s |", mark, strings.ReplaceAll(c.Cell.Label, "|", `\|`),
-			c.Rung, c.Trials, c.Hits, report.FormatDuration(c.Wall), hazard, iv)
+		wall, hazard, iv := numbers(c)
+		fmt.Fprintf(&b, "%s| %s | %d | %d | %d | %s | %s | %s |", mark, mdEscape.Replace(c.Cell.Label),
+			c.Rung, c.Trials, c.Hits, wall, hazard, iv)
 		if timed {
 			fmt.Fprintf(&b, " %s |", medianText(c))
 		}
@@ -110,12 +119,9 @@ func HTML(w io.Writer, t SearchTable) error {
 		if c.Winner {
 			mark = "<b>winner</b>"
 		}
-		hazard, iv := "-", "-"
-		if c.Known() {
-			hazard, iv = FormatHazard(c.PerSecond), FormatHazardInterval(c.Lo, c.Hi)
-		}
+		wall, hazard, iv := numbers(c)
 		fmt.Fprintf(&b, "<tr><td>%s</td><th>%s</th><td>%d</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td>",
-			mark, html.EscapeString(c.Cell.Label), c.Rung, c.Trials, c.Hits, html.EscapeString(report.FormatDuration(c.Wall)),
+			mark, html.EscapeString(c.Cell.Label), c.Rung, c.Trials, c.Hits, html.EscapeString(wall),
 			html.EscapeString(hazard), html.EscapeString(iv))
 		if timed {
 			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(medianText(c)))
