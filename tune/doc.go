@@ -53,7 +53,8 @@
 //
 // A winner picked from many noisy cells looks better than it is (the
 // winner's curse), so the gain over the defaults is measured afresh:
-// Confirm takes interleaved samples of the defaults cell and of the winner
+// Interleave runs the defaults cell and the winner in alternation, and
+// Confirm takes their samples
 // and returns each hazard and their ratio, with the exact conditional
 // interval (given k₁ and k₂ hits, k₁ is binomial in k₁+k₂; its
 // Clopper–Pearson interval maps to the ratio), printed as "hazard 7.9× the

@@ -32,7 +32,10 @@ type Cell struct {
 // Sample is what one trial of a cell tells the search.
 type Sample struct {
 	// Hit is set when the trial caught the control's bug (one of its
-	// signature outcomes). A trial should end at its first hit.
+	// signature outcomes). A trial should end at its first hit: a
+	// scenario's trial does; a Go test's trial is one test process of
+	// Batch iterations run with -test.failfast, so that hits per second
+	// is failures per iteration times iterations per second.
 	Hit bool
 	// Wall is the wall-clock time the trial cost, overhead included
 	// (process start, build, teardown): the exposure the hazard is per.
@@ -85,7 +88,8 @@ type Config struct {
 type CellStats struct {
 	Cell Cell `json:"cell"`
 	Rate
-	// Rung is the last rung the cell ran in, from 1; 0 if it never ran.
+	// Rung is the last rung the cell was in, from 1; 0 if it never ran a
+	// trial.
 	Rung int `json:"rung"`
 	// MedianTTFF is the Kaplan–Meier median time to first failure of the
 	// cell's trials, when their samples gave TTFF and the curve reached
@@ -140,13 +144,16 @@ type cellState struct {
 	trials, hits int
 	wall         time.Duration
 	rungWall     time.Duration // exposure in the current rung
-	rung         int
+	rung         int           // the last rung the cell was in
 	obs          []report.Observation
 	timed        bool // some sample gave TTFF
 }
 
 func (s *cellState) stats(c Cell) CellStats {
-	cs := CellStats{Cell: c, Rate: NewRate(s.trials, s.hits, s.wall), Rung: s.rung}
+	cs := CellStats{Cell: c, Rate: NewRate(s.trials, s.hits, s.wall)}
+	if s.trials > 0 {
+		cs.Rung = s.rung
+	}
 	if s.timed {
 		if d, ok := report.KaplanMeier(s.obs).Quantile(0.5); ok {
 			cs.MedianTTFF = d
@@ -334,4 +341,59 @@ func (cfg Config) check() error {
 		seen[c.Label] = true
 	}
 	return nil
+}
+
+// Interleave runs trials of the cells in rounds, one trial of each per
+// round in a freshly shuffled order, until budget (MinBudget to
+// MaxBudget, measured by clock; nil is time.Now) is spent or each cell has
+// run maxTrials (1 to MaxTrials), and returns each cell's samples: what
+// Confirm takes for the defaults and the winner. It starts no round once
+// the budget is spent, so every cell has run the same number of trials.
+// When ctx is done or a trial fails with an error, it returns the samples
+// of the complete rounds with the error.
+func Interleave(ctx context.Context, cells []Cell, run RunFunc, budget time.Duration, maxTrials int, clock func() time.Time, seed int64) ([][]Sample, error) {
+	switch {
+	case len(cells) == 0 || len(cells) > MaxCells:
+		return nil, fmt.Errorf("tune: %d cells to interleave, want 1 to %d", len(cells), MaxCells)
+	case budget < MinBudget || budget > MaxBudget:
+		return nil, fmt.Errorf("tune: a budget of %v, want %v to %v", budget, MinBudget, MaxBudget)
+	case maxTrials < 1 || maxTrials > MaxTrials:
+		return nil, fmt.Errorf("tune: a trial limit of %d, want 1 to %d", maxTrials, MaxTrials)
+	case run == nil:
+		return nil, errors.New("tune: no run function")
+	}
+	if clock == nil {
+		clock = time.Now
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x696e_746c))
+	out := make([][]Sample, len(cells))
+	order := make([]int, len(cells))
+	for i := range order {
+		order[i] = i
+	}
+	start := clock()
+	for round := 0; round < maxTrials && clock().Sub(start) < budget; round++ {
+		rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		got := make([]Sample, len(cells))
+		for _, i := range order {
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+			s, err := run(ctx, cells[i])
+			if err == nil {
+				err = checkSample(s)
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return out, ctx.Err()
+				}
+				return out, fmt.Errorf("tune: cell %s: %w", cells[i].Label, err)
+			}
+			got[i] = s
+		}
+		for i, s := range got {
+			out[i] = append(out[i], s)
+		}
+	}
+	return out, nil
 }

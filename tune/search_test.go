@@ -419,3 +419,83 @@ func TestSearchConfigBounds(t *testing.T) {
 	}
 	assert.Equal(t, []int{1, 1, 2, 2, 3, 3, 3, 3, 4, 4}, []int{rungCount(1), rungCount(2), rungCount(3), rungCount(4), rungCount(5), rungCount(6), rungCount(7), rungCount(8), rungCount(12), rungCount(13)})
 }
+
+func TestSearchCellsThatNeverRan(t *testing.T) {
+	// A budget one slow trial spends: the other cells never run, and say so.
+	cells, _, _ := twelve()
+	s := newSim(1, map[string]float64{})
+	res, err := Search(context.Background(), Config{Cells: cells, Budget: time.Second, Run: s.run, Clock: s.clock, Seed: 1})
+	require.NoError(t, err)
+	assert.Equal(t, "budget spent", res.Stop)
+	assert.Equal(t, 1, res.Trials)
+	ran := 0
+	for _, c := range res.Cells {
+		if c.Trials > 0 {
+			ran++
+			assert.Equal(t, 1, c.Rung)
+		} else {
+			assert.Zero(t, c.Rung, c.Cell.Label)
+			assert.False(t, c.Known())
+		}
+	}
+	assert.Equal(t, 1, ran)
+	// Nothing tells the cells apart (no hits anywhere): the tie goes to
+	// the first cell, the defaults.
+	require.NotEqual(t, "defaults", s.calls[0])
+	assert.Equal(t, "defaults", res.Winner().Cell.Label)
+}
+
+func TestInterleave(t *testing.T) {
+	s := newSim(3, map[string]float64{"defaults": 2, "winner": 20})
+	cells := []Cell{{Label: "defaults"}, {Label: "winner"}}
+	out, err := Interleave(context.Background(), cells, s.run, 10*time.Second, MaxTrials, s.clock, 1)
+	require.NoError(t, err)
+	require.Len(t, out, 2)
+	require.Equal(t, len(out[0]), len(out[1]), "whole rounds only")
+	n := len(out[0])
+	require.Greater(t, n, 10)
+	// Each round runs each cell once, in some order.
+	for r := range n {
+		pair := s.calls[2*r : 2*r+2]
+		assert.ElementsMatch(t, []string{"defaults", "winner"}, pair, "round %d", r)
+	}
+	assert.NotEqual(t, slices.Repeat([]string{"defaults", "winner"}, n), s.calls, "the order is shuffled")
+	c := Confirm(out[0], out[1])
+	assert.Equal(t, n, c.Defaults.Trials)
+	assert.Greater(t, c.Gain.Lo, 1.0, c.GainString())
+	// The budget ends the rounds: no round starts past it, one may end past it.
+	var wall time.Duration
+	for _, x := range append(slices.Clone(out[0]), out[1]...) {
+		wall += x.Wall
+	}
+	assert.GreaterOrEqual(t, wall, 10*time.Second)
+	assert.Less(t, wall, 10*time.Second+2*(s.limit+s.overhead))
+
+	s = newSim(3, map[string]float64{"defaults": 2, "winner": 20})
+	out, err = Interleave(context.Background(), cells, s.run, time.Hour, 7, s.clock, 1)
+	require.NoError(t, err)
+	assert.Len(t, out[0], 7)
+	assert.Len(t, out[1], 7)
+
+	boom := errors.New("boom")
+	calls := 0
+	out, err = Interleave(context.Background(), cells, func(ctx context.Context, c Cell) (Sample, error) {
+		if calls++; calls == 6 {
+			return Sample{}, boom
+		}
+		return s.run(ctx, c)
+	}, time.Hour, 100, s.clock, 1)
+	require.ErrorIs(t, err, boom)
+	assert.Len(t, out[0], 2, "the samples of the complete rounds")
+	assert.Len(t, out[1], 2)
+
+	for name, f := range map[string]func() error{
+		"no cells":  func() error { _, err := Interleave(context.Background(), nil, s.run, time.Minute, 1, nil, 0); return err },
+		"budget":    func() error { _, err := Interleave(context.Background(), cells, s.run, 0, 1, nil, 0); return err },
+		"trials":    func() error { _, err := Interleave(context.Background(), cells, s.run, time.Minute, 0, nil, 0); return err },
+		"no run":    func() error { _, err := Interleave(context.Background(), cells, nil, time.Minute, 1, nil, 0); return err },
+		"bad trial": func() error { _, err := Interleave(context.Background(), cells, func(context.Context, Cell) (Sample, error) { return Sample{}, nil }, time.Minute, 1, nil, 0); return err },
+	} {
+		assert.Error(t, f(), name)
+	}
+}

@@ -223,7 +223,7 @@ const MaxBatch = 100_000
 
 // SpaceOptions are the choices ScenarioSpace and ExecSpace take.
 type SpaceOptions struct {
-	// CPUs is the machine's CPUs (0: runtime.NumCPU()).
+	// CPUs is the machine's CPUs (0: runtime.NumCPU(); at most MaxCPUs).
 	CPUs int
 	// Dims are the user's own dimensions. One named like a built-in one
 	// replaces its values (and keeps the built-in one's kind); the base value is put first when missing, so
@@ -237,11 +237,17 @@ type SpaceOptions struct {
 	Batches []int
 }
 
-func (o SpaceOptions) cpus() int {
-	if o.CPUs > 0 {
-		return o.CPUs
+// MaxCPUs bounds SpaceOptions.CPUs.
+const MaxCPUs = 1 << 16
+
+func (o SpaceOptions) cpus() (int, error) {
+	switch {
+	case o.CPUs < 0 || o.CPUs > MaxCPUs:
+		return 0, fmt.Errorf("tune: %d CPUs, want 0 (this machine's) to %d", o.CPUs, MaxCPUs)
+	case o.CPUs > 0:
+		return o.CPUs, nil
 	}
-	return runtime.NumCPU()
+	return runtime.NumCPU(), nil
 }
 
 // ScenarioSpace returns the space of a built-in scenario around the knobs
@@ -256,8 +262,11 @@ func ScenarioSpace(sc *scenarios.Scenario, base result.Knobs, opt SpaceOptions) 
 	if err := sc.CheckKnobs(base); err != nil {
 		return nil, fmt.Errorf("tune: %w", err)
 	}
+	cpus, err := opt.cpus()
+	if err != nil {
+		return nil, err
+	}
 	s := &Space{Base: Cell{Knobs: base, Isolation: "process"}, scenario: sc}
-	cpus := opt.cpus()
 	for _, kn := range sc.AllKnobs() {
 		if kn.Name == "seconds" || kn.Integer && kn.Min == 0 && kn.Max == 1 {
 			continue
@@ -307,7 +316,10 @@ func ScenarioSpace(sc *scenarios.Scenario, base result.Knobs, opt SpaceOptions) 
 // CPUs: each iteration on one P, then oversubscribed); with opt.Race,
 // -race; with opt.Batches, the batch sizes; then the user's dimensions.
 func ExecSpace(base Cell, opt SpaceOptions) (*Space, error) {
-	cpus := opt.cpus()
+	cpus, err := opt.cpus()
+	if err != nil {
+		return nil, err
+	}
 	procs := Dim{Name: "GOMAXPROCS", Kind: EnvDim, Values: []string{""}}
 	for _, p := range []int{1, 2, 4, 2 * cpus} {
 		if v := strconv.Itoa(p); p != cpus && !slices.Contains(procs.Values, v) {

@@ -220,3 +220,15 @@ func TestParseDim(t *testing.T) {
 	_, err = ExecSpace(Cell{}, SpaceOptions{Dims: dims})
 	assert.ErrorContains(t, err, "dimensions")
 }
+
+func TestSpaceCPUsBounded(t *testing.T) {
+	for _, cpus := range []int{-1, MaxCPUs + 1} {
+		_, err := ExecSpace(Cell{}, SpaceOptions{CPUs: cpus})
+		assert.Error(t, err, cpus)
+		_, err = ScenarioSpace(scenarios.ThreadSafety, scenarios.ThreadSafety.DefaultKnobsOf(), SpaceOptions{CPUs: cpus})
+		assert.Error(t, err, cpus)
+	}
+	s, err := ExecSpace(Cell{}, SpaceOptions{})
+	require.NoError(t, err)
+	assert.NotEmpty(t, dimValues(s)["GOMAXPROCS"])
+}
