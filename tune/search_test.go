@@ -490,11 +490,23 @@ func TestInterleave(t *testing.T) {
 	assert.Len(t, out[1], 2)
 
 	for name, f := range map[string]func() error{
-		"no cells":  func() error { _, err := Interleave(context.Background(), nil, s.run, time.Minute, 1, nil, 0); return err },
-		"budget":    func() error { _, err := Interleave(context.Background(), cells, s.run, 0, 1, nil, 0); return err },
-		"trials":    func() error { _, err := Interleave(context.Background(), cells, s.run, time.Minute, 0, nil, 0); return err },
-		"no run":    func() error { _, err := Interleave(context.Background(), cells, nil, time.Minute, 1, nil, 0); return err },
-		"bad trial": func() error { _, err := Interleave(context.Background(), cells, func(context.Context, Cell) (Sample, error) { return Sample{}, nil }, time.Minute, 1, nil, 0); return err },
+		"no cells": func() error {
+			_, err := Interleave(context.Background(), nil, s.run, time.Minute, 1, nil, 0)
+			return err
+		},
+		"budget": func() error { _, err := Interleave(context.Background(), cells, s.run, 0, 1, nil, 0); return err },
+		"trials": func() error {
+			_, err := Interleave(context.Background(), cells, s.run, time.Minute, 0, nil, 0)
+			return err
+		},
+		"no run": func() error {
+			_, err := Interleave(context.Background(), cells, nil, time.Minute, 1, nil, 0)
+			return err
+		},
+		"bad trial": func() error {
+			_, err := Interleave(context.Background(), cells, func(context.Context, Cell) (Sample, error) { return Sample{}, nil }, time.Minute, 1, nil, 0)
+			return err
+		},
 	} {
 		assert.Error(t, f(), name)
 	}
