@@ -5,6 +5,8 @@ import (
 	"html"
 	"io"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/racestress/racestress/report"
@@ -24,29 +26,32 @@ func (t SearchTable) summary() string {
 		report.FormatRate(report.Confidence))
 }
 
-func (t SearchTable) timed() bool {
+// grid returns the search table as text: a header and a row per cell;
+// the first column marks the winner, the median time to first failure
+// shows only when some cell has one, and a cell that never ran shows "-".
+func (t SearchTable) grid() (head []string, rows [][]string) {
+	head = []string{"", "cell", "rung", "trials", "hits", "wall", "hazard", "95% interval"}
+	timed := slices.ContainsFunc(t.Cells, func(c CellStats) bool { return c.MedianTTFF > 0 })
+	if timed {
+		head = append(head, "median TTFF")
+	}
 	for _, c := range t.Cells {
-		if c.MedianTTFF > 0 {
-			return true
+		row := []string{"", c.Cell.Label, strconv.Itoa(c.Rung), strconv.Itoa(c.Trials), strconv.Itoa(c.Hits), "-", "-", "-"}
+		if c.Winner {
+			row[0] = "winner"
 		}
+		if c.Known() {
+			row[5], row[6], row[7] = report.FormatDuration(c.Wall), FormatHazard(c.PerSecond), FormatHazardInterval(c.Lo, c.Hi)
+		}
+		if timed {
+			row = append(row, "-")
+			if c.MedianTTFF > 0 {
+				row[8] = report.FormatDuration(c.MedianTTFF)
+			}
+		}
+		rows = append(rows, row)
 	}
-	return false
-}
-
-func medianText(c CellStats) string {
-	if c.MedianTTFF > 0 {
-		return report.FormatDuration(c.MedianTTFF)
-	}
-	return "-"
-}
-
-// numbers returns the wall time, hazard and interval columns of c: "-"
-// for a cell that never ran.
-func numbers(c CellStats) (wall, hazard, iv string) {
-	if !c.Known() {
-		return "-", "-", "-"
-	}
-	return report.FormatDuration(c.Wall), FormatHazard(c.PerSecond), FormatHazardInterval(c.Lo, c.Hi)
+	return head, rows
 }
 
 // mdEscape keeps a label from splitting a table cell or reading as HTML.
@@ -56,26 +61,26 @@ var mdEscape = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")
 // winner first and marked, then a line saying what the numbers are.
 func Markdown(w io.Writer, t SearchTable) error {
 	var b strings.Builder
-	timed := t.timed()
-	b.WriteString("| | cell | rung | trials | hits | wall | hazard | 95% interval |")
-	sep := "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
-	if timed {
-		b.WriteString(" median TTFF |")
-		sep += " ---: |"
+	head, rows := t.grid()
+	// line prints a row; an empty first column prints as "| |".
+	line := func(r []string) {
+		b.WriteString(strings.Replace("| "+strings.Join(r, " | ")+" |", "|  |", "| |", 1) + "\n")
 	}
-	b.WriteString("\n" + sep + "\n")
-	for _, c := range t.Cells {
-		mark := "| "
-		if c.Winner {
-			mark = "| **winner** "
+	line(head)
+	align := make([]string, len(head))
+	for i := range align {
+		align[i] = "---:" // numbers, right-aligned
+		if i < 2 || i == 7 {
+			align[i] = "---"
 		}
-		wall, hazard, iv := numbers(c)
-		fmt.Fprintf(&b, "%s| %s | %d | %d | %d | %s | %s | %s |", mark, mdEscape.Replace(c.Cell.Label),
-			c.Rung, c.Trials, c.Hits, wall, hazard, iv)
-		if timed {
-			fmt.Fprintf(&b, " %s |", medianText(c))
+	}
+	line(align)
+	for _, r := range rows {
+		if r[0] != "" {
+			r[0] = "**" + r[0] + "**"
 		}
-		b.WriteString("\n")
+		r[1] = mdEscape.Replace(r[1])
+		line(r)
 	}
 	b.WriteString("\n" + t.summary() + "\n")
 	_, err := io.WriteString(w, b.String())
@@ -108,23 +113,23 @@ func HTML(w io.Writer, t SearchTable) error {
 	writeChart(&b, t)
 	fmt.Fprintf(&b, "<figcaption>Hazard of each cell tried (bars), with its %s interval (lines); the winner in vermillion.</figcaption>\n</figure>\n",
 		html.EscapeString(report.FormatRate(report.Confidence)))
-	timed := t.timed()
-	b.WriteString("<table class=\"tune-search\">\n<thead><tr><th></th><th>cell</th><th>rung</th><th>trials</th><th>hits</th><th>wall</th><th>hazard</th><th>95% interval</th>")
-	if timed {
-		b.WriteString("<th>median TTFF</th>")
+	head, rows := t.grid()
+	b.WriteString("<table class=\"tune-search\">\n<thead><tr>")
+	for _, h := range head {
+		b.WriteString("<th>" + html.EscapeString(h) + "</th>")
 	}
 	b.WriteString("</tr></thead>\n<tbody>\n")
-	for _, c := range t.Cells {
-		mark := ""
-		if c.Winner {
-			mark = "<b>winner</b>"
-		}
-		wall, hazard, iv := numbers(c)
-		fmt.Fprintf(&b, "<tr><td>%s</td><th>%s</th><td>%d</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td>",
-			mark, html.EscapeString(c.Cell.Label), c.Rung, c.Trials, c.Hits, html.EscapeString(wall),
-			html.EscapeString(hazard), html.EscapeString(iv))
-		if timed {
-			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(medianText(c)))
+	for _, r := range rows {
+		b.WriteString("<tr>")
+		for i, x := range r {
+			switch {
+			case i == 0 && x != "":
+				b.WriteString("<td><b>" + html.EscapeString(x) + "</b></td>")
+			case i == 1:
+				b.WriteString("<th>" + html.EscapeString(x) + "</th>")
+			default:
+				b.WriteString("<td>" + html.EscapeString(x) + "</td>")
+			}
 		}
 		b.WriteString("</tr>\n")
 	}

@@ -186,9 +186,6 @@ func Search(ctx context.Context, cfg Config) (*Result, error) {
 	n := len(cfg.Cells)
 	st := make([]cellState, n)
 	res := &Result{Rungs: rungCount(n), Budget: cfg.Budget, Stop: "one cell left"}
-	if n == 1 {
-		res.Stop = "budget spent"
-	}
 	// rank orders cells by hazard, highest first; at equal hazards the one
 	// with more hits (the higher lower bound) first, then the earlier.
 	rank := func(i, j int) int {

@@ -305,8 +305,8 @@ func TestSearchTies(t *testing.T) {
 	res, err = Search(context.Background(), Config{Cells: []Cell{{Label: "only"}}, Budget: 10 * time.Second, Run: s.run, Clock: s.clock})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Rungs)
-	assert.Equal(t, "budget spent", res.Stop)
-	assert.GreaterOrEqual(t, res.Winner().Wall, 9*time.Second)
+	assert.Equal(t, "one cell left", res.Stop)
+	assert.GreaterOrEqual(t, res.Winner().Wall, 10*time.Second*15/16)
 }
 
 func TestSearchMedianTTFF(t *testing.T) {

@@ -28,7 +28,8 @@ const (
 	// FlagDim adds the flag Name=value; "" leaves it out. The flag -race
 	// takes "on" (added bare) or "off" (left out).
 	FlagDim
-	// BatchDim sets the iterations per test process.
+	// BatchDim sets the iterations per test process; "" leaves the
+	// executor's default.
 	BatchDim
 )
 
@@ -207,6 +208,10 @@ func (s *Space) set(c *Cell, d Dim, v string) error {
 			c.Args = append(c.Args, d.Name+"="+v)
 		}
 	case BatchDim:
+		if v == "" { // the executor's default
+			c.Batch = 0
+			return nil
+		}
 		b, err := strconv.Atoi(v)
 		if err != nil || b < 1 || b > MaxBatch {
 			return fmt.Errorf("tune: batch %q (want 1 to %d)", v, MaxBatch)
@@ -226,8 +231,9 @@ type SpaceOptions struct {
 	// CPUs is the machine's CPUs (0: runtime.NumCPU(); at most MaxCPUs).
 	CPUs int
 	// Dims are the user's own dimensions. One named like a built-in one
-	// replaces its values (and keeps the built-in one's kind); the base value is put first when missing, so
-	// that the defaults cell is always there.
+	// replaces its values (and keeps the built-in one's kind); the base
+	// value is put first when missing, so that the defaults cell is always
+	// there.
 	Dims []Dim
 	// Race adds -race (off, on) to an exec or gotest space.
 	Race bool

@@ -196,6 +196,20 @@ func TestExecSpace(t *testing.T) {
 		}
 	}
 
+	// A batch dimension of the user's own, on a base with the executor's
+	// default batch.
+	batch, err := ParseDim(BatchDim, "batch=1,50")
+	require.NoError(t, err)
+	s, err = ExecSpace(Cell{}, SpaceOptions{CPUs: 2, Dims: []Dim{batch}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"", "1", "50"}, dimValues(s)["batch"])
+	cells, err = s.Cells(MaxCells, 1)
+	require.NoError(t, err)
+	for _, c := range cells {
+		_, b, _ := strings.Cut(c.Label, "batch=")
+		assert.Equal(t, b, map[int]string{0: "", 1: "1", 50: "50"}[c.Batch], c.Label)
+	}
+
 	_, err = ExecSpace(Cell{}, SpaceOptions{Batches: []int{0}})
 	assert.Error(t, err)
 	_, err = ExecSpace(Cell{}, SpaceOptions{Dims: []Dim{{Name: "gogc", Kind: KnobDim, Values: []string{"1"}}}})
