@@ -29,6 +29,7 @@ type sim struct {
 	overhead time.Duration
 	limit    time.Duration
 	gap      time.Duration
+	extra    map[string]time.Duration // overhead of a cell's trials beyond overhead
 	calls    []string
 }
 
@@ -52,7 +53,7 @@ func (s *sim) run(_ context.Context, c Cell) (Sample, error) {
 			smp.Hit = false
 		}
 	}
-	smp.Wall = s.overhead + smp.TTFF
+	smp.Wall = s.overhead + s.extra[c.Label] + smp.TTFF
 	s.now = s.now.Add(smp.Wall + s.gap)
 	return smp, nil
 }
@@ -510,4 +511,22 @@ func TestInterleave(t *testing.T) {
 	} {
 		assert.Error(t, f(), name)
 	}
+}
+
+func TestSearchCountsOverhead(t *testing.T) {
+	// A fresh process for each trial catches the bug at 100/s once it runs
+	// but costs 200ms to start; a warm worker catches it at 20/s and costs
+	// 5ms: per second of wall-clock time, 1/(0.2+0.01) = 4.8/s against
+	// 1/(0.005+0.05) = 18/s. The search counts the overhead, and picks the
+	// warm worker.
+	s := newSim(4, map[string]float64{"process": 100, "pool": 20})
+	s.extra = map[string]time.Duration{"process": 195 * time.Millisecond}
+	res, err := Search(context.Background(), Config{Cells: []Cell{{Label: "process"}, {Label: "pool"}}, Budget: 200 * time.Second, Run: s.run, Clock: s.clock})
+	require.NoError(t, err)
+	assert.Equal(t, "pool", res.Winner().Cell.Label)
+	// Over its ~94s the process cell fails ~450 times: its rate's σ is
+	// about 0.22/s, and 1.2/s is 5.4σ (a seed fails this for < 1e-7).
+	process := res.Cells[1]
+	assert.InDelta(t, 1/0.21, process.PerSecond, 1.2)
+	assert.Less(t, process.Hi, res.Winner().Lo)
 }
