@@ -320,7 +320,9 @@ func TestSearchMedianTTFF(t *testing.T) {
 		}
 		return x, err
 	}
-	res, err := Search(context.Background(), Config{Cells: []Cell{{Label: "a"}, {Label: "b"}}, Budget: 10 * time.Second, Run: run, Clock: s.clock})
+	// a's ~9s of exposure at 16/s (per wall second) against b's at 4.9/s:
+	// b comes first with probability below exp(-9(4-2.2)²) = 2e-13.
+	res, err := Search(context.Background(), Config{Cells: []Cell{{Label: "a"}, {Label: "b"}}, Budget: 20 * time.Second, Run: run, Clock: s.clock})
 	require.NoError(t, err)
 	var obs []report.Observation
 	for _, x := range samples {
@@ -337,7 +339,7 @@ func TestSearchMedianTTFF(t *testing.T) {
 		x.TTFF = 0
 		return x, err
 	}
-	res, err = Search(context.Background(), Config{Cells: []Cell{{Label: "a"}, {Label: "b"}}, Budget: 10 * time.Second, Run: plain, Clock: s.clock})
+	res, err = Search(context.Background(), Config{Cells: []Cell{{Label: "a"}, {Label: "b"}}, Budget: 20 * time.Second, Run: plain, Clock: s.clock})
 	require.NoError(t, err)
 	assert.Zero(t, res.Winner().MedianTTFF)
 }
@@ -461,8 +463,13 @@ func TestInterleave(t *testing.T) {
 		assert.ElementsMatch(t, []string{"defaults", "winner"}, pair, "round %d", r)
 	}
 	assert.NotEqual(t, slices.Repeat([]string{"defaults", "winner"}, n), s.calls, "the order is shuffled")
+	// The winner's 20-odd trials all fail within ~1.1s in all against the
+	// defaults' ~2/s: a gain near 10 whose lower bound is near 5, and could
+	// reach 1 only if the winner's exposure grew fourfold, many standard
+	// deviations away.
 	c := Confirm(out[0], out[1])
 	assert.Equal(t, n, c.Defaults.Trials)
+	t.Logf("%s over %d rounds", c.GainString(), n)
 	assert.Greater(t, c.Gain.Lo, 1.0, c.GainString())
 	// The budget ends the rounds: no round starts past it, one may end past it.
 	var wall time.Duration
