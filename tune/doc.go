@@ -19,9 +19,11 @@
 // exposure is the maximum-likelihood estimate of a Poisson rate, and the
 // interval reported with it is the exact (Garwood) one: with k hits over t
 // seconds, [Gamma⁻¹(α/2; k), Gamma⁻¹(1-α/2; k+1)] / t at α = 5%. The hits
-// are counted as a Poisson process in wall time; trials that end at their
-// first hit make a renewal process whose count is, if anything, less
-// dispersed than that, so the interval is not too narrow.
+// are counted as a Poisson process in wall time. Trials that end at their
+// first hit make a renewal process instead, whose counts are about as
+// dispersed: exactly as, for exponential times to failure and no overhead
+// (the exponential is memoryless), and less, where a fixed overhead per
+// trial dominates; so the interval is close to exact.
 //
 // # How the search works
 //
