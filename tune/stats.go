@@ -1,6 +1,7 @@
 package tune
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -144,8 +145,10 @@ func (r *Ratio) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var j ratioJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return fmt.Errorf("gain: %w", err)
 	}
 	if j.Lo == nil {
 		return fmt.Errorf("a ratio without a lower bound")
