@@ -51,7 +51,7 @@ func (s Summary) Effects() []Effect {
 // or its end.
 func exposure(g Group) time.Duration {
 	var t time.Duration
-	for _, o := range g.Observations {
+	for _, o := range g.Samples {
 		t += o.T
 	}
 	return t

@@ -24,7 +24,7 @@ func TestSignaturesKeepGroupsApart(t *testing.T) {
 	fail(&a[3], "panic: y")
 	b := trials("b", result.Clean, 3, 0, 0)
 	fail(&b[2], "panic: z")
-	s := summary(Policy{}, a, b)
+	s := summary(policy{}, a, b)
 	type row struct {
 		group, sig   string
 		count, first int
@@ -51,7 +51,7 @@ func TestSignaturesKeepCellsApart(t *testing.T) {
 	}
 	fail(&c1[0], "panic: one")
 	fail(&c2[0], "panic: hundred")
-	s := summary(Policy{}, c1, c2)
+	s := summary(policy{}, c1, c2)
 	got := map[string][]string{}
 	for _, st := range s.Signatures() {
 		got[st.Group] = append(got[st.Group], st.Signature)
@@ -68,7 +68,7 @@ func TestSignatureTableNamesTheTestAndTheLog(t *testing.T) {
 	rs[0].Test = "TestTrack"
 	rs[0].Process = &result.Process{Log: "logs/trial-0.log"}
 	fail(&rs[1], "panic: outside tests")
-	out := string(render(t, "table", summary(Policy{}, rs)))
+	out := string(render(t, "table", summary(policy{}, rs)))
 	var inTest, outside string
 	for _, l := range strings.Split(out, "\n") {
 		switch {
@@ -93,7 +93,7 @@ func TestEffectWithoutTimeAtRisk(t *testing.T) {
 	for i := range control {
 		control[i].TTFFNanos = 0
 	}
-	s := summary(Policy{}, control, trials("fixed", result.Clean, 300, 0, 0))
+	s := summary(policy{}, control, trials("fixed", result.Clean, 300, 0, 0))
 	es := s.Effects()
 	require.Len(t, es, 1)
 	e := es[0]
@@ -106,7 +106,7 @@ func TestEffectWithoutTimeAtRisk(t *testing.T) {
 		for i := range clean {
 			clean[i].DurationNs = 0
 		}
-		e := summary(Policy{}, trials("unfixed", result.Control, 300, 300, 0), clean).Effects()[0]
+		e := summary(policy{}, trials("unfixed", result.Control, 300, 300, 0), clean).Effects()[0]
 		assert.True(t, math.IsInf(e.PerSecond, 1))
 		assert.Equal(t, "fixed (clean) fails at most 1/80 as often as unfixed (control) per trial and at most an unbounded share per second of stress (95%)", e.Statement())
 	})
@@ -117,7 +117,7 @@ func TestEffectShownPerSecondOnly(t *testing.T) {
 	// often as the control, per second of stress far less often.
 	clean := trials("fixed", result.Clean, 1, 1, 0)
 	clean[0].TTFFNanos = 1000e9
-	e := summary(Policy{}, trials("unfixed", result.Control, 300, 300, 0), clean).Effects()[0]
+	e := summary(policy{}, trials("unfixed", result.Control, 300, 300, 0), clean).Effects()[0]
 	assert.GreaterOrEqual(t, e.PerTrial, 1.0)
 	assert.Less(t, e.PerSecond, 0.5)
 	assert.Regexp(t, `^fixed \(clean\) fails at most 10[0-9.]*% as often as unfixed \(control\) per trial and at most 1/[0-9]+ per second of stress \(95%\)$`, e.Statement())

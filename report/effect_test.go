@@ -11,7 +11,7 @@ import (
 )
 
 func TestEffect(t *testing.T) {
-	s := summary(Policy{}, trials("unfixed", result.Control, 300, 300, 0), trials("fixed", result.Clean, 300, 0, 0))
+	s := summary(policy{}, trials("unfixed", result.Control, 300, 300, 0), trials("fixed", result.Clean, 300, 0, 0))
 	es := s.Effects()
 	require.Len(t, es, 1)
 	e := es[0]
@@ -27,13 +27,13 @@ func TestEffect(t *testing.T) {
 	assert.Greater(t, e.PerSecond, 0.0)
 
 	t.Run("a control never detected gives no bound", func(t *testing.T) {
-		s := summary(Policy{}, trials("unfixed", result.Control, 5, 0, 0), trials("fixed", result.Clean, 5, 0, 0))
+		s := summary(policy{}, trials("unfixed", result.Control, 5, 0, 0), trials("fixed", result.Clean, 5, 0, 0))
 		e := s.Effects()[0]
 		assert.True(t, math.IsInf(e.PerTrial, 1))
 		assert.Contains(t, e.Statement(), "no bound")
 	})
 	t.Run("too few trials claim nothing", func(t *testing.T) {
-		s := summary(Policy{}, trials("unfixed", result.Control, 3, 1, 0), trials("fixed", result.Clean, 3, 1, 0))
+		s := summary(policy{}, trials("unfixed", result.Control, 3, 1, 0), trials("fixed", result.Clean, 3, 1, 0))
 		assert.Contains(t, s.Effects()[0].Statement(), "is not shown to fail less often")
 	})
 }
@@ -44,7 +44,7 @@ func TestSignatures(t *testing.T) {
 		rs[i].Outcome, rs[i].Grade, rs[i].Detected, rs[i].FailureSignature = result.Fail, result.Forbidden, true, sig
 		rs[i].Process = &result.Process{Log: "logs/trial-" + string(rune('0'+i)) + ".log"}
 	}
-	s := summary(Policy{}, rs)
+	s := summary(policy{}, rs)
 	sigs := s.Signatures()
 	require.Len(t, sigs, 2)
 	assert.Equal(t, "panic: boom", sigs[0].Signature)
