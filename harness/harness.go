@@ -66,8 +66,8 @@ type Decision int
 // The Admit decisions.
 const (
 	Start Decision = iota // run the trial
-	Skip                   // leave this trial out, go on with the next
-	Stop                   // start no more trials
+	Skip                  // leave this trial out, go on with the next
+	Stop                  // start no more trials
 )
 
 // Config is what Run runs.

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,7 @@ import (
 	"github.com/racestress/racestress/harness"
 	"github.com/racestress/racestress/report"
 	"github.com/racestress/racestress/result"
-	"github.com/racestress/racestress/scenarios"
+	"github.com/racestress/racestress/stress"
 )
 
 // Defaults of racestress exec and gotest.
@@ -30,16 +29,10 @@ const (
 	execDefaultRuns = 100
 	// execDefaultTimeout is the watchdog, as go test's -timeout.
 	execDefaultTimeout = 10 * time.Minute
-	// gotestBackstop is how much longer than the test binary's own
-	// -test.timeout alarm (which names the running tests) the watchdog
-	// waits before it sends SIGQUIT itself.
-	gotestBackstop = 5 * time.Second
 )
 
 // execOptions are what racestress exec and gotest add to a run's options.
 type execOptions struct {
-	run      harness.ExecRun // the commands and their limits, as the header records them
-	subjects []scenarios.Subject
 	env      multiFlag
 	failOn   string
 	ignore   string
@@ -104,7 +97,7 @@ func addExecFlags(fs *flag.FlagSet, o *options, x *execOptions) {
 	fs.StringVar(&o.format, "format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
 	fs.BoolVar(&o.quiet, "quiet", false, "print no progress and per-failure lines on stderr")
 	fs.BoolVar(&o.gate, "gate", false, "gate CI on the run: every control must be caught with --min-power, and a run with no control fails")
-	fs.Float64Var(&o.minPower, "min-power", 0, fmt.Sprintf("with --gate, the lowest acceptable lower 95%% bound of a control's failure rate, `P` (default %g with --gate)", DefaultMinPower))
+	fs.Float64Var(&o.minPower, "min-power", 0, fmt.Sprintf("with --gate, the lowest acceptable lower 95%% bound of a control's failure rate, `P` (default %g with --gate)", stress.DefaultMinPower))
 }
 
 const execUsage = `usage: racestress exec [flags] [--] CMD ARGS...
@@ -155,8 +148,11 @@ func printExecUsage(w io.Writer, head string, fs *flag.FlagSet) {
 	fs.SetOutput(io.Discard)
 }
 
-// execCmd is racestress exec.
-func execCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// execCmd is racestress exec and racestress gotest.
+func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	if name == "gotest" {
+		return gotestCmd(ctx, args, stdout, stderr)
+	}
 	var o options
 	x := &execOptions{}
 	fs := newBareFlagSet("racestress exec")
@@ -191,8 +187,11 @@ func execCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usageError("exec: %s: %v", t.Name, unwrapExecError(err))
 		}
 	}
-	o.args = append([]string{"racestress", "exec"}, args...)
-	return x.runTargets(ctx, &o, fs, targets, nil, nil, stdout, stderr)
+	if o.out == "" {
+		o.out = stress.DefaultResultsPath(time.Now())
+	}
+	cmdline := append([]string{"racestress", "exec"}, args...)
+	return x.runTargets(ctx, &o, fs, cmdline, targets, nil, nil, stdout, stderr)
 }
 
 // unwrapExecError drops exec.Error's repetition of the program name.
@@ -206,44 +205,20 @@ func unwrapExecError(err error) error {
 
 // runTargets configures and runs targets: the flags set in fs, the
 // commands' limits, the subjects; then build, when set (once every flag
-// is checked), and the run through execute.
-func (x *execOptions) runTargets(ctx context.Context, o *options, fs *flag.FlagSet, targets []harness.ExecTarget, gotest *harness.GoTestBuild, build func() error, stdout, stderr io.Writer) error {
-	o.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
-	if o.gate && !o.set["min-power"] {
-		o.minPower = DefaultMinPower
+// is checked), and the run.
+func (x *execOptions) runTargets(ctx context.Context, o *options, fs *flag.FlagSet, cmdline []string, targets []harness.ExecTarget, gotest *harness.GoTestBuild, build func() error, stdout, stderr io.Writer) error {
+	set := given(fs)
+	cfg := stress.Config{
+		Exec: &stress.Exec{Targets: targets, Env: x.env, FailOn: x.failOn, Ignore: x.ignore, Grace: x.grace, LogAll: x.logAll, GoTest: gotest},
+		Runs: o.runs, RunsSet: set["runs"] || set["count"], Seed: o.seed, SeedSet: set["seed"], Shard: o.shard,
+		Budget: o.budget, Failfast: o.failfast, MaxFails: x.maxFails, Timeout: o.timeout, MemoryLimit: o.memoryLimit,
+		Parallel: o.parallel, Out: o.out, Args: cmdline, Gate: o.gate, MinPower: o.minPower, MinPowerSet: set["min-power"],
 	}
-	if o.set["min-power"] && !o.gate {
-		return usageError("--min-power applies to --gate runs only")
-	}
-	for _, kv := range x.env {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return usageError("--env: want KEY=V, got %q", kv)
-		}
-	}
-	for i, t := range targets {
-		if slices.ContainsFunc(targets[:i], func(u harness.ExecTarget) bool { return u.Name == t.Name }) {
-			return usageError("two commands are named %q: name them with NAME=COMMAND", t.Name)
-		}
-		targets[i].Env = slices.Clone(x.env)
-	}
-	limit, err := parseSize(o.memoryLimit)
+	plan, err := stress.Prepare(cfg)
 	if err != nil {
-		return usageError("--memory-limit: %v", err)
+		return fromStress(err)
 	}
-	x.run = harness.ExecRun{
-		Targets: targets, TimeoutNs: int64(o.timeout), GraceNs: int64(x.grace), MemoryLimit: limit,
-		FailOn: x.failOn, Ignore: x.ignore, LogAll: x.logAll, GoTest: gotest,
-	}
-	if gotest != nil && o.timeout > 0 {
-		x.run.TimeoutNs = int64(o.timeout + gotestBackstop)
-	}
-	cfg, err := x.config(o)
-	if err != nil {
-		return err
-	}
-	o.exec = x
-	if err := x.check(o); err != nil {
+	if err := checkFormat(o.format); err != nil {
 		return err
 	}
 	if build != nil {
@@ -251,75 +226,7 @@ func (x *execOptions) runTargets(ctx context.Context, o *options, fs *flag.FlagS
 			return err
 		}
 	}
-	return execute(ctx, o, cfg, nil, stdout, stderr)
-}
-
-// config checks the run's flags and returns its configuration.
-func (x *execOptions) config(o *options) (harness.Config, error) {
-	var cfg harness.Config
-	switch {
-	case o.runs < 1 || o.runs > maxRuns:
-		return cfg, usageError("--runs must be between 1 and %d, got %d", maxRuns, o.runs)
-	case !(o.minPower >= 0 && o.minPower < 1):
-		return cfg, usageError("--min-power must be in [0, 1), got %g", o.minPower)
-	case x.maxFails < 0 || x.maxFails > maxRuns:
-		return cfg, usageError("--max-fails must be between 0 (no limit) and %d, got %d", maxRuns, x.maxFails)
-	case x.grace < 0 || x.grace > time.Hour:
-		return cfg, usageError("--grace must be between 0 (default) and 1h, got %v", x.grace)
-	}
-	subjects, err := x.run.Subjects()
-	if err != nil {
-		return cfg, usageError("%v", err)
-	}
-	x.subjects = subjects
-	seed := o.seed
-	if !o.set["seed"] {
-		seed = rand.Int64N(1 << 40)
-	}
-	shard, err := harness.ParseShard(o.shard)
-	if err != nil {
-		return cfg, usageError("--shard: %v", err)
-	}
-	runs := o.runs
-	if o.budget > 0 && !o.runsSet() {
-		runs = -1
-	}
-	switch {
-	case o.shard != "" && !o.set["seed"]:
-		return cfg, usageError("--shard needs --seed, so that every shard runs its part of the same trials")
-	case o.shard != "" && runs < 0:
-		return cfg, usageError("--shard needs --runs, so that every shard knows the run's rounds")
-	}
-	return harness.Config{Scenario: harness.ExecScenario, Subjects: subjects, Runs: runs, Seed: seed, Shard: shard, Extra: x.run.Extra()}, nil
-}
-
-// check is checkRunFlags for exec runs.
-func (x *execOptions) check(o *options) error {
-	switch {
-	case o.timeout < 0 || o.timeout > maxTimeout:
-		return usageError("--timeout must be between 0 (no watchdog) and %v, got %v", maxTimeout, o.timeout)
-	case o.parallel < 1 || o.parallel > maxParallel:
-		return usageError("--parallel must be between 1 and %d, got %d", maxParallel, o.parallel)
-	case !slices.Contains(report.Formats, o.format):
-		return usageError("--format must be one of %s, got %q", strings.Join(report.Formats, ", "), o.format)
-	case o.budget < 0 || o.budget > maxBudget:
-		return usageError("--budget must be between 0 and %v, got %v", maxBudget, o.budget)
-	}
-	limit, err := parseSize(o.memoryLimit)
-	if err != nil {
-		return usageError("--memory-limit: %v", err)
-	}
-	if mem := physicalMemory(); limit > 0 && mem > 0 && limit > mem {
-		return usageError("--memory-limit %s is more than the machine's %d MiB", o.memoryLimit, mem>>20)
-	}
-	return nil
-}
-
-// executor returns the executor of the run's commands. Its records name
-// their logs relative to logBase, the results file's folder, as the
-// built-in scenarios' do (see result.LogPath).
-func (x *execOptions) executor(logDir, logBase string) harness.Executor {
-	return harness.Commands{Subjects: x.subjects, LogDir: logDir, LogBase: logBase}
+	return execute(ctx, plan, o.format, o.quiet, stdout, stderr)
 }
 
 // goBuildFlags are the go test build flags gotest passes to go test -c:
@@ -381,9 +288,8 @@ func gotestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if r := result.Role(role); !r.Valid() {
 		return usageError("--role must be %s or %s, got %q", result.Clean, result.Control, role)
 	}
-	o.args = append([]string{"racestress", "gotest"}, args...)
 	if o.out == "" {
-		o.out = filepath.Join(result.RunDir("racestress-out", time.Now()), "results.jsonl")
+		o.out = stress.DefaultResultsPath(time.Now())
 	}
 	importPath, pkgDir, err := goList(ctx, pkg, build)
 	if err != nil {
@@ -412,7 +318,8 @@ func gotestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	name := filepath.Base(importPath)
 	targets := []harness.ExecTarget{{Name: name, Role: result.Role(role), Argv: argv, Dir: pkgDir}}
 	gt := &harness.GoTestBuild{Package: pkg, ImportPath: importPath, Binary: bin, BuildFlags: build}
-	return x.runTargets(ctx, &o, fs, targets, gt, func() error { return buildTest(ctx, pkg, importPath, build, bin) }, stdout, stderr)
+	cmdline := append([]string{"racestress", "gotest"}, args...)
+	return x.runTargets(ctx, &o, fs, cmdline, targets, gt, func() error { return buildTest(ctx, pkg, importPath, build, bin) }, stdout, stderr)
 }
 
 // parseGoTestArgs parses gotest's arguments: flags before and after the
@@ -496,67 +403,6 @@ func firstLineOf(out string, err error) string {
 		return l
 	}
 	return err.Error()
-}
-
-// execReplay reruns trial rec of an exec run: the same command line,
-// working directory, added environment, trial number and seed.
-func execReplay(ctx context.Context, o *options, args []string, h *result.Header, rec result.Record, stdout, stderr io.Writer) error {
-	x, _, err := harness.ExecRunOf(h)
-	if err != nil {
-		return usageError("replay: %v", err)
-	}
-	for _, unused := range []string{"race", "isolate"} {
-		if o.set[unused] {
-			return usageError("replay: --%s does not apply to an exec run", unused)
-		}
-	}
-	if o.set["timeout"] {
-		x.TimeoutNs = int64(o.timeout)
-	}
-	if o.set["memory-limit"] {
-		limit, err := parseSize(o.memoryLimit)
-		if err != nil {
-			return usageError("--memory-limit: %v", err)
-		}
-		x.MemoryLimit = limit
-	}
-	i := slices.IndexFunc(x.Targets, func(t harness.ExecTarget) bool { return t.Name == rec.Registry })
-	if i < 0 {
-		return usageError("replay: the header has no command for subject %q", rec.Registry)
-	}
-	x.Targets = []harness.ExecTarget{x.Targets[i]}
-	x.Targets[0].Role = rec.Role
-	subs, err := x.Subjects()
-	if err != nil {
-		return usageError("replay: %v", err)
-	}
-	if h != nil {
-		o.minPower, o.gate = h.Verdict.MinPower, h.Verdict.RequireControl
-	}
-	o.args = append([]string{"racestress", "replay"}, args...)
-	o.exec = &execOptions{run: x, subjects: subs}
-	sub := subs[0]
-	cfg := harness.Config{Scenario: harness.ExecScenario, Subjects: subs, Runs: 1, Seed: rec.Seed, Extra: x.Extra()}
-	spec := harness.Spec{Trial: rec.Trial, Scenario: rec.Scenario, Registry: rec.Registry, Role: sub.Role, Signature: sub.Signature,
-		Seed: rec.Seed, Knobs: rec.Knobs, Cell: rec.Cell}
-	err = execute(ctx, o, cfg, []harness.Spec{spec}, stdout, stderr)
-	var ee *exitError
-	if err != nil && (!errors.As(err, &ee) || ee.code == 2 || ee.code == 130) {
-		return err
-	}
-	got, rerr := result.ReadResultsFile(o.out)
-	if rerr != nil || len(got.Records) != 1 {
-		return invalid("replay: the replayed trial left no record in %s", o.out)
-	}
-	r := got.Records[0]
-	line := fmt.Sprintf("replay of trial %d (%s/%s, seed %d): recorded %s, replayed %s", rec.Trial, rec.Scenario, rec.Registry, rec.Seed, rec.Outcome, r.Outcome)
-	if r.Outcome == rec.Outcome && r.FailureSignature != rec.FailureSignature {
-		line += " (with another signature: " + r.FailureSignature + ")"
-	}
-	if r.Outcome != rec.Outcome {
-		return &exitError{code: 1, msg: line + ": they disagree (the replay reruns the command line, environment, trial number and seed, not the machine's timing)"}
-	}
-	return &exitError{code: 0, msg: line + ": they agree"}
 }
 
 // appendStepSummary appends s's job summary to the file $GITHUB_STEP_SUMMARY

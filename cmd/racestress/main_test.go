@@ -23,12 +23,7 @@ import (
 func TestMain(m *testing.M) {
 	// Process isolation re-executes os.Executable(): the test binary must
 	// serve as a worker too.
-	if len(os.Args) > 1 && os.Args[1] == harness.WorkerArg {
-		os.Exit(worker())
-	}
-	if len(os.Args) > 1 && os.Args[1] == harness.PoolWorkerArg {
-		os.Exit(poolWorker())
-	}
+	harness.MaybeWorker(nil)
 	os.Exit(m.Run())
 }
 

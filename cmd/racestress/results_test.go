@@ -154,12 +154,6 @@ func TestMoreShardsThanRounds(t *testing.T) {
 		assert.True(t, strings.HasPrefix(lastLine(stderr), "racestress: INVALID: "), lastLine(stderr))
 		assert.Contains(t, lastLine(stderr), "incomplete: shards 1/4, 2/4 not given")
 	})
-	t.Run("a run that is no shard and ran no trial stays invalid", func(t *testing.T) {
-		assert.Empty(t, emptyShard(result.Header{Shard: result.HeaderShard{K: 1, N: 1}, Rounds: 0}))
-		assert.Empty(t, emptyShard(result.Header{Shard: result.HeaderShard{K: 2, N: 4}, Rounds: 2}), "shard 2/4 holds round 1")
-		assert.NotEmpty(t, emptyShard(result.Header{Shard: result.HeaderShard{K: 3, N: 4}, Rounds: 2}))
-		assert.Empty(t, emptyShard(result.Header{Shard: result.HeaderShard{K: 3, N: 4}, Rounds: -1}), "rounds by budget")
-	})
 }
 
 func TestREADMEForms(t *testing.T) {

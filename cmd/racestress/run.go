@@ -6,36 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/racestress/racestress/finalizer"
 	"github.com/racestress/racestress/harness"
 	"github.com/racestress/racestress/report"
 	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
+	"github.com/racestress/racestress/stress"
 )
-
-// chaosHook gives in-process and worker trials the step-point hook of their
-// chaos level (none when off).
-func chaosHook(spec harness.Spec) func(finalizer.Point) {
-	procs := spec.Knobs.Procs
-	if procs <= 0 {
-		procs = runtime.GOMAXPROCS(0)
-	}
-	c, err := scenarios.ResolveChaos(spec.Knobs.Chaos, procs)
-	if err != nil {
-		return nil // validated when the run was configured
-	}
-	return c.Hook(spec.Seed)
-}
 
 // options are the parsed flags of a run.
 type options struct {
@@ -62,7 +44,7 @@ type options struct {
 	clean       string
 	budget      time.Duration
 	failfast    bool
-	sweep       harness.Sweep
+	sweep       stress.Dims
 	knobs       knobFlag
 	shard       string
 	procs       int
@@ -72,21 +54,7 @@ type options struct {
 	set         map[string]bool // flags given on the command line
 	gate        bool
 	help        bool
-	args        []string     // the command line, for the results header
-	exec        *execOptions // set for racestress exec and gotest runs
 }
-
-// Bounds of the numeric flags: far outside them a run says nothing true.
-const (
-	maxThreads    = 1024
-	maxSeconds    = 24 * 3600
-	maxRuns       = 1_000_000
-	maxGOGC       = 100_000
-	maxSleepScale = 1000
-	maxParallel   = 64
-	maxBudget     = 7 * 24 * time.Hour
-	maxTimeout    = 7 * 24 * time.Hour
-)
 
 // addRunFlags defines the flags that choose how trials run.
 func addRunFlags(fs *flag.FlagSet, o *options) {
@@ -108,8 +76,7 @@ func addRunFlags(fs *flag.FlagSet, o *options) {
 }
 
 func newFlagSet(name string, o *options) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newBareFlagSet(name)
 	p, err := scenarios.LookupPreset(scenarios.DefaultPreset)
 	if err != nil {
 		panic(err) // the default preset is declared in scenarios
@@ -188,6 +155,13 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (positional [
 	}
 }
 
+// given returns the names of the flags set in fs.
+func given(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
 // run is racestress's main, testable: it parses args, runs, and writes
 // results to stdout and status to stderr. Its error carries the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -198,32 +172,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return usageError("list takes no arguments, got %q", args[1])
 			}
 			return list(stdout)
-		case "report":
-			return reportCmd(args[1:], stdout, stderr)
+		case "report", "merge":
+			return reportCmd(args[0], args[1:], stdout)
 		case "replay":
 			return replayCmd(ctx, args[1:], stdout, stderr)
-		case "merge":
-			return mergeCmd(args[1:], stdout, stderr)
 		case "gate":
-			return gateCmd(ctx, args[1:], stdout, stderr)
-		case "exec":
-			return execCmd(ctx, args[1:], stdout, stderr)
-		case "gotest":
-			return gotestCmd(ctx, args[1:], stdout, stderr)
+			return runCmd(ctx, true, args[1:], stdout, stderr)
+		case "exec", "gotest":
+			return execCmd(ctx, args[0], args[1:], stdout, stderr)
 		}
 	}
+	return runCmd(ctx, false, args, stdout, stderr)
+}
+
+// runCmd is racestress with no subcommand, and racestress gate: the same
+// run, whose verdict, for the gate, asks a minimum power of every control
+// and refuses to pass when no control ran.
+func runCmd(ctx context.Context, gate bool, args []string, stdout, stderr io.Writer) error {
 	var o options
-	fs := newFlagSet("racestress", &o)
+	name, cmdline := "racestress", []string{"racestress"}
+	if gate {
+		name, cmdline = "racestress gate", []string{"racestress", "gate"}
+	}
+	fs := newFlagSet(name, &o)
+	if gate {
+		fs.Float64Var(&o.minPower, "min-power", stress.DefaultMinPower, "every control's detection rate must have a lower 95% bound of at least `P`")
+		o.gate = true
+	}
 	if err := o.parse(fs, args, stdout); err != nil || o.help {
 		return err
 	}
-	o.args = append([]string{"racestress"}, args...)
-	cfg, err := o.config()
-	if err != nil {
+	cfg := o.config()
+	cfg.Args = append(cmdline, args...)
+	if err := checkFormat(o.format); err != nil {
 		return err
 	}
-	return execute(ctx, &o, cfg, nil, stdout, stderr)
+	plan, err := stress.Prepare(cfg)
+	if err != nil {
+		return fromStress(err)
+	}
+	return execute(ctx, plan, o.format, o.quiet, stdout, stderr)
 }
+
+// gateDefaultRuns is the gate's number of rounds when neither --budget nor
+// --runs is given.
+const gateDefaultRuns = 10
 
 // parse parses args into o, including the KEY=V1,V2 arguments that continue
 // a --sweep, and notes which flags were set.
@@ -241,86 +234,87 @@ func (o *options) parse(fs *flag.FlagSet, args []string, stdout io.Writer) error
 			return usageError("--sweep: %v", err)
 		}
 	}
-	o.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	o.set = given(fs)
 	return nil
 }
 
-func (o *options) seedSet() bool { return o.set["seed"] }
-func (o *options) runsSet() bool { return o.set["runs"] || o.set["count"] }
+// config is the run the flags describe.
+func (o *options) config() stress.Config {
+	runsSet := o.set["runs"] || o.set["count"]
+	if o.gate && !runsSet {
+		o.runs = gateDefaultRuns
+	}
+	cfg := stress.Config{
+		Scenario: o.scenario, Control: splitList(o.control), Clean: splitList(o.clean), Preset: o.preset,
+		KeepGoing: o.keepGoing, Sweep: o.sweep, Runs: o.runs, RunsSet: runsSet, Seed: o.seed, SeedSet: o.set["seed"],
+		Shard: o.shard, Budget: o.budget, Failfast: o.failfast, Isolation: o.isolate, Race: o.race, PoolTrials: o.poolTrials,
+		Timeout: o.timeout, MemoryLimit: o.memoryLimit, Parallel: o.parallel, Out: o.out,
+		Gate: o.gate, MinPower: o.minPower, MinPowerSet: o.gate,
+	}
+	if cfg.Out == "" {
+		cfg.Out = stress.DefaultResultsPath(time.Now())
+	}
+	if o.set["registry"] {
+		cfg.Registries = append([]string{}, splitList(o.registries)...)
+	}
+	// Flags given on the command line override the preset's knobs, then
+	// each --knob, in order.
+	for _, f := range []struct{ flag, value string }{
+		{"threads", strconv.Itoa(o.threads)},
+		{"seconds", strconv.FormatFloat(o.seconds, 'g', -1, 64)},
+		{"gogc", strconv.Itoa(o.gogc)},
+		{"sleep-scale", strconv.FormatFloat(o.sleepScale, 'g', -1, 64)},
+		{"procs", strconv.Itoa(o.procs)},
+		{"chaos", o.chaos},
+		{"reentrant", map[bool]string{true: "1", false: "0"}[o.reentrant]},
+	} {
+		if o.set[f.flag] {
+			cfg.Set = append(cfg.Set, stress.Setting{Knob: f.flag, Value: f.value, From: f.flag})
+		}
+	}
+	for _, kv := range o.knobs {
+		cfg.Set = append(cfg.Set, stress.Setting{Knob: kv[0], Value: kv[1], From: "knob"})
+	}
+	return cfg
+}
 
-// execute runs cfg (or only specs, when given), streaming records to the
-// results file, then renders the summary and returns the verdict.
-func execute(ctx context.Context, o *options, cfg harness.Config, specs []harness.Spec, stdout, stderr io.Writer) error {
-	if err := o.checkRunFlags(cfg); err != nil {
-		return err
-	}
-	if o.out == "" {
-		o.out = filepath.Join(result.RunDir("racestress-out", time.Now()), "results.jsonl")
-	}
-	path := o.out
-	pol := o.verdictPolicy()
-	header := harness.NewHeader(cfg, o.args, pol, time.Now())
-	cfg.RunID = header.RunID
-	results, err := result.CreateResults(path, header)
-	if errors.Is(err, result.ErrExists) {
-		return usageError("--out: %v", err)
-	}
-	if err != nil {
-		return invalid("results file: %v", err)
-	}
-	defer results.Close()
-	var logDir string
-	if o.isolate != "none" {
-		if logDir, err = result.CreateLogDir(path, header.RunID); err != nil {
-			return invalid("log folder: %v", err)
-		}
-		defer os.Remove(logDir) // only when empty: a run that kept no log leaves no folder
-	}
-	exec, err := o.executor(ctx, logDir)
+// execute runs plan, with progress on stderr unless quiet, renders its
+// summary in format and returns its exit: the verdict, or why the run is
+// not judged by it.
+func execute(ctx context.Context, plan *stress.Plan, format string, quiet bool, stdout, stderr io.Writer) error {
+	res, err := runPlan(ctx, plan, format, quiet, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	if c, ok := exec.(io.Closer); ok {
-		defer c.Close()
+	if res.Err != nil {
+		return fromStress(res.Err)
 	}
-	cfg.Executor, cfg.Parallel = exec, o.parallel
-	planned := 0
-	if specs == nil {
-		if cfg.Runs > 0 {
-			planned = len(harness.Plan(cfg))
-		}
-	} else {
-		planned = len(specs)
-	}
-	adm := harness.NewPolicy(o.budget, o.failfast, time.Now)
-	if o.exec != nil {
-		adm.StopAfter(o.exec.maxFails)
-	}
-	cfg.Admit = adm.Admit
+	return verdictError(res.Summary.Verdict())
+}
+
+// runPlan runs plan and renders its summary; its error is the run's or the
+// rendering's, not the verdict.
+func runPlan(ctx context.Context, plan *stress.Plan, format string, quiet bool, stdout, stderr io.Writer) (*stress.Result, error) {
+	path := plan.Path()
 	var progress *report.Progress
-	if !o.quiet {
-		fmt.Fprintf(stderr, "racestress: %s, results in %s\n", plannedText(planned, o.budget), path)
-		progress = report.NewProgress(stderr, planned, isTerminal(stderr), time.Now)
-		if n := terminalWidth(stderr); n > 0 {
-			progress.SetWidth(n) // what the terminal says beats COLUMNS
-		}
+	hooks := stress.Hooks{}
+	if !quiet {
 		ticker := time.NewTicker(time.Second)
 		defer ticker.Stop()
-		go func() {
-			for range ticker.C {
-				progress.Tick()
+		hooks.Started = func() {
+			planned := plan.Planned()
+			fmt.Fprintf(stderr, "racestress: %s, results in %s\n", plannedText(planned, plan.Budget()), path)
+			progress = report.NewProgress(stderr, planned, isTerminal(stderr), time.Now)
+			if n := terminalWidth(stderr); n > 0 {
+				progress.SetWidth(n) // what the terminal says beats COLUMNS
 			}
-		}()
-	}
-	var writeErr error
-	cfg.OnRecord = func(r result.Record) error {
-		if err := results.Append(r); err != nil {
-			writeErr = err
-			return fmt.Errorf("results file: %w", err)
+			go func(p *report.Progress) {
+				for range ticker.C {
+					p.Tick()
+				}
+			}(progress)
 		}
-		adm.Record(r)
-		if progress != nil {
+		hooks.Record = func(r result.Record) {
 			// Each unexpected failure gets a line and the head of its log, as
 			// in x/tools stress; a control's expected detections only count.
 			if (r.Detected && !r.Signature) || r.Invalid() || (r.Detected && r.Role == result.Clean) {
@@ -328,75 +322,27 @@ func execute(ctx context.Context, o *options, cfg harness.Config, specs []harnes
 			}
 			progress.Add(r)
 		}
-		return nil
 	}
-	seq := harness.Schedule(cfg)
-	if specs != nil {
-		for i := range specs {
-			specs[i].RunID = cfg.RunID
-		}
-		seq = slices.Values(specs)
+	res, err := plan.Run(ctx, hooks)
+	if err != nil {
+		return nil, fromStress(err)
 	}
-	records, runErr := harness.RunSpecs(ctx, cfg, seq)
 	if progress != nil {
 		progress.Done()
 	}
-	sum := report.Summarize(records)
-	sum.Policy = reportPolicy(header)
-	if len(records) == 0 && runErr == nil && writeErr == nil {
-		sum.Policy.Empty = emptyShard(header)
+	if err := render(stdout, format, res.Summary); err != nil {
+		return res, invalid("writing the report: %v", err)
 	}
-	if o.isolate == "pool" && o.exec == nil {
-		sum.Warnings = append(sum.Warnings, harness.PoolIndependence)
-	}
-	if len(cfg.Subjects) > 0 && !hasControl(cfg.Subjects) && !o.gate && o.exec == nil {
-		sum.Warnings = append(sum.Warnings, "no control ran: nothing measured the harness's power to detect (name one with --registry or --control)")
-	}
-	if err := render(stdout, o.format, sum); err != nil {
-		return invalid("writing the report: %v", err)
-	}
-	if o.format == "table" || o.format == "markdown" {
+	if format == "table" || format == "markdown" {
 		fmt.Fprintf(stdout, "results: %s (re-render: racestress report FILE; replay trial N: racestress replay FILE N)\n", path)
 	}
-	switch {
-	case runErr != nil && ctx.Err() != nil:
-		return &exitError{code: 130, msg: fmt.Sprintf("interrupted after %d trials; results in %s", len(records), path)}
-	case writeErr != nil:
-		return invalid("results file %s: %v (the run is invalid: its results are not all on disk)", path, writeErr)
-	case runErr != nil:
-		return invalid("%v", runErr)
-	case len(records) == 0 && sum.Policy.Empty == "":
-		return invalid("no trial ran (is --budget shorter than one trial, or are there more shards than rounds?)")
-	}
-	return verdictError(sum.Verdict())
-}
-
-func hasControl(subs []scenarios.Subject) bool {
-	return slices.ContainsFunc(subs, func(s scenarios.Subject) bool { return s.Role == result.Control })
-}
-
-// verdictPolicy is what this run's verdict asks, as recorded in its header.
-func (o *options) verdictPolicy() result.VerdictPolicy {
-	return result.VerdictPolicy{MinPower: o.minPower, RequireControl: o.gate}
-}
-
-// reportPolicy is the verdict policy a results header recorded.
-func reportPolicy(h result.Header) report.Policy {
-	p := report.Policy{MinPower: h.Verdict.MinPower, RequireControl: h.Verdict.RequireControl}
-	for _, s := range h.Subjects {
-		p.Subjects = append(p.Subjects, s.Name)
-	}
-	return p
+	return res, nil
 }
 
 // verdictError turns a verdict into the command's exit: its line on stderr
 // and its status.
 func verdictError(v report.Verdict) error {
 	return &exitError{code: v.Status.ExitCode(), msg: v.Line}
-}
-
-func invalid(format string, args ...any) error {
-	return &exitError{code: report.Invalid.ExitCode(), msg: "INVALID: " + fmt.Sprintf(format, args...)}
 }
 
 func plannedText(planned int, budget time.Duration) string {
@@ -421,218 +367,6 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func (o *options) checkRunFlags(cfg harness.Config) error {
-	if o.exec != nil {
-		return o.exec.check(o)
-	}
-	switch {
-	case o.isolate != "process" && o.isolate != "pool" && o.isolate != "none":
-		return usageError("--isolate must be process, pool or none, got %q", o.isolate)
-	case o.poolTrials < 1 || o.poolTrials > maxRuns:
-		return usageError("--pool-trials must be between 1 and %d, got %d", maxRuns, o.poolTrials)
-	case o.timeout < 0 || o.timeout > maxTimeout:
-		return usageError("--timeout must be between 0 (default) and %v, got %v", maxTimeout, o.timeout)
-	case o.parallel < 1 || o.parallel > maxParallel:
-		return usageError("--parallel must be between 1 and %d, got %d", maxParallel, o.parallel)
-	case o.race && o.isolate == "none":
-		return usageError("--race needs --isolate process or pool")
-	case !slices.Contains(report.Formats, o.format):
-		return usageError("--format must be one of %s, got %q", strings.Join(report.Formats, ", "), o.format)
-	case o.budget < 0 || o.budget > maxBudget:
-		return usageError("--budget must be between 0 and %v, got %v", maxBudget, o.budget)
-	}
-	if o.timeout > 0 {
-		longest := cfg.Knobs
-		for _, c := range cfg.Cells {
-			if c.Knobs.Seconds > longest.Seconds {
-				longest = c.Knobs
-			}
-		}
-		if min := harness.MinTimeout(longest); o.timeout < min {
-			return usageError("--timeout %v is shorter than a trial: it must be at least %v (the trial's %gs plus %v)", o.timeout, min, longest.Seconds, harness.MinTimeoutSlack)
-		}
-	}
-	limit, err := parseSize(o.memoryLimit)
-	if err != nil {
-		return usageError("--memory-limit: %v", err)
-	}
-	if limit > 0 && limit < harness.MinMemoryLimit {
-		return usageError("--memory-limit %s is below the %d MiB a trial needs", o.memoryLimit, harness.MinMemoryLimit>>20)
-	}
-	if mem := physicalMemory(); limit > 0 && mem > 0 && limit > mem {
-		return usageError("--memory-limit %s is more than the machine's %d MiB", o.memoryLimit, mem>>20)
-	}
-	return nil
-}
-
-// physicalMemory returns the machine's memory in bytes, 0 when unknown.
-func physicalMemory() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-func (o *options) executor(ctx context.Context, logDir string) (harness.Executor, error) {
-	if o.exec != nil {
-		return o.exec.executor(logDir, filepath.Dir(o.out)), nil
-	}
-	if o.isolate == "none" {
-		return harness.InProcess{Hook: chaosHook}, nil
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, invalid("locating the worker binary: %v", err)
-	}
-	limit, _ := parseSize(o.memoryLimit)
-	p := harness.Process{Path: self, Args: []string{harness.WorkerArg}, MemoryLimit: limit, LogDir: logDir, LogBase: filepath.Dir(o.out)}
-	if o.timeout > 0 {
-		p.Timeout = func(result.Knobs) time.Duration { return o.timeout }
-	}
-	if o.race {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			cache = os.TempDir()
-		}
-		bin, err := harness.RaceWorker(ctx, ".", filepath.Join(cache, "racestress"))
-		if err != nil {
-			return nil, &exitError{code: 2, msg: err.Error()}
-		}
-		p.Path, p.Env, p.Isolation = bin, harness.RaceEnv, "race"
-	}
-	if o.isolate == "pool" {
-		p.Args = []string{harness.PoolWorkerArg}
-		return &harness.Pool{Process: p, TrialsPerWorker: o.poolTrials}, nil
-	}
-	return p, nil
-}
-
-// parseSize parses a byte size such as 512MiB, 1GiB, 64MB or 1000000; ""
-// is 0 (no limit).
-func parseSize(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
-	num, mult := s, int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			num, mult = strings.TrimSuffix(s, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-	if err != nil || n <= 0 || n > math.MaxInt64/mult {
-		return 0, fmt.Errorf("want a positive size like 512MiB, got %q", s)
-	}
-	return n * mult, nil
-}
-
-func (o *options) config() (harness.Config, error) {
-	var cfg harness.Config
-	if !(o.minPower >= 0 && o.minPower < 1) {
-		return cfg, usageError("--min-power must be in [0, 1), got %g", o.minPower)
-	}
-	if o.runs < 1 || o.runs > maxRuns {
-		return cfg, usageError("--runs must be between 1 and %d, got %d", maxRuns, o.runs)
-	}
-	sc, err := scenarios.Lookup(o.scenario)
-	if err != nil {
-		return cfg, usageError("--scenario: %v", err)
-	}
-	preset, err := sc.Preset(o.preset)
-	if err != nil && o.preset != "" {
-		return cfg, usageError("--preset: %v", err)
-	}
-	// Start from the preset (or the scenario's declared defaults); flags
-	// given on the command line override them, each checked against the
-	// scenario's declaration of its knobs.
-	k := sc.DefaultKnobsOf()
-	if err == nil {
-		k = preset.Knobs
-	}
-	set := func(name, flagName, v string) error {
-		var e error
-		if k, e = sc.SetKnob(k, name, v); e != nil {
-			return usageError("--%s: %v", flagName, e)
-		}
-		return nil
-	}
-	for _, f := range []struct {
-		flag, knob string
-		value      func() string
-	}{
-		{"threads", "threads", func() string { return strconv.Itoa(o.threads) }},
-		{"seconds", "seconds", func() string { return strconv.FormatFloat(o.seconds, 'g', -1, 64) }},
-		{"gogc", "gogc", func() string { return strconv.Itoa(o.gogc) }},
-		{"sleep-scale", "sleep-scale", func() string { return strconv.FormatFloat(o.sleepScale, 'g', -1, 64) }},
-		{"procs", "procs", func() string { return strconv.Itoa(o.procs) }},
-		{"chaos", "chaos", func() string { return o.chaos }},
-		{"reentrant", "reentrant", func() string { return map[bool]string{true: "1", false: "0"}[o.reentrant] }},
-	} {
-		if o.set[f.flag] {
-			if err := set(f.knob, f.flag, f.value()); err != nil {
-				return cfg, err
-			}
-		}
-	}
-	for _, kv := range o.knobs {
-		if err := set(kv[0], "knob", kv[1]); err != nil {
-			return cfg, err
-		}
-	}
-	k.KeepGoing = o.keepGoing
-	if err := sc.CheckKnobs(k); err != nil {
-		return cfg, usageError("knobs: %v", err)
-	}
-	subjects, err := o.subjects(sc)
-	if err != nil {
-		return cfg, err
-	}
-	seed := o.seed
-	if !o.seedSet() {
-		seed = rand.Int64N(1 << 40)
-	}
-	shard, err := harness.ParseShard(o.shard)
-	if err != nil {
-		return cfg, usageError("--shard: %v", err)
-	}
-	if o.shard != "" && !o.seedSet() {
-		return cfg, usageError("--shard needs --seed, so that every shard runs its part of the same trials")
-	}
-	runs := o.runs
-	if o.budget > 0 && !o.runsSet() {
-		runs = -1 // as many rounds as the budget allows
-	}
-	if o.shard != "" && runs < 0 {
-		return cfg, usageError("--shard needs --runs, so that every shard knows the run's rounds")
-	}
-	var cells []harness.Cell
-	if len(o.sweep) > 0 {
-		if cells, err = o.sweep.Cells(sc, k); err != nil {
-			return cfg, usageError("--sweep: %v", err)
-		}
-	}
-	longest := k.Duration()
-	for _, c := range cells {
-		longest = max(longest, c.Knobs.Duration())
-	}
-	if o.budget > 0 && o.budget < longest {
-		return cfg, usageError("--budget %v is shorter than one trial (%v)", o.budget, longest)
-	}
-	return harness.Config{Scenario: sc, Subjects: subjects, Runs: runs, Seed: seed, Knobs: k, Cells: cells, Shard: shard}, nil
-}
-
 // knobFlag collects --knob NAME=V.
 type knobFlag [][2]string
 
@@ -651,56 +385,6 @@ func (f *knobFlag) Set(arg string) error {
 	}
 	*f = append(*f, [2]string{name, v})
 	return nil
-}
-
-// subjects resolves --registry, --control and --clean against sc's
-// declared subjects: the roles are the scenario's unless a flag overrides
-// them.
-func (o *options) subjects(sc *scenarios.Scenario) ([]scenarios.Subject, error) {
-	control, clean := splitList(o.control), splitList(o.clean)
-	for _, n := range control {
-		if slices.Contains(clean, n) {
-			return nil, usageError("%q cannot be both --clean and --control", n)
-		}
-	}
-	names := splitList(o.registries)
-	if !o.set["registry"] {
-		names = slices.Clone(sc.Defaults)
-		for _, n := range append(slices.Clone(control), clean...) {
-			if !slices.Contains(names, n) {
-				names = append(names, n)
-			}
-		}
-	}
-	if len(names) == 0 {
-		return nil, usageError("--registry: no subject named (have %s)", strings.Join(sc.SubjectNames(), ", "))
-	}
-	for _, n := range append(slices.Clone(control), clean...) {
-		if !slices.Contains(names, n) {
-			return nil, usageError("subject %q is given a role but not run: add it to --registry", n)
-		}
-	}
-	var out []scenarios.Subject
-	for _, name := range names {
-		s, err := sc.Subject(name)
-		if err != nil {
-			return nil, usageError("--registry: %v", err)
-		}
-		if slices.ContainsFunc(out, func(r scenarios.Subject) bool { return r.Name == name }) {
-			return nil, usageError("--registry: %q named twice", name)
-		}
-		if s.Crashes && o.isolate == "none" {
-			return nil, usageError("--registry %s kills or hangs its process: it needs --isolate process", name)
-		}
-		switch {
-		case slices.Contains(control, name):
-			s = s.WithRole(result.Control)
-		case slices.Contains(clean, name):
-			s = s.WithRole(result.Clean)
-		}
-		out = append(out, s)
-	}
-	return out, nil
 }
 
 func splitList(s string) []string {
@@ -742,7 +426,11 @@ func list(w io.Writer) error {
 			fmt.Fprintf(w, "      %-18s %-8s [%s, %s]  %s\n", kn.Name, strconv.FormatFloat(v, 'g', -1, 64),
 				strconv.FormatFloat(kn.Min, 'f', -1, 64), strconv.FormatFloat(kn.Max, 'f', -1, 64), kn.Doc)
 		}
-		fmt.Fprintf(w, "      %-18s %-8s off, low, high, auto\n", "chaos", cmpOr(d.Chaos, "off"))
+		chaos := d.Chaos
+		if chaos == "" {
+			chaos = "off"
+		}
+		fmt.Fprintf(w, "      %-18s %-8s off, low, high, auto\n", "chaos", chaos)
 		if len(s.Presets) > 0 {
 			fmt.Fprintln(w, "    presets:")
 			for _, p := range s.Presets {
@@ -751,13 +439,6 @@ func list(w io.Writer) error {
 		}
 	}
 	return nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func render(w io.Writer, format string, s report.Summary) error {
