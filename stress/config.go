@@ -123,7 +123,10 @@ type Setting struct {
 // Exec is what a run of external commands adds to a Config.
 type Exec struct {
 	// Targets are the commands with their roles, in the order each round
-	// runs them; a target's Env is set from Env.
+	// runs them (see ParseTarget); a target's Env is set from Env. Unless
+	// GoTest is set, a target without a name is named after its program,
+	// one without a folder runs in the working directory, and its program
+	// must be found.
 	Targets []harness.ExecTarget
 	// Env is added to every command's environment (KEY=V each).
 	Env []string
@@ -133,9 +136,10 @@ type Exec struct {
 	Grace time.Duration
 	// LogAll keeps every trial's log, not only the failed ones'.
 	LogAll bool
-	// GoTest, when set, is the test binary the targets run (racestress
-	// gotest): it gets Timeout as -test.timeout and the watchdog waits
-	// GoTestBackstop longer.
+	// GoTest, when set, is the test binary the target runs (racestress
+	// gotest; see GoTest): Plan.Run builds it first, the binary gets
+	// Timeout as -test.timeout and the watchdog waits GoTestBackstop
+	// longer.
 	GoTest *harness.GoTestBuild
 }
 
@@ -410,6 +414,15 @@ func (p *Plan) prepareExec() error {
 		}
 	}
 	targets := slices.Clone(x.Targets)
+	if x.GoTest == nil {
+		dir, err := os.Getwd()
+		if err != nil {
+			return invalid("exec: the working directory: %v", err)
+		}
+		if err := resolveTargets(targets, dir); err != nil {
+			return err
+		}
+	}
 	for i, t := range targets {
 		if slices.ContainsFunc(targets[:i], func(u harness.ExecTarget) bool { return u.Name == t.Name }) {
 			return usage("two commands are named %q: name them with NAME=COMMAND", t.Name)

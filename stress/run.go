@@ -47,11 +47,16 @@ type Result struct {
 // power to detect.
 const NoControlWarning = "no control ran: nothing measured the harness's power to detect (name one with --registry or --control)"
 
-// Run runs the plan's trials, each record written to the results file
+// Run runs the plan's trials (a Go test binary is built first), each record written to the results file
 // before the next trial is admitted, and returns what they did. Its error
 // is a *Error: the run could not start.
 func (p *Plan) Run(ctx context.Context, hooks Hooks) (*Result, error) {
 	c := &p.cfg
+	if p.exec != nil && p.exec.GoTest != nil && p.replay == nil {
+		if err := buildTest(ctx, p.exec.GoTest); err != nil {
+			return nil, err
+		}
+	}
 	cfg := p.engine
 	header := harness.NewHeader(cfg, c.Args, p.verdict, time.Now())
 	cfg.RunID = header.RunID

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -39,7 +34,7 @@ type execOptions struct {
 	grace    time.Duration
 	logAll   bool
 	maxFails int
-	targets  targetFlag // --control and --clean, in the order given
+	targets  []harness.ExecTarget // --control and --clean, in the order given
 }
 
 // multiFlag is a repeatable string flag.
@@ -48,30 +43,21 @@ type multiFlag []string
 func (f *multiFlag) String() string     { return strings.Join(*f, " ") }
 func (f *multiFlag) Set(s string) error { *f = append(*f, s); return nil }
 
-// targetFlag collects --control and --clean NAME=COMMAND, each with its
-// role, in the order given: the order of the trials in every round.
-type targetFlag []harness.ExecTarget
-
+// roleFlag collects --control or --clean NAME=COMMAND with its role, in
+// the order given: the order of the trials in every round.
 type roleFlag struct {
-	list *targetFlag
+	list *[]harness.ExecTarget
 	role result.Role
 }
 
 func (f roleFlag) String() string { return "" }
 
-// targetName is what a NAME= prefix must look like.
-var targetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-
 func (f roleFlag) Set(s string) error {
-	name, line, ok := strings.Cut(s, "=")
-	if !ok || !targetName.MatchString(name) || strings.ContainsAny(name, " \t'\"") {
-		name, line = "", s
-	}
-	argv, err := splitCommand(line)
+	t, err := stress.ParseTarget(s, f.role)
 	if err != nil {
 		return err
 	}
-	*f.list = append(*f.list, harness.ExecTarget{Name: name, Role: f.role, Argv: argv})
+	*f.list = append(*f.list, t)
 	return nil
 }
 
@@ -170,43 +156,16 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 	if cmdline := fs.Args(); len(cmdline) > 0 {
 		targets = append(targets, harness.ExecTarget{Role: result.Clean, Argv: cmdline})
 	}
-	if len(targets) == 0 {
-		return usageError("exec: no command: give one after the flags (racestress exec [flags] -- CMD ARGS...), or --clean/--control NAME=COMMAND")
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return invalid("exec: the working directory: %v", err)
-	}
-	for i := range targets {
-		t := &targets[i]
-		if t.Name == "" {
-			t.Name = filepath.Base(t.Argv[0])
-		}
-		t.Dir = dir
-		if _, err := exec.LookPath(t.Argv[0]); err != nil {
-			return usageError("exec: %s: %v", t.Name, unwrapExecError(err))
-		}
-	}
 	if o.out == "" {
 		o.out = stress.DefaultResultsPath(time.Now())
 	}
 	cmdline := append([]string{"racestress", "exec"}, args...)
-	return x.runTargets(ctx, &o, fs, cmdline, targets, nil, nil, stdout, stderr)
+	return x.runTargets(ctx, &o, fs, cmdline, targets, nil, stdout, stderr)
 }
 
-// unwrapExecError drops exec.Error's repetition of the program name.
-func unwrapExecError(err error) error {
-	var ee *exec.Error
-	if errors.As(err, &ee) {
-		return fmt.Errorf("%s: %v", ee.Name, ee.Err)
-	}
-	return err
-}
-
-// runTargets configures and runs targets: the flags set in fs, the
-// commands' limits, the subjects; then build, when set (once every flag
-// is checked), and the run.
-func (x *execOptions) runTargets(ctx context.Context, o *options, fs *flag.FlagSet, cmdline []string, targets []harness.ExecTarget, gotest *harness.GoTestBuild, build func() error, stdout, stderr io.Writer) error {
+// runTargets configures and runs targets with the flags set in fs: the
+// commands' limits, the rounds, the verdict.
+func (x *execOptions) runTargets(ctx context.Context, o *options, fs *flag.FlagSet, cmdline []string, targets []harness.ExecTarget, gotest *harness.GoTestBuild, stdout, stderr io.Writer) error {
 	set := given(fs)
 	cfg := stress.Config{
 		Exec: &stress.Exec{Targets: targets, Env: x.env, FailOn: x.failOn, Ignore: x.ignore, Grace: x.grace, LogAll: x.logAll, GoTest: gotest},
@@ -220,11 +179,6 @@ func (x *execOptions) runTargets(ctx context.Context, o *options, fs *flag.FlagS
 	}
 	if err := checkFormat(o.format); err != nil {
 		return err
-	}
-	if build != nil {
-		if err := build(); err != nil {
-			return err
-		}
 	}
 	return execute(ctx, plan, o.format, o.quiet, stdout, stderr)
 }
@@ -266,13 +220,13 @@ func gotestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, n := range goBuildBoolFlags {
 		fs.Var(goFlag{name: n, isBool: true, into: &build}, n, "go test -c -"+n)
 	}
-	var runRE, skipRE, cpu, role string
-	var short bool
+	g := stress.GoTestPackage{}
+	var role string
 	fs.StringVar(&role, "role", string(result.Clean), "the package's `ROLE`: clean (its tests must never fail) or control (they have the bug and must be caught)")
-	fs.StringVar(&runRE, "run", "", "run only the tests matching `RE` (-test.run)")
-	fs.StringVar(&skipRE, "skip", "", "skip the tests matching `RE` (-test.skip)")
-	fs.StringVar(&cpu, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
-	fs.BoolVar(&short, "short", false, "run the tests with -test.short")
+	fs.StringVar(&g.Run, "run", "", "run only the tests matching `RE` (-test.run)")
+	fs.StringVar(&g.Skip, "skip", "", "skip the tests matching `RE` (-test.skip)")
+	fs.StringVar(&g.CPU, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
+	fs.BoolVar(&g.Short, "short", false, "run the tests with -test.short")
 	pos, extra, help, err := parseGoTestArgs(fs, args)
 	if help {
 		printExecUsage(stdout, gotestUsage, fs)
@@ -284,42 +238,16 @@ func gotestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pos) != 1 {
 		return usageError("gotest needs one package, got %d arguments (%s)", len(pos), strings.Join(pos, " "))
 	}
-	pkg := pos[0]
-	if r := result.Role(role); !r.Valid() {
-		return usageError("--role must be %s or %s, got %q", result.Clean, result.Control, role)
-	}
+	g.Package, g.BuildFlags, g.Role, g.Args = pos[0], build, result.Role(role), extra
 	if o.out == "" {
 		o.out = stress.DefaultResultsPath(time.Now())
 	}
-	importPath, pkgDir, err := goList(ctx, pkg, build)
+	target, gt, err := stress.GoTest(ctx, g, o.out, o.timeout)
 	if err != nil {
-		return err
+		return fromStress(err)
 	}
-	dir := filepath.Dir(o.out)
-	bin, err := filepath.Abs(filepath.Join(dir, filepath.Base(importPath)+".test"))
-	if err != nil {
-		return invalid("gotest: %v", err)
-	}
-	argv := []string{bin}
-	if runRE != "" {
-		argv = append(argv, "-test.run="+runRE)
-	}
-	if skipRE != "" {
-		argv = append(argv, "-test.skip="+skipRE)
-	}
-	if cpu != "" {
-		argv = append(argv, "-test.cpu="+cpu)
-	}
-	if short {
-		argv = append(argv, "-test.short")
-	}
-	argv = append(argv, "-test.count=1", "-test.v=test2json", "-test.timeout="+o.timeout.String())
-	argv = append(argv, extra...)
-	name := filepath.Base(importPath)
-	targets := []harness.ExecTarget{{Name: name, Role: result.Role(role), Argv: argv, Dir: pkgDir}}
-	gt := &harness.GoTestBuild{Package: pkg, ImportPath: importPath, Binary: bin, BuildFlags: build}
 	cmdline := append([]string{"racestress", "gotest"}, args...)
-	return x.runTargets(ctx, &o, fs, cmdline, targets, gt, func() error { return buildTest(ctx, pkg, importPath, build, bin) }, stdout, stderr)
+	return x.runTargets(ctx, &o, fs, cmdline, []harness.ExecTarget{target}, gt, stdout, stderr)
 }
 
 // parseGoTestArgs parses gotest's arguments: flags before and after the
@@ -341,92 +269,4 @@ func parseGoTestArgs(fs *flag.FlagSet, args []string) (pos, extra []string, help
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-}
-
-// goList returns pkg's import path and folder; it refuses a pattern that
-// names no package or several.
-func goList(ctx context.Context, pkg string, build []string) (importPath, dir string, err error) {
-	args := []string{"list", "-f", "{{.ImportPath}}\t{{.Dir}}"}
-	for _, f := range build {
-		if strings.HasPrefix(f, "-tags=") || strings.HasPrefix(f, "-mod=") || strings.HasPrefix(f, "-modfile=") || strings.HasPrefix(f, "-overlay=") {
-			args = append(args, f)
-		}
-	}
-	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return "", "", usageError("gotest: go list %s: %s", pkg, firstLineOf(errb.String(), err))
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 1 || lines[0] == "" {
-		return "", "", usageError("gotest: %s names %d packages; give one", pkg, len(lines))
-	}
-	importPath, dir, _ = strings.Cut(lines[0], "\t")
-	return importPath, dir, nil
-}
-
-// buildTest builds pkg's test binary bin with go test -c. A package
-// without test files gets no binary: that is a usage error, as there is
-// nothing to stress.
-func buildTest(ctx context.Context, pkg, importPath string, build []string, bin string) error {
-	dir := filepath.Dir(bin)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return invalid("gotest: the run's folder: %v", err)
-	}
-	args := append([]string{"test", "-c", "-o", bin}, build...)
-	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		os.Remove(dir) // only when empty
-		if ctx.Err() != nil {
-			return &exitError{code: 130, msg: "interrupted while building the test binary"}
-		}
-		return usageError("gotest: go test -c %s failed: %s", pkg, firstLineOf(out.String(), err))
-	}
-	if _, err := os.Stat(bin); err != nil {
-		os.Remove(dir)
-		return usageError("gotest: package %s has no test files: go test -c wrote no test binary, so there is nothing to stress", importPath)
-	}
-	return nil
-}
-
-// firstLineOf returns the first line of a tool's output that says what
-// went wrong, else err's text.
-func firstLineOf(out string, err error) string {
-	for _, l := range strings.Split(out, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "FAIL") {
-			continue
-		}
-		return l
-	}
-	return err.Error()
-}
-
-// appendStepSummary appends s's job summary to the file $GITHUB_STEP_SUMMARY
-// names, when it is set, as GitHub Actions expects of a step.
-func appendStepSummary(s report.Summary) error {
-	path := os.Getenv("GITHUB_STEP_SUMMARY")
-	if path == "" {
-		return nil
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("GITHUB_STEP_SUMMARY: %v", err)
-	}
-	var b bytes.Buffer
-	if err := report.GitHubSummary(&b, s); err != nil {
-		f.Close()
-		return err
-	}
-	_, err = f.Write(b.Bytes()) // one write: a summary is appended whole
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("GITHUB_STEP_SUMMARY: %v", err)
-	}
-	return nil
 }

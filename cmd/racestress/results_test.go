@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/racestress/racestress/report"
 	"github.com/racestress/racestress/result"
 )
 
@@ -77,7 +78,7 @@ func TestLogsOfTwoRunsSharingAFolderNeverCollide(t *testing.T) {
 	t.Run("the console shows the head of a failed trial's log, found from the results file", func(t *testing.T) {
 		r := ra[0]
 		r.Outcome = result.Fatal
-		head := logHead(r, a)
+		head := report.LogHead(r, a)
 		assert.Contains(t, head, "    log: "+filepath.Join(dir, r.Process.Log))
 		assert.Contains(t, head, "    | init ")
 	})

@@ -318,7 +318,7 @@ func runPlan(ctx context.Context, plan *stress.Plan, format string, quiet bool, 
 			// Each unexpected failure gets a line and the head of its log, as
 			// in x/tools stress; a control's expected detections only count.
 			if (r.Detected && !r.Signature) || r.Invalid() || (r.Detected && r.Role == result.Clean) {
-				progress.Above(statusLine(r) + "\n" + logHead(r, path))
+				progress.Above(report.StatusLine(r) + "\n" + report.LogHead(r, path))
 			}
 			progress.Add(r)
 		}
@@ -443,61 +443,9 @@ func list(w io.Writer) error {
 
 func render(w io.Writer, format string, s report.Summary) error {
 	if format == "github" {
-		if err := appendStepSummary(s); err != nil {
+		if err := report.AppendStepSummary(s); err != nil {
 			return err
 		}
 	}
 	return report.Render(w, format, s)
-}
-
-func statusLine(r result.Record) string {
-	what := string(r.Outcome)
-	if r.Detected || r.Invalid() {
-		if r.Detected {
-			what += " after " + report.FormatDuration(r.TTFF())
-		}
-		if r.FirstError != "" {
-			what += ": " + r.FirstError
-		}
-	}
-	name := r.Scenario + "/" + r.Registry + " (" + string(r.Role) + ")"
-	if r.Cell != "" {
-		name += " [" + r.Cell + "]"
-	}
-	return fmt.Sprintf("racestress: trial %d %s seed %d: %s", r.Trial, name, r.Seed, what)
-}
-
-// headBytes is how much of a failed child's log the console shows.
-const headBytes = 2048
-
-// logHead returns the path and the first 2 KiB of a failed trial's child
-// log, indented, or "" when there is none to show.
-// Its paths are resolved against resultsPath, the file r belongs to.
-func logHead(r result.Record, resultsPath string) string {
-	if r.Process == nil || r.Process.Log == "" || r.Outcome == result.OK {
-		return ""
-	}
-	log := result.LogPath(resultsPath, r.Process.Log)
-	b, err := os.ReadFile(log)
-	if err != nil {
-		return ""
-	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "    log: %s", log)
-	if r.Process.Dump != "" {
-		fmt.Fprintf(&sb, "  goroutine dump: %s", result.LogPath(resultsPath, r.Process.Dump))
-	}
-	sb.WriteString("\n")
-	if len(b) > headBytes {
-		b = append(b[:headBytes:headBytes], "\n    ...\n"...)
-	}
-	for _, line := range strings.SplitAfter(string(b), "\n") {
-		if line != "" {
-			sb.WriteString("    | " + line)
-		}
-	}
-	if !strings.HasSuffix(sb.String(), "\n") {
-		sb.WriteString("\n")
-	}
-	return sb.String()
 }

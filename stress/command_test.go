@@ -1,4 +1,4 @@
-package main
+package stress
 
 import (
 	"slices"
@@ -24,9 +24,9 @@ func TestSplitCommand(t *testing.T) {
 		{"héllo wörld", []string{"héllo", "wörld"}},
 	}
 	for _, tc := range ok {
-		got, err := splitCommand(tc.in)
+		got, err := SplitCommand(tc.in)
 		if err != nil || !slices.Equal(got, tc.want) {
-			t.Errorf("splitCommand(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			t.Errorf("SplitCommand(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
 	bad := []string{
@@ -35,8 +35,8 @@ func TestSplitCommand(t *testing.T) {
 		`echo "$HOME"`, "echo \"`date`\"",
 	}
 	for _, in := range bad {
-		if got, err := splitCommand(in); err == nil {
-			t.Errorf("splitCommand(%q) = %q, want an error", in, got)
+		if got, err := SplitCommand(in); err == nil {
+			t.Errorf("SplitCommand(%q) = %q, want an error", in, got)
 		}
 	}
 }
