@@ -55,7 +55,7 @@ type Config struct {
 	Preset string
 	Knobs  *result.Knobs
 	// Set are knob settings over those, applied in order.
-	Set []Setting
+	Set Settings
 	// KeepGoing keeps a trial running after its first forbidden outcome.
 	KeepGoing bool
 	// Sweep are the swept dimensions; Cells, when set, are the cells
@@ -64,8 +64,8 @@ type Config struct {
 	Cells []harness.Cell
 
 	// Runs is the number of rounds when RunsSet, or when Budget is 0 (the
-	// command's default); with a Budget and no RunsSet, rounds run until
-	// the budget is spent.
+	// command's default; a scenario's gate runs DefaultGateRuns); with a
+	// Budget and no RunsSet, rounds run until the budget is spent.
 	Runs    int
 	RunsSet bool
 	// Seed is round 0's seed when SeedSet; otherwise a random one.
@@ -120,6 +120,29 @@ type Setting struct {
 	Knob, Value, From string
 }
 
+// Settings are knob settings. As a flag.Value, --knob NAME=V (repeatable),
+// each is From "knob".
+type Settings []Setting
+
+// String prints the settings as "NAME=V NAME2=V2".
+func (s *Settings) String() string {
+	var parts []string
+	for _, kv := range *s {
+		parts = append(parts, kv.Knob+"="+kv.Value)
+	}
+	return strings.Join(parts, " ")
+}
+
+// Set adds the setting NAME=V.
+func (s *Settings) Set(arg string) error {
+	name, v, ok := strings.Cut(arg, "=")
+	if !ok || name == "" || v == "" {
+		return fmt.Errorf("want NAME=V, got %q", arg)
+	}
+	*s = append(*s, Setting{Knob: name, Value: v, From: "knob"})
+	return nil
+}
+
 // Exec is what a run of external commands adds to a Config.
 type Exec struct {
 	// Targets are the commands with their roles, in the order each round
@@ -159,6 +182,10 @@ const (
 // runs about seven at --seconds 4. A control detected in at most half of its
 // trials fails the gate: the harness has lost most of its power.
 const DefaultMinPower = 0.5
+
+// DefaultGateRuns is the rounds of a scenario's gate when neither Runs nor
+// Budget is given.
+const DefaultGateRuns = 10
 
 // GoTestBackstop is how much longer than the test binary's own
 // -test.timeout alarm (which names the running tests) the watchdog waits
@@ -240,6 +267,9 @@ func (p *Plan) checkVerdict() error {
 // cells, its subjects with their roles, and its rounds.
 func (p *Plan) prepareScenario() error {
 	c := &p.cfg
+	if c.Gate && !c.RunsSet && c.Budget == 0 {
+		c.Runs = DefaultGateRuns
+	}
 	if c.Runs < 1 || c.Runs > MaxRuns {
 		return usage("--runs must be between 1 and %d, got %d", MaxRuns, c.Runs)
 	}
@@ -557,8 +587,20 @@ func (p *Plan) Planned() int {
 // Path returns the results file the plan writes, "" for none.
 func (p *Plan) Path() string { return p.cfg.Out }
 
-// Budget returns the run's wall-clock budget, 0 for none.
-func (p *Plan) Budget() time.Duration { return p.cfg.Budget }
+// Describe says how many trials the plan runs: "12 trials", "up to 12
+// trials within 1m0s", "trials for 1m0s" or "no trials".
+func (p *Plan) Describe() string {
+	planned, budget := p.Planned(), p.cfg.Budget
+	switch {
+	case planned > 0 && budget > 0:
+		return fmt.Sprintf("up to %d trials within %v", planned, budget)
+	case planned > 0:
+		return fmt.Sprintf("%d trials", planned)
+	case budget == 0:
+		return "no trials"
+	}
+	return fmt.Sprintf("trials for %v", budget)
+}
 
 // DefaultResultsPath is where a run started at now writes its results
 // when no file is named: results.jsonl in a new folder of racestress-out.

@@ -3,6 +3,7 @@ package stress
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -325,4 +326,63 @@ func TestExecRules(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(10*time.Minute+GoTestBackstop), x.TimeoutNs)
 	})
+}
+
+func TestDescribeAndDefaults(t *testing.T) {
+	cfg := scenarioRun()
+	assert.Equal(t, "2 trials", prepare(t, cfg).Describe())
+	cfg.Budget = time.Minute
+	assert.Equal(t, "trials for 1m0s", prepare(t, cfg).Describe())
+	cfg.RunsSet = true
+	assert.Equal(t, "up to 2 trials within 1m0s", prepare(t, cfg).Describe())
+	cfg = scenarioRun()
+	cfg.Gate = true
+	assert.Equal(t, DefaultGateRuns, prepare(t, cfg).Engine().Runs, "a gate with neither runs nor budget")
+	cfg.Runs, cfg.RunsSet = 3, true
+	assert.Equal(t, 3, prepare(t, cfg).Engine().Runs)
+	cfg = scenarioRun()
+	cfg.Shard, cfg.Seed, cfg.SeedSet, cfg.RunsSet = "2/2", 1, true, true
+	assert.Equal(t, "no trials", prepare(t, cfg).Describe(), "shard 2/2 of one round")
+}
+
+func TestSettingsFlag(t *testing.T) {
+	var s Settings
+	require.NoError(t, s.Set("gogc=5"))
+	require.NoError(t, s.Set("chaos=high"))
+	assert.Equal(t, Settings{{"gogc", "5", "knob"}, {"chaos", "high", "knob"}}, s)
+	assert.Equal(t, "gogc=5 chaos=high", s.String())
+	for _, bad := range []string{"gogc", "=5", "gogc="} {
+		assert.Error(t, s.Set(bad), bad)
+	}
+	assert.Len(t, s, 2)
+}
+
+func TestCommandTargets(t *testing.T) {
+	tg, err := ParseTarget(`old=./old.test -test.run 'Test(A|B)$'`, result.Control)
+	require.NoError(t, err)
+	assert.Equal(t, harness.ExecTarget{Name: "old", Role: result.Control, Argv: []string{"./old.test", "-test.run", "Test(A|B)$"}}, tg)
+	tg, err = ParseTarget(`sh -c 'exit 1'`, result.Clean)
+	require.NoError(t, err)
+	assert.Equal(t, "", tg.Name, "no NAME= prefix: named by Prepare")
+	tg, err = ParseTarget(`GOFLAGS=x go test`, result.Clean)
+	require.NoError(t, err)
+	assert.Equal(t, "GOFLAGS", tg.Name, "a NAME= prefix is a name")
+	_, err = ParseTarget(`a | b`, result.Clean)
+	assert.Error(t, err)
+
+	cfg := execRun(harness.ExecTarget{Role: result.Clean, Argv: []string{"/bin/true"}})
+	p := prepare(t, cfg)
+	assert.Equal(t, "true", p.Engine().Subjects[0].Name, "named after its program")
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	x, _, err := harness.ExecRunOf(&result.Header{Extra: p.Engine().Extra})
+	require.NoError(t, err)
+	assert.Equal(t, wd, x.Targets[0].Dir, "run in the working directory")
+	assert.Contains(t, refusal(t, execRun(harness.ExecTarget{Role: result.Clean, Argv: []string{"no-such-program-racestress"}})), "exec: no-such-program-racestress: no-such-program-racestress: executable file not found")
+	cfg = execRun()
+	cfg.Exec.Targets = nil
+	assert.Contains(t, refusal(t, cfg), "exec: no command: ")
+	g := GoTestPackage{Package: "./x", Role: "maybe"}
+	_, _, err = GoTest(t.Context(), g, "r.jsonl", time.Minute)
+	assert.Equal(t, `--role must be clean or control, got "maybe"`, err.Error())
 }

@@ -26,17 +26,6 @@ const (
 	execDefaultTimeout = 10 * time.Minute
 )
 
-// execOptions are what racestress exec and gotest add to a run's options.
-type execOptions struct {
-	env      multiFlag
-	failOn   string
-	ignore   string
-	grace    time.Duration
-	logAll   bool
-	maxFails int
-	targets  []harness.ExecTarget // --control and --clean, in the order given
-}
-
 // multiFlag is a repeatable string flag.
 type multiFlag []string
 
@@ -63,27 +52,28 @@ func (f roleFlag) Set(s string) error {
 
 // addExecFlags defines the flags exec and gotest share: how many trials,
 // how they run, their limits and the verdict.
-func addExecFlags(fs *flag.FlagSet, o *options, x *execOptions) {
-	fs.IntVar(&o.runs, "runs", execDefaultRuns, "run `N` rounds: each runs every command once, in the order given")
-	fs.IntVar(&o.runs, "count", execDefaultRuns, "the same as --runs, named as in go test")
-	fs.Int64Var(&o.seed, "seed", 0, "seed round 0 with `S` and round i with S+i, given to each command as RACESTRESS_SEED (default: random)")
-	fs.DurationVar(&o.budget, "budget", 0, "start no trial after `D` of wall-clock time (with no --runs/--count: as many rounds as fit)")
-	fs.BoolVar(&o.failfast, "failfast", false, "stop running a clean command after its first failure (controls keep running)")
-	fs.IntVar(&x.maxFails, "max-fails", 0, "stop the run after `N` failures of clean commands (0: no limit)")
-	fs.IntVar(&o.parallel, "parallel", 1, "run `P` trials at once; on few cores parallel trials change each other's timing")
-	fs.StringVar(&o.shard, "shard", "", "run only shard `K/N` of the rounds (needs --seed; merge shards with racestress merge)")
-	fs.DurationVar(&o.timeout, "timeout", execDefaultTimeout, "watchdog: a trial still running after `D` gets SIGQUIT (a Go program dumps its goroutines), then SIGKILL; 0: none")
-	fs.DurationVar(&x.grace, "grace", 0, "time between the watchdog's SIGQUIT and SIGKILL (default 2s)")
-	fs.StringVar(&o.memoryLimit, "memory-limit", "", "give each trial GOMEMLIMIT=`SIZE` (e.g. 512MiB) and kill it when its processes' resident set passes twice that")
-	fs.StringVar(&x.failOn, "fail-on", "", "fail a trial whose output matches `REGEX`, even when it exits 0")
-	fs.StringVar(&x.ignore, "ignore", "", "count a failed trial whose output matches `REGEX` as passed, as stress -ignore")
-	fs.Var(&x.env, "env", "add `KEY=V` to every command's environment; repeatable")
-	fs.BoolVar(&x.logAll, "log-all", false, "keep the output of every trial, not only of failed ones")
-	fs.StringVar(&o.out, "out", "", "write results to the new `FILE` (default racestress-out/<time>/results.jsonl); logs go beside it")
+func addExecFlags(fs *flag.FlagSet, o *options) {
+	c, x := &o.cfg, &o.exec
+	fs.IntVar(&c.Runs, "runs", execDefaultRuns, "run `N` rounds: each runs every command once, in the order given")
+	fs.IntVar(&c.Runs, "count", execDefaultRuns, "the same as --runs, named as in go test")
+	fs.Int64Var(&c.Seed, "seed", 0, "seed round 0 with `S` and round i with S+i, given to each command as RACESTRESS_SEED (default: random)")
+	fs.DurationVar(&c.Budget, "budget", 0, "start no trial after `D` of wall-clock time (with no --runs/--count: as many rounds as fit)")
+	fs.BoolVar(&c.Failfast, "failfast", false, "stop running a clean command after its first failure (controls keep running)")
+	fs.IntVar(&c.MaxFails, "max-fails", 0, "stop the run after `N` failures of clean commands (0: no limit)")
+	fs.IntVar(&c.Parallel, "parallel", 1, "run `P` trials at once; on few cores parallel trials change each other's timing")
+	fs.StringVar(&c.Shard, "shard", "", "run only shard `K/N` of the rounds (needs --seed; merge shards with racestress merge)")
+	fs.DurationVar(&c.Timeout, "timeout", execDefaultTimeout, "watchdog: a trial still running after `D` gets SIGQUIT (a Go program dumps its goroutines), then SIGKILL; 0: none")
+	fs.DurationVar(&x.Grace, "grace", 0, "time between the watchdog's SIGQUIT and SIGKILL (default 2s)")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", "", "give each trial GOMEMLIMIT=`SIZE` (e.g. 512MiB) and kill it when its processes' resident set passes twice that")
+	fs.StringVar(&x.FailOn, "fail-on", "", "fail a trial whose output matches `REGEX`, even when it exits 0")
+	fs.StringVar(&x.Ignore, "ignore", "", "count a failed trial whose output matches `REGEX` as passed, as stress -ignore")
+	fs.Var((*multiFlag)(&x.Env), "env", "add `KEY=V` to every command's environment; repeatable")
+	fs.BoolVar(&x.LogAll, "log-all", false, "keep the output of every trial, not only of failed ones")
+	fs.StringVar(&c.Out, "out", "", "write results to the new `FILE` (default racestress-out/<time>/results.jsonl); logs go beside it")
 	fs.StringVar(&o.format, "format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
 	fs.BoolVar(&o.quiet, "quiet", false, "print no progress and per-failure lines on stderr")
-	fs.BoolVar(&o.gate, "gate", false, "gate CI on the run: every control must be caught with --min-power, and a run with no control fails")
-	fs.Float64Var(&o.minPower, "min-power", 0, fmt.Sprintf("with --gate, the lowest acceptable lower 95%% bound of a control's failure rate, `P` (default %g with --gate)", stress.DefaultMinPower))
+	fs.BoolVar(&c.Gate, "gate", false, "gate CI on the run: every control must be caught with --min-power, and a run with no control fails")
+	fs.Float64Var(&c.MinPower, "min-power", 0, fmt.Sprintf("with --gate, the lowest acceptable lower 95%% bound of a control's failure rate, `P` (default %g with --gate)", stress.DefaultMinPower))
 }
 
 const execUsage = `usage: racestress exec [flags] [--] CMD ARGS...
@@ -127,52 +117,62 @@ flags (the go test build flags -race, -tags, -ldflags, -gcflags, -asmflags,
 -msan, -asan, -a, -buildvcs are passed to go test -c):
 `
 
-func printExecUsage(w io.Writer, head string, fs *flag.FlagSet) {
-	fmt.Fprint(w, head)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-}
-
-// execCmd is racestress exec and racestress gotest.
+// execCmd is racestress exec and racestress gotest: commands, or a Go
+// package's test binary, run as trials.
 func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
-	if name == "gotest" {
-		return gotestCmd(ctx, args, stdout, stderr)
-	}
 	var o options
-	x := &execOptions{}
-	fs := newBareFlagSet("racestress exec")
-	addExecFlags(fs, &o, x)
-	fs.Var(roleFlag{&x.targets, result.Control}, "control", "run `NAME=COMMAND` as a control: it has the bug and must be caught (fail); repeatable")
-	fs.Var(roleFlag{&x.targets, result.Clean}, "clean", "run `NAME=COMMAND` as clean: it must never fail; repeatable")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printExecUsage(stdout, execUsage, fs)
-			return nil
+	fs := newBareFlagSet("racestress " + name)
+	addExecFlags(fs, &o)
+	var targets []harness.ExecTarget
+	g := stress.GoTestPackage{}
+	var role string
+	head := execUsage
+	if name == "exec" {
+		fs.Var(roleFlag{&targets, result.Control}, "control", "run `NAME=COMMAND` as a control: it has the bug and must be caught (fail); repeatable")
+		fs.Var(roleFlag{&targets, result.Clean}, "clean", "run `NAME=COMMAND` as clean: it must never fail; repeatable")
+	} else {
+		head = gotestUsage
+		for _, n := range goBuildValueFlags {
+			fs.Var(goFlag{name: n, into: &g.BuildFlags}, n, "go test -c -"+n+" `VALUE`")
 		}
-		return usageError("exec: %v (see racestress exec -h)", err)
+		for _, n := range goBuildBoolFlags {
+			fs.Var(goFlag{name: n, isBool: true, into: &g.BuildFlags}, n, "go test -c -"+n)
+		}
+		fs.StringVar(&role, "role", string(result.Clean), "the package's `ROLE`: clean (its tests must never fail) or control (they have the bug and must be caught)")
+		fs.StringVar(&g.Run, "run", "", "run only the tests matching `RE` (-test.run)")
+		fs.StringVar(&g.Skip, "skip", "", "skip the tests matching `RE` (-test.skip)")
+		fs.StringVar(&g.CPU, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
+		fs.BoolVar(&g.Short, "short", false, "run the tests with -test.short")
 	}
-	targets := slices.Clone(x.targets)
-	if cmdline := fs.Args(); len(cmdline) > 0 {
-		targets = append(targets, harness.ExecTarget{Role: result.Clean, Argv: cmdline})
+	pos, help, err := parseExecArgs(fs, name, args, &g.Args)
+	if help {
+		fmt.Fprint(stdout, head)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return nil
 	}
-	if o.out == "" {
-		o.out = stress.DefaultResultsPath(time.Now())
+	if err != nil {
+		return err
 	}
-	cmdline := append([]string{"racestress", "exec"}, args...)
-	return x.runTargets(ctx, &o, fs, cmdline, targets, nil, stdout, stderr)
-}
-
-// runTargets configures and runs targets with the flags set in fs: the
-// commands' limits, the rounds, the verdict.
-func (x *execOptions) runTargets(ctx context.Context, o *options, fs *flag.FlagSet, cmdline []string, targets []harness.ExecTarget, gotest *harness.GoTestBuild, stdout, stderr io.Writer) error {
-	set := given(fs)
-	cfg := stress.Config{
-		Exec: &stress.Exec{Targets: targets, Env: x.env, FailOn: x.failOn, Ignore: x.ignore, Grace: x.grace, LogAll: x.logAll, GoTest: gotest},
-		Runs: o.runs, RunsSet: set["runs"] || set["count"], Seed: o.seed, SeedSet: set["seed"], Shard: o.shard,
-		Budget: o.budget, Failfast: o.failfast, MaxFails: x.maxFails, Timeout: o.timeout, MemoryLimit: o.memoryLimit,
-		Parallel: o.parallel, Out: o.out, Args: cmdline, Gate: o.gate, MinPower: o.minPower, MinPowerSet: set["min-power"],
+	o.set = given(fs)
+	cfg := o.config(append([]string{"racestress", name}, args...))
+	if name == "exec" {
+		if len(pos) > 0 {
+			targets = append(targets, harness.ExecTarget{Role: result.Clean, Argv: pos})
+		}
+	} else {
+		if len(pos) != 1 {
+			return usageError("gotest needs one package, got %d arguments (%s)", len(pos), strings.Join(pos, " "))
+		}
+		g.Package, g.Role = pos[0], result.Role(role)
+		t, build, err := stress.GoTest(ctx, g, cfg.Out, cfg.Timeout)
+		if err != nil {
+			return fromStress(err)
+		}
+		targets, o.exec.GoTest = []harness.ExecTarget{t}, build
 	}
+	o.exec.Targets = targets
+	cfg.Exec = &o.exec
 	plan, err := stress.Prepare(cfg)
 	if err != nil {
 		return fromStress(err)
@@ -181,6 +181,28 @@ func (x *execOptions) runTargets(ctx context.Context, o *options, fs *flag.FlagS
 		return err
 	}
 	return execute(ctx, plan, o.format, o.quiet, stdout, stderr)
+}
+
+// parseExecArgs parses the arguments of exec, flags then the command, or
+// of gotest, flags before and after the package and, after a "--", the
+// test binary's own arguments (into extra).
+func parseExecArgs(fs *flag.FlagSet, name string, args []string, extra *[]string) (pos []string, help bool, err error) {
+	if i := slices.Index(args, "--"); i >= 0 && name == "gotest" {
+		args, *extra = args[:i], args[i+1:]
+	}
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, true, nil
+			}
+			return nil, false, usageError("%s: %v (see racestress %s -h)", name, err, name)
+		}
+		if fs.NArg() == 0 || name == "exec" {
+			return append(pos, fs.Args()...), false, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 // goBuildFlags are the go test build flags gotest passes to go test -c:
@@ -205,68 +227,4 @@ func (f goFlag) Set(v string) error {
 	}
 	*f.into = append(*f.into, "-"+f.name+"="+v)
 	return nil
-}
-
-// gotestCmd is racestress gotest.
-func gotestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o options
-	x := &execOptions{}
-	fs := newBareFlagSet("racestress gotest")
-	addExecFlags(fs, &o, x)
-	var build []string
-	for _, n := range goBuildValueFlags {
-		fs.Var(goFlag{name: n, into: &build}, n, "go test -c -"+n+" `VALUE`")
-	}
-	for _, n := range goBuildBoolFlags {
-		fs.Var(goFlag{name: n, isBool: true, into: &build}, n, "go test -c -"+n)
-	}
-	g := stress.GoTestPackage{}
-	var role string
-	fs.StringVar(&role, "role", string(result.Clean), "the package's `ROLE`: clean (its tests must never fail) or control (they have the bug and must be caught)")
-	fs.StringVar(&g.Run, "run", "", "run only the tests matching `RE` (-test.run)")
-	fs.StringVar(&g.Skip, "skip", "", "skip the tests matching `RE` (-test.skip)")
-	fs.StringVar(&g.CPU, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
-	fs.BoolVar(&g.Short, "short", false, "run the tests with -test.short")
-	pos, extra, help, err := parseGoTestArgs(fs, args)
-	if help {
-		printExecUsage(stdout, gotestUsage, fs)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usageError("gotest needs one package, got %d arguments (%s)", len(pos), strings.Join(pos, " "))
-	}
-	g.Package, g.BuildFlags, g.Role, g.Args = pos[0], build, result.Role(role), extra
-	if o.out == "" {
-		o.out = stress.DefaultResultsPath(time.Now())
-	}
-	target, gt, err := stress.GoTest(ctx, g, o.out, o.timeout)
-	if err != nil {
-		return fromStress(err)
-	}
-	cmdline := append([]string{"racestress", "gotest"}, args...)
-	return x.runTargets(ctx, &o, fs, cmdline, []harness.ExecTarget{target}, gt, stdout, stderr)
-}
-
-// parseGoTestArgs parses gotest's arguments: flags before and after the
-// package, and after a "--" the test binary's own arguments.
-func parseGoTestArgs(fs *flag.FlagSet, args []string) (pos, extra []string, help bool, err error) {
-	if i := slices.Index(args, "--"); i >= 0 {
-		args, extra = args[:i], args[i+1:]
-	}
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, nil, true, nil
-			}
-			return nil, nil, false, usageError("gotest: %v (see racestress gotest -h)", err)
-		}
-		if fs.NArg() == 0 {
-			return pos, extra, false, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }

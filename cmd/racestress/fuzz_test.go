@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"path/filepath"
 	"slices"
@@ -21,15 +20,14 @@ import (
 // itself: parse, configure, check every bound.
 func configure(args []string) (*options, *stress.Plan, error) {
 	var o options
-	var fs *flag.FlagSet
 	gate := len(args) > 0 && args[0] == "gate"
+	name := "racestress"
 	if gate {
-		fs = newFlagSet("racestress gate", &o)
-		fs.Float64Var(&o.minPower, "min-power", stress.DefaultMinPower, "")
-		o.gate = true
-		args = args[1:]
-	} else {
-		fs = newFlagSet("racestress", &o)
+		name, args = "racestress gate", args[1:]
+	}
+	fs := newFlagSet(name, &o)
+	if gate {
+		fs.Float64Var(&o.cfg.MinPower, "min-power", stress.DefaultMinPower, "")
 	}
 	if err := o.parse(fs, args, io.Discard); err != nil || o.help {
 		return &o, nil, err
@@ -37,7 +35,9 @@ func configure(args []string) (*options, *stress.Plan, error) {
 	if err := checkFormat(o.format); err != nil {
 		return &o, nil, err
 	}
-	plan, err := stress.Prepare(o.config())
+	cfg := o.config(nil)
+	cfg.Gate, cfg.MinPowerSet = gate, gate
+	plan, err := stress.Prepare(cfg)
 	return &o, plan, err
 }
 
@@ -96,8 +96,8 @@ func checkAccepted(t *testing.T, o *options, plan *stress.Plan) {
 		if d := harness.DefaultTimeout(c.Knobs); d <= 0 || d > harness.MaxTimeout {
 			t.Fatalf("default timeout %v for %+v", d, c.Knobs)
 		}
-		if o.timeout > 0 && o.timeout < harness.MinTimeout(c.Knobs) {
-			t.Fatalf("accepted --timeout %v for a %gs trial", o.timeout, c.Knobs.Seconds)
+		if o.cfg.Timeout > 0 && o.cfg.Timeout < harness.MinTimeout(c.Knobs) {
+			t.Fatalf("accepted --timeout %v for a %gs trial", o.cfg.Timeout, c.Knobs.Seconds)
 		}
 	}
 	switch {
@@ -105,10 +105,10 @@ func checkAccepted(t *testing.T, o *options, plan *stress.Plan) {
 		t.Fatalf("accepted %d runs", cfg.Runs)
 	case cfg.Shard.N > 1 && (cfg.Runs < 0 || !o.set["seed"]):
 		t.Fatal("accepted a shard without its runs and seed")
-	case o.parallel < 1 || o.parallel > stress.MaxParallel:
-		t.Fatalf("accepted --parallel %d", o.parallel)
+	case o.cfg.Parallel < 1 || o.cfg.Parallel > stress.MaxParallel:
+		t.Fatalf("accepted --parallel %d", o.cfg.Parallel)
 	case !(plan.Verdict().MinPower >= 0 && plan.Verdict().MinPower < 1):
-		t.Fatalf("accepted --min-power %g", o.minPower)
+		t.Fatalf("accepted --min-power %g", o.cfg.MinPower)
 	}
 	for _, s := range cfg.Subjects {
 		if !s.Role.Valid() {

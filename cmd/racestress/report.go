@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/racestress/racestress/report"
 	"github.com/racestress/racestress/stress"
@@ -87,11 +86,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkFormat(o.format); err != nil {
 		return err
 	}
-	cfg := stress.Config{Isolation: o.isolate, PoolTrials: o.poolTrials, Race: o.race, Timeout: o.timeout,
-		MemoryLimit: o.memoryLimit, Out: o.out, Args: append([]string{"racestress", "replay"}, args...)}
-	if cfg.Out == "" {
-		cfg.Out = stress.DefaultResultsPath(time.Now())
-	}
+	cfg := o.config(append([]string{"racestress", "replay"}, args...))
 	plan, err := stress.Replay(stress.ReplayConfig{File: pos[0], Trial: n, Config: cfg, Given: names})
 	if err != nil {
 		return fromStress(err)

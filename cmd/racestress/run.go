@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,60 +17,45 @@ import (
 	"github.com/racestress/racestress/stress"
 )
 
-// options are the parsed flags of a run.
+// options are the parsed flags of a command line: the run's configuration
+// (into which most flags write directly) and how to render it.
 type options struct {
-	threads     int
-	seconds     float64
-	runs        int
-	registries  string
-	scenario    string
-	gogc        int
-	sleepScale  float64
-	seed        int64
-	keepGoing   bool
-	reentrant   bool
-	format      string
-	quiet       bool
-	isolate     string
-	poolTrials  int
-	timeout     time.Duration
-	memoryLimit string
-	race        bool
-	out         string
-	parallel    int
-	control     string
-	clean       string
-	budget      time.Duration
-	failfast    bool
-	sweep       stress.Dims
-	knobs       knobFlag
-	shard       string
-	procs       int
-	preset      string
-	chaos       string
-	minPower    float64
-	set         map[string]bool // flags given on the command line
-	gate        bool
-	help        bool
+	cfg                        stress.Config
+	exec                       stress.Exec
+	knobs                      knobValues
+	knobList                   stress.Settings
+	registries, control, clean string
+	format                     string
+	quiet, help                bool
+	set                        map[string]bool // flags given on the command line
+}
+
+// knobValues are the flags that set a scenario's knobs.
+type knobValues struct {
+	threads, gogc, procs int
+	seconds, sleepScale  float64
+	chaos                string
+	reentrant            bool
 }
 
 // addRunFlags defines the flags that choose how trials run.
 func addRunFlags(fs *flag.FlagSet, o *options) {
-	fs.StringVar(&o.isolate, "isolate", "process", "run each trial in a child `MODE`: process (one child per trial: survives fatal errors and hangs), pool (warm children that run trial after trial, replaced after any unclean trial) or none (in this process, fastest)")
-	fs.IntVar(&o.poolTrials, "pool-trials", harness.DefaultPoolTrials, "with --isolate pool, recycle a worker after `N` trials")
-	fs.DurationVar(&o.timeout, "timeout", 0, "stop a trial with no result after `D` (SIGQUIT for a goroutine dump, then kill); at least the trial's length + 1s (default seconds×2+5s)")
-	fs.StringVar(&o.memoryLimit, "memory-limit", "", "bound each child's memory to `SIZE` (e.g. 512MiB, at least 32MiB): GOMEMLIMIT, and killed past twice that")
-	fs.BoolVar(&o.race, "race", false, "run workers under the race detector (builds a race-enabled worker once; needs Go and a C compiler)")
-	fs.StringVar(&o.out, "out", "", "write results to the new `FILE` (default racestress-out/<time>/results.jsonl); child logs go beside it")
-	fs.IntVar(&o.parallel, "parallel", 1, "run `P` trials at once; on few cores parallel trials change each other's timing")
+	c := &o.cfg
+	fs.StringVar(&c.Isolation, "isolate", "process", "run each trial in a child `MODE`: process (one child per trial: survives fatal errors and hangs), pool (warm children that run trial after trial, replaced after any unclean trial) or none (in this process, fastest)")
+	fs.IntVar(&c.PoolTrials, "pool-trials", harness.DefaultPoolTrials, "with --isolate pool, recycle a worker after `N` trials")
+	fs.DurationVar(&c.Timeout, "timeout", 0, "stop a trial with no result after `D` (SIGQUIT for a goroutine dump, then kill); at least the trial's length + 1s (default seconds×2+5s)")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", "", "bound each child's memory to `SIZE` (e.g. 512MiB, at least 32MiB): GOMEMLIMIT, and killed past twice that")
+	fs.BoolVar(&c.Race, "race", false, "run workers under the race detector (builds a race-enabled worker once; needs Go and a C compiler)")
+	fs.StringVar(&c.Out, "out", "", "write results to the new `FILE` (default racestress-out/<time>/results.jsonl); child logs go beside it")
+	fs.IntVar(&c.Parallel, "parallel", 1, "run `P` trials at once; on few cores parallel trials change each other's timing")
 	fs.StringVar(&o.format, "format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
 	fs.BoolVar(&o.quiet, "quiet", false, "print no per-trial status lines on stderr")
 	fs.StringVar(&o.control, "control", "", "make the subjects in `LIST` controls (they must be caught), overriding the scenario's declared roles")
 	fs.StringVar(&o.clean, "clean", "", "make the subjects in `LIST` clean (they must never fail), overriding the scenario's declared roles")
-	fs.DurationVar(&o.budget, "budget", 0, "stop starting trials when the next would end after `D` of wall-clock time; trials are shared across groups round by round (with no --runs/--count: as many rounds as fit)")
-	fs.BoolVar(&o.failfast, "failfast", false, "stop a clean group at its first forbidden outcome (controls, which are expected to fail, keep running)")
-	fs.Var(&o.sweep, "sweep", "sweep `KEY=V1,V2` over any knob of the scenario (see racestress list) or chaos; repeat the flag or list more KEY=... arguments after it; every combination runs as its own group")
-	fs.StringVar(&o.shard, "shard", "", "run only shard `K/N` of the rounds (deterministic by round; merge shards with racestress merge)")
+	fs.DurationVar(&c.Budget, "budget", 0, "stop starting trials when the next would end after `D` of wall-clock time; trials are shared across groups round by round (with no --runs/--count: as many rounds as fit)")
+	fs.BoolVar(&c.Failfast, "failfast", false, "stop a clean group at its first forbidden outcome (controls, which are expected to fail, keep running)")
+	fs.Var(&c.Sweep, "sweep", "sweep `KEY=V1,V2` over any knob of the scenario (see racestress list) or chaos; repeat the flag or list more KEY=... arguments after it; every combination runs as its own group")
+	fs.StringVar(&c.Shard, "shard", "", "run only shard `K/N` of the rounds (deterministic by round; merge shards with racestress merge)")
 }
 
 func newFlagSet(name string, o *options) *flag.FlagSet {
@@ -81,22 +64,22 @@ func newFlagSet(name string, o *options) *flag.FlagSet {
 	if err != nil {
 		panic(err) // the default preset is declared in scenarios
 	}
-	d := p.Knobs
-	fs.StringVar(&o.preset, "preset", "", "start from the knobs of the scenario's preset `NAME` (default: its first; see below); flags given override them")
-	fs.Var(&o.knobs, "knob", "set the scenario's knob `NAME=V` (see racestress list); repeatable")
-	fs.StringVar(&o.chaos, "chaos", d.Chaos, "inject chaos at the registry's step points: `LEVEL` off, low, high, or auto (low on one CPU, else off); timing only, never what counts as a failure")
-	fs.IntVar(&o.threads, "threads", d.Threads, "run `N` goroutines: makers and runners, split evenly, at least one each")
-	fs.Float64Var(&o.seconds, "seconds", d.Seconds, "stress each trial for `S` seconds (a trial stops earlier at its first forbidden outcome)")
-	fs.IntVar(&o.runs, "runs", 1, "run `N` trials per subject (and sweep cell)")
-	fs.IntVar(&o.runs, "count", 1, "the same as --runs, named as in go test")
-	fs.IntVar(&o.procs, "procs", 0, "run each trial with GOMAXPROCS `N` (default: the machine's)")
+	d, c, k := p.Knobs, &o.cfg, &o.knobs
+	fs.StringVar(&c.Preset, "preset", "", "start from the knobs of the scenario's preset `NAME` (default: its first; see below); flags given override them")
+	fs.Var(&o.knobList, "knob", "set the scenario's knob `NAME=V` (see racestress list); repeatable")
+	fs.StringVar(&k.chaos, "chaos", d.Chaos, "inject chaos at the registry's step points: `LEVEL` off, low, high, or auto (low on one CPU, else off); timing only, never what counts as a failure")
+	fs.IntVar(&k.threads, "threads", d.Threads, "run `N` goroutines: makers and runners, split evenly, at least one each")
+	fs.Float64Var(&k.seconds, "seconds", d.Seconds, "stress each trial for `S` seconds (a trial stops earlier at its first forbidden outcome)")
+	fs.IntVar(&c.Runs, "runs", 1, "run `N` trials per subject (and sweep cell)")
+	fs.IntVar(&c.Runs, "count", 1, "the same as --runs, named as in go test")
+	fs.IntVar(&k.procs, "procs", 0, "run each trial with GOMAXPROCS `N` (default: the machine's)")
 	fs.StringVar(&o.registries, "registry", "", "stress the subjects in the comma-separated `LIST` (default: the scenario's; see racestress list)")
-	fs.StringVar(&o.scenario, "scenario", scenarios.ThreadSafety.Name, "run scenario `NAME` (see racestress list)")
-	fs.IntVar(&o.gogc, "gogc", d.GOGC, "set the GC percentage to `P` during trials (lower collects more often)")
-	fs.Float64Var(&o.sleepScale, "sleep-scale", d.SleepScale, "scale the runner's U(0, 100ms) sleep by `F` (0: no sleep)")
-	fs.Int64Var(&o.seed, "seed", 0, "seed trial round 0 with `S` and round i with S+i (default: random); replays a recorded trial")
-	fs.BoolVar(&o.keepGoing, "keep-going", false, "keep a trial running after its first forbidden outcome, counting them all")
-	fs.BoolVar(&o.reentrant, "reentrant", false, "make finalizer callbacks register a finalizer themselves, as real finalizers do")
+	fs.StringVar(&c.Scenario, "scenario", scenarios.ThreadSafety.Name, "run scenario `NAME` (see racestress list)")
+	fs.IntVar(&k.gogc, "gogc", d.GOGC, "set the GC percentage to `P` during trials (lower collects more often)")
+	fs.Float64Var(&k.sleepScale, "sleep-scale", d.SleepScale, "scale the runner's U(0, 100ms) sleep by `F` (0: no sleep)")
+	fs.Int64Var(&c.Seed, "seed", 0, "seed trial round 0 with `S` and round i with S+i (default: random); replays a recorded trial")
+	fs.BoolVar(&c.KeepGoing, "keep-going", false, "keep a trial running after its first forbidden outcome, counting them all")
+	fs.BoolVar(&k.reentrant, "reentrant", false, "make finalizer callbacks register a finalizer themselves, as real finalizers do")
 	addRunFlags(fs, o)
 	return fs
 }
@@ -171,7 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if len(args) > 1 {
 				return usageError("list takes no arguments, got %q", args[1])
 			}
-			return list(stdout)
+			return stress.List(stdout)
 		case "report", "merge":
 			return reportCmd(args[0], args[1:], stdout)
 		case "replay":
@@ -190,20 +173,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // and refuses to pass when no control ran.
 func runCmd(ctx context.Context, gate bool, args []string, stdout, stderr io.Writer) error {
 	var o options
-	name, cmdline := "racestress", []string{"racestress"}
+	name := "racestress"
 	if gate {
-		name, cmdline = "racestress gate", []string{"racestress", "gate"}
+		name = "racestress gate"
 	}
 	fs := newFlagSet(name, &o)
 	if gate {
-		fs.Float64Var(&o.minPower, "min-power", stress.DefaultMinPower, "every control's detection rate must have a lower 95% bound of at least `P`")
-		o.gate = true
+		fs.Float64Var(&o.cfg.MinPower, "min-power", stress.DefaultMinPower, "every control's detection rate must have a lower 95% bound of at least `P`")
 	}
 	if err := o.parse(fs, args, stdout); err != nil || o.help {
 		return err
 	}
-	cfg := o.config()
-	cfg.Args = append(cmdline, args...)
+	cfg := o.config(append(strings.Fields(name), args...))
+	cfg.Gate, cfg.MinPowerSet = gate, gate
 	if err := checkFormat(o.format); err != nil {
 		return err
 	}
@@ -214,10 +196,6 @@ func runCmd(ctx context.Context, gate bool, args []string, stdout, stderr io.Wri
 	return execute(ctx, plan, o.format, o.quiet, stdout, stderr)
 }
 
-// gateDefaultRuns is the gate's number of rounds when neither --budget nor
-// --runs is given.
-const gateDefaultRuns = 10
-
 // parse parses args into o, including the KEY=V1,V2 arguments that continue
 // a --sweep, and notes which flags were set.
 func (o *options) parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
@@ -227,10 +205,10 @@ func (o *options) parse(fs *flag.FlagSet, args []string, stdout io.Writer) error
 		return err
 	}
 	for _, a := range positional {
-		if len(o.sweep) == 0 || !strings.Contains(a, "=") {
+		if len(o.cfg.Sweep) == 0 || !strings.Contains(a, "=") {
 			return usageError("unknown command %q (see racestress -h)", a)
 		}
-		if err := o.sweep.Set(a); err != nil {
+		if err := o.cfg.Sweep.Set(a); err != nil {
 			return usageError("--sweep: %v", err)
 		}
 	}
@@ -238,43 +216,34 @@ func (o *options) parse(fs *flag.FlagSet, args []string, stdout io.Writer) error
 	return nil
 }
 
-// config is the run the flags describe.
-func (o *options) config() stress.Config {
-	runsSet := o.set["runs"] || o.set["count"]
-	if o.gate && !runsSet {
-		o.runs = gateDefaultRuns
-	}
-	cfg := stress.Config{
-		Scenario: o.scenario, Control: splitList(o.control), Clean: splitList(o.clean), Preset: o.preset,
-		KeepGoing: o.keepGoing, Sweep: o.sweep, Runs: o.runs, RunsSet: runsSet, Seed: o.seed, SeedSet: o.set["seed"],
-		Shard: o.shard, Budget: o.budget, Failfast: o.failfast, Isolation: o.isolate, Race: o.race, PoolTrials: o.poolTrials,
-		Timeout: o.timeout, MemoryLimit: o.memoryLimit, Parallel: o.parallel, Out: o.out,
-		Gate: o.gate, MinPower: o.minPower, MinPowerSet: o.gate,
-	}
+// config completes the configuration the flags wrote: what was given,
+// the subjects and roles, the knob flags given (which override the
+// preset's knobs, then each --knob in order), and the command line args.
+func (o *options) config(args []string) stress.Config {
+	cfg := o.cfg
+	cfg.RunsSet, cfg.SeedSet, cfg.MinPowerSet = o.set["runs"] || o.set["count"], o.set["seed"], o.set["min-power"]
+	cfg.Control, cfg.Clean, cfg.Args = splitList(o.control), splitList(o.clean), args
 	if cfg.Out == "" {
 		cfg.Out = stress.DefaultResultsPath(time.Now())
 	}
 	if o.set["registry"] {
 		cfg.Registries = append([]string{}, splitList(o.registries)...)
 	}
-	// Flags given on the command line override the preset's knobs, then
-	// each --knob, in order.
-	for _, f := range []struct{ flag, value string }{
-		{"threads", strconv.Itoa(o.threads)},
-		{"seconds", strconv.FormatFloat(o.seconds, 'g', -1, 64)},
-		{"gogc", strconv.Itoa(o.gogc)},
-		{"sleep-scale", strconv.FormatFloat(o.sleepScale, 'g', -1, 64)},
-		{"procs", strconv.Itoa(o.procs)},
-		{"chaos", o.chaos},
-		{"reentrant", map[bool]string{true: "1", false: "0"}[o.reentrant]},
+	k := o.knobs
+	for _, f := range [][2]string{
+		{"threads", strconv.Itoa(k.threads)},
+		{"seconds", strconv.FormatFloat(k.seconds, 'g', -1, 64)},
+		{"gogc", strconv.Itoa(k.gogc)},
+		{"sleep-scale", strconv.FormatFloat(k.sleepScale, 'g', -1, 64)},
+		{"procs", strconv.Itoa(k.procs)},
+		{"chaos", k.chaos},
+		{"reentrant", map[bool]string{true: "1", false: "0"}[k.reentrant]},
 	} {
-		if o.set[f.flag] {
-			cfg.Set = append(cfg.Set, stress.Setting{Knob: f.flag, Value: f.value, From: f.flag})
+		if o.set[f[0]] {
+			cfg.Set = append(cfg.Set, stress.Setting{Knob: f[0], Value: f[1], From: f[0]})
 		}
 	}
-	for _, kv := range o.knobs {
-		cfg.Set = append(cfg.Set, stress.Setting{Knob: kv[0], Value: kv[1], From: "knob"})
-	}
+	cfg.Set = append(cfg.Set, o.knobList...)
 	return cfg
 }
 
@@ -302,10 +271,9 @@ func runPlan(ctx context.Context, plan *stress.Plan, format string, quiet bool, 
 		ticker := time.NewTicker(time.Second)
 		defer ticker.Stop()
 		hooks.Started = func() {
-			planned := plan.Planned()
-			fmt.Fprintf(stderr, "racestress: %s, results in %s\n", plannedText(planned, plan.Budget()), path)
-			progress = report.NewProgress(stderr, planned, isTerminal(stderr), time.Now)
-			if n := terminalWidth(stderr); n > 0 {
+			fmt.Fprintf(stderr, "racestress: %s, results in %s\n", plan.Describe(), path)
+			progress = report.NewProgress(stderr, plan.Planned(), report.IsTerminal(stderr), time.Now)
+			if n := report.TerminalColumns(stderr); n > 0 {
 				progress.SetWidth(n) // what the terminal says beats COLUMNS
 			}
 			go func(p *report.Progress) {
@@ -345,48 +313,6 @@ func verdictError(v report.Verdict) error {
 	return &exitError{code: v.Status.ExitCode(), msg: v.Line}
 }
 
-func plannedText(planned int, budget time.Duration) string {
-	switch {
-	case planned > 0 && budget > 0:
-		return fmt.Sprintf("up to %d trials within %v", planned, budget)
-	case planned > 0:
-		return fmt.Sprintf("%d trials", planned)
-	case budget == 0:
-		return "no trials"
-	}
-	return fmt.Sprintf("trials for %v", budget)
-}
-
-// isTerminal reports whether w is a terminal (a character device).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// knobFlag collects --knob NAME=V.
-type knobFlag [][2]string
-
-func (f *knobFlag) String() string {
-	var parts []string
-	for _, kv := range *f {
-		parts = append(parts, kv[0]+"="+kv[1])
-	}
-	return strings.Join(parts, " ")
-}
-
-func (f *knobFlag) Set(arg string) error {
-	name, v, ok := strings.Cut(arg, "=")
-	if !ok || name == "" || v == "" {
-		return fmt.Errorf("want NAME=V, got %q", arg)
-	}
-	*f = append(*f, [2]string{name, v})
-	return nil
-}
-
 func splitList(s string) []string {
 	var out []string
 	for _, n := range strings.Split(s, ",") {
@@ -395,50 +321,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// list prints the tree: scenarios, their subjects with roles and
-// signatures, then the presets' knobs.
-func list(w io.Writer) error {
-	fmt.Fprintln(w, "scenarios:")
-	for _, s := range scenarios.All() {
-		fmt.Fprintf(w, "  %s: %s\n", s.Name, s.Doc)
-		fmt.Fprintln(w, "    subjects:")
-		for _, sub := range s.Subjects {
-			def := ""
-			if slices.Contains(s.Defaults, sub.Name) {
-				def = " (default)"
-			}
-			sig := ""
-			if sub.Role == result.Control {
-				sig = ", caught by " + sub.SignatureText()
-			}
-			needs := ""
-			if sub.Needs != "" {
-				needs = ", needs --" + sub.Needs
-			}
-			fmt.Fprintf(w, "      %-18s %s%s%s%s: %s\n", sub.Name, sub.Role, sig, needs, def, sub.Doc)
-		}
-		fmt.Fprintln(w, "    knobs (default, bounds):")
-		d := s.DefaultKnobsOf()
-		for _, kn := range s.AllKnobs() {
-			v, _ := d.Get(kn.Name)
-			fmt.Fprintf(w, "      %-18s %-8s [%s, %s]  %s\n", kn.Name, strconv.FormatFloat(v, 'g', -1, 64),
-				strconv.FormatFloat(kn.Min, 'f', -1, 64), strconv.FormatFloat(kn.Max, 'f', -1, 64), kn.Doc)
-		}
-		chaos := d.Chaos
-		if chaos == "" {
-			chaos = "off"
-		}
-		fmt.Fprintf(w, "      %-18s %-8s off, low, high, auto\n", "chaos", chaos)
-		if len(s.Presets) > 0 {
-			fmt.Fprintln(w, "    presets:")
-			for _, p := range s.Presets {
-				fmt.Fprintf(w, "      %-18s %s\n", p.Name, s.DescribeKnobs(p.Knobs))
-			}
-		}
-	}
-	return nil
 }
 
 func render(w io.Writer, format string, s report.Summary) error {
