@@ -239,6 +239,9 @@ func TestExecBadInput(t *testing.T) {
 }
 
 func TestGoTest(t *testing.T) {
+	// Parallel: it waits mostly on go test -c and its children, which the
+	// other parallel tests overlap.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds test binaries")
 	}

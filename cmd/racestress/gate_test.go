@@ -20,6 +20,9 @@ func lastLine(s string) string {
 }
 
 func TestGate(t *testing.T) {
+	// Parallel: it waits mostly on watchdogs and children, which the
+	// other parallel tests overlap.
+	t.Parallel()
 	dir := t.TempDir()
 	// finalize-order is deterministic: every registry passes it, so a
 	// registry made a control there is never caught.
@@ -79,6 +82,9 @@ func TestGate(t *testing.T) {
 }
 
 func TestDeclaredRoles(t *testing.T) {
+	// Parallel: it waits mostly on watchdogs and children, which the
+	// other parallel tests overlap.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs child processes")
 	}

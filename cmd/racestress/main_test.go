@@ -176,6 +176,9 @@ func TestFinalizeOrderRun(t *testing.T) {
 }
 
 func TestProcessIsolation(t *testing.T) {
+	// Parallel: it waits mostly on watchdogs and children, which the
+	// other parallel tests overlap.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs child processes for seconds")
 	}

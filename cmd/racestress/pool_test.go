@@ -18,6 +18,9 @@ import (
 // worker, which is replaced, and their trials are classified as in process
 // mode.
 func TestPoolIsolation(t *testing.T) {
+	// Parallel: it waits mostly on watchdogs and children, which the
+	// other parallel tests overlap.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs worker processes for seconds")
 	}
