@@ -87,7 +87,7 @@ func timeBasis(a, b Group) string {
 	var med [2]time.Duration
 	for i, g := range []Group{b, a} {
 		var ts []time.Duration
-		for _, o := range g.Observations {
+		for _, o := range g.Samples {
 			if !o.Detected {
 				ts = append(ts, o.T)
 			}
@@ -112,7 +112,7 @@ func timeBasis(a, b Group) string {
 // or its end.
 func exposure(g Group) time.Duration {
 	var t time.Duration
-	for _, o := range g.Observations {
+	for _, o := range g.Samples {
 		t += o.T
 	}
 	return t

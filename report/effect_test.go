@@ -23,7 +23,7 @@ func timed(rs []result.Record) []result.Record {
 }
 
 func TestEffect(t *testing.T) {
-	s := summary(Policy{}, timed(trials("unfixed", result.Control, 300, 300, 0)), timed(trials("fixed", result.Clean, 300, 0, 0)))
+	s := summary(policy{}, timed(trials("unfixed", result.Control, 300, 300, 0)), timed(trials("fixed", result.Clean, 300, 0, 0)))
 	es := s.Effects()
 	require.Len(t, es, 1)
 	e := es[0]
@@ -39,13 +39,13 @@ func TestEffect(t *testing.T) {
 	assert.Greater(t, e.PerSecond, 0.0)
 
 	t.Run("a control never detected gives no bound", func(t *testing.T) {
-		s := summary(Policy{}, timed(trials("unfixed", result.Control, 5, 0, 0)), timed(trials("fixed", result.Clean, 5, 0, 0)))
+		s := summary(policy{}, timed(trials("unfixed", result.Control, 5, 0, 0)), timed(trials("fixed", result.Clean, 5, 0, 0)))
 		e := s.Effects()[0]
 		assert.True(t, math.IsInf(e.PerTrial, 1))
 		assert.Contains(t, e.Statement(), "no bound")
 	})
 	t.Run("too few trials claim nothing", func(t *testing.T) {
-		s := summary(Policy{}, timed(trials("unfixed", result.Control, 3, 1, 0)), timed(trials("fixed", result.Clean, 3, 1, 0)))
+		s := summary(policy{}, timed(trials("unfixed", result.Control, 3, 1, 0)), timed(trials("fixed", result.Clean, 3, 1, 0)))
 		assert.Contains(t, s.Effects()[0].Statement(), "is not shown to fail less often")
 	})
 }
@@ -56,7 +56,7 @@ func TestSignatures(t *testing.T) {
 		rs[i].Outcome, rs[i].Grade, rs[i].Detected, rs[i].FailureSignature = result.Fail, result.Forbidden, true, sig
 		rs[i].Process = &result.Process{Log: "logs/trial-" + string(rune('0'+i)) + ".log"}
 	}
-	s := summary(Policy{}, rs)
+	s := summary(policy{}, rs)
 	sigs := s.Signatures()
 	require.Len(t, sigs, 2)
 	assert.Equal(t, "panic: boom", sigs[0].Signature)
@@ -121,7 +121,7 @@ func TestEffectTimeBasis(t *testing.T) {
 			for i := range tc.control {
 				tc.control[i].Grade, tc.control[i].Signature = result.Forbidden, tc.control[i].Detected
 			}
-			es := summary(Policy{}, tc.control, tc.clean).Effects()
+			es := summary(policy{}, tc.control, tc.clean).Effects()
 			require.Len(t, es, 1)
 			e := es[0]
 			assert.Equal(t, tc.why, e.NotPerSecond)
@@ -140,7 +140,7 @@ func TestEffectTimeBasis(t *testing.T) {
 	t.Run("not shown per trial, nor compared per second: both said", func(t *testing.T) {
 		control := run("old", result.Control, 3, 1, 80*time.Millisecond, 500*time.Millisecond, result.Hang)
 		control[0].Grade, control[0].Signature = result.Forbidden, true
-		e := summary(Policy{}, control, run("new", result.Clean, 3, 0, 80*time.Millisecond, 0, result.OK)).Effects()[0]
+		e := summary(policy{}, control, run("new", result.Clean, 3, 0, 80*time.Millisecond, 0, result.OK)).Effects()[0]
 		assert.Equal(t, "new (clean) is not shown to fail less often than old (control): too few trials (at 95% it may fail up to 8430% as often per trial); not compared per second of stress: 1 of old's trials hung, and a hang lasts as long as its timeout, not as the bug takes to show", e.Statement())
 	})
 }

@@ -108,7 +108,7 @@ func (s Summary) EffectTests(r, alpha float64) []EffectTest {
 func newEffectTest(clean, control Group, r float64, need int) EffectTest {
 	t := EffectTest{Clean: clean, Control: control, MinEffect: r, Need: need, Have: control.Detected, Error: EffectError(r, need)}
 	hits := 0
-	for i, o := range control.Observations {
+	for i, o := range control.Samples {
 		if o.Detected {
 			hits++
 			if hits == need {

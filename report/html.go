@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"io"
 	"math"
+
+	"github.com/racestress/racestress/result"
 )
 
 // HTML renders s as one self-contained HTML page: per scenario, the
@@ -44,7 +46,7 @@ func HTML(w io.Writer, s Summary) error {
 }
 
 // htmlPlain is the section of a scenario without sweep cells.
-func htmlPlain(groups []Group, p Policy) (htmlScenario, error) {
+func htmlPlain(groups []Group, p result.VerdictPolicy) (htmlScenario, error) {
 	sec := htmlScenario{Name: groups[0].Scenario, Knobs: knobsLine(groups[0].Knobs)}
 	header, rows := comparison(groups, columnName, p)
 	cmp := htmlComparison{Header: header, Rows: rows}
@@ -61,7 +63,7 @@ func htmlPlain(groups []Group, p Policy) (htmlScenario, error) {
 }
 
 // htmlSweep is the section of a swept scenario.
-func htmlSweep(groups []Group, sw Sweep, p Policy) (htmlScenario, error) {
+func htmlSweep(groups []Group, sw Sweep, p result.VerdictPolicy) (htmlScenario, error) {
 	sec := htmlScenario{Name: sw.Scenario, Knobs: sweptKnobsLine(groups[0].Knobs, sw), Sweep: sw.dimsLine()}
 	for _, m := range sw.tables() {
 		hm := htmlHeatMap{Title: m.Title, Header: m.Header}

@@ -90,7 +90,8 @@ func decoded(extra map[string]any) map[string]any {
 func execSummary(asStruct bool) Summary {
 	rs, h := execFixture(asStruct)
 	s := Summarize(rs)
-	s.Policy = Policy{MinPower: 0.05, Subjects: []string{"old", "new"}}
+	s.Policy = result.VerdictPolicy{MinPower: 0.05}
+	s.Subjects = []string{"old", "new"}
 	s.Header = h
 	return s
 }

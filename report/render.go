@@ -212,7 +212,7 @@ func Markdown(w io.Writer, s Summary) error {
 // markdownAlignment aligns the statistic names left and the numbers right.
 // asciiComparison writes the comparison table of groups, columns named by
 // name, and under it one rate statement per group.
-func asciiComparison(w io.Writer, groups []Group, name func(Group) string, p Policy) error {
+func asciiComparison(w io.Writer, groups []Group, name func(Group) string, p result.VerdictPolicy) error {
 	header, rows := comparison(groups, name, p)
 	if err := asciiTable(w, header, rows); err != nil {
 		return err
@@ -225,7 +225,7 @@ func asciiComparison(w io.Writer, groups []Group, name func(Group) string, p Pol
 
 // markdownComparison writes the comparison table of groups, columns named
 // by name, and under it one rate statement per group.
-func markdownComparison(w io.Writer, groups []Group, name func(Group) string, p Policy) error {
+func markdownComparison(w io.Writer, groups []Group, name func(Group) string, p result.VerdictPolicy) error {
 	header, rows := comparison(groups, name, p)
 	if err := markdownTable(w, header, rows); err != nil {
 		return err
@@ -274,7 +274,7 @@ const kmNote = "ttff median/p90/p99: Kaplan-Meier estimates, trials never detect
 
 // comparison returns the header and rows of the side-by-side table of
 // groups: one column per registry, one row per statistic.
-func comparison(groups []Group, name func(Group) string, p Policy) (header []string, rows [][]string) {
+func comparison(groups []Group, name func(Group) string, p result.VerdictPolicy) (header []string, rows [][]string) {
 	header = []string{""}
 	for _, g := range groups {
 		header = append(header, name(g))
@@ -301,7 +301,7 @@ func comparison(groups []Group, name func(Group) string, p Policy) (header []str
 		row(groups, "callbacks/s", func(g Group) string { return si(g.CallbacksPerSec()) }),
 		row(groups, "outcomes", outcomeCell),
 		row(groups, "mutations seen", mutationCell),
-		row(groups, "verdict", func(g Group) string { return p.judge(g).Cell }),
+		row(groups, "verdict", func(g Group) string { return judge(p, g).Cell }),
 	}
 	if !slices.ContainsFunc(groups, func(g Group) bool { return g.Objects > 0 || g.Callbacks > 0 || len(g.Mutations) > 0 }) {
 		// Subjects that count no objects (external commands): the rows

@@ -68,7 +68,7 @@ func TestTest2JSON(t *testing.T) {
 		rs[0].Outcome, rs[0].FailureSignature, rs[0].Test = result.DataRace, "data-race: x (a.go:1) / y (a.go:2)", "TestX"
 		rs[0].FirstError = "data-race: write at x, read at y\nmore"
 		rs[0].Process = &result.Process{Log: "logs/trial-0.log"}
-		s := summary(Policy{}, rs)
+		s := summary(policy{}, rs)
 		evs := readEvents(t, render(t, "test2json", s))
 		assert.Equal(t, map[string]string{"": "fail", "fixed": "fail", "fixed/trial-0": "fail", "fixed/trial-1": "pass", "fixed/trial-2": "pass"}, outcomes(t, evs))
 		var out strings.Builder
@@ -92,13 +92,13 @@ func TestTest2JSON(t *testing.T) {
 		assert.Equal(t, "FAIL\tracestress/bpo24484\t3.000s\n", last[1].Output, "no start times: the trials' total")
 	})
 	t.Run("a control that lost its power fails its test, not its trials; so does the package", func(t *testing.T) {
-		s := summary(Policy{MinPower: 0.5}, trials("unfixed", result.Control, 2, 0, 0), trials("fixed", result.Clean, 2, 0, 0))
+		s := summary(policy{MinPower: 0.5}, trials("unfixed", result.Control, 2, 0, 0), trials("fixed", result.Clean, 2, 0, 0))
 		require.NotEqual(t, Pass, s.Verdict().Status)
 		assert.Equal(t, map[string]string{"": "fail", "unfixed": "fail", "unfixed/trial-0": "pass", "unfixed/trial-1": "pass",
 			"fixed": "pass", "fixed/trial-2": "pass", "fixed/trial-3": "pass"}, outcomes(t, readEvents(t, render(t, "test2json", s))))
 	})
 	t.Run("a harness error fails its trial whatever the subject", func(t *testing.T) {
-		s := summary(Policy{}, trials("unfixed", result.Control, 2, 1, 1))
+		s := summary(policy{}, trials("unfixed", result.Control, 2, 1, 1))
 		got := outcomes(t, readEvents(t, render(t, "test2json", s)))
 		assert.Equal(t, "pass", got["unfixed/trial-0"], "caught")
 		assert.Equal(t, "fail", got["unfixed/trial-1"], "harness error")

@@ -4,31 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-)
 
-// Policy is what a run's verdict asks of its groups. It is part of what a
-// run recorded (the results file's header), so that a saved run renders
-// with the verdict it ended with.
-type Policy struct {
-	// MinPower is the lowest acceptable lower 95% Clopper–Pearson bound of
-	// a control's detection rate. Whatever its value, a control must be
-	// detected at least once.
-	MinPower float64 `json:"min_power"`
-	// RequireControl refuses a pass when no control ran: nothing then
-	// measured the harness's power to detect (the gate).
-	RequireControl bool `json:"require_control,omitempty"`
-	// Subjects names the subjects the run meant to stress; one that ran no
-	// valid trial is reported.
-	Subjects []string `json:"subjects,omitempty"`
-	// Incomplete, when set, says why the results are not the whole run
-	// (missing shards): statistics are shown, but no pass is given.
-	Incomplete string `json:"-"`
-	// Empty, when set, says why the results rightly hold no trial (a shard
-	// of a run with fewer rounds than shards): with no trial and nothing
-	// incomplete the verdict is then this note, exit status 0, and no
-	// claim about any subject.
-	Empty string `json:"-"`
-}
+	"github.com/racestress/racestress/result"
+)
 
 // Status is a verdict's outcome.
 type Status int
@@ -90,20 +68,21 @@ type GroupVerdict struct {
 	Text string
 }
 
-// Verdict judges s under s.Policy. It is the one verdict of racestress:
+// Verdict judges s under s.Policy, the verdict policy its run recorded,
+// and s's Subjects, Incomplete and Empty. It is the one verdict of racestress:
 // the run, the gate, report, merge, every format and the test helper all
 // take theirs from here.
 func (s Summary) Verdict() Verdict {
 	p := s.Policy
-	if p.Empty != "" && p.Incomplete == "" && len(s.Groups) == 0 {
-		return Verdict{Status: Pass, Line: "EMPTY: " + p.Empty}
+	if s.Empty != "" && s.Incomplete == "" && len(s.Groups) == 0 {
+		return Verdict{Status: Pass, Line: "EMPTY: " + s.Empty}
 	}
 	v := Verdict{Status: Pass}
 	var byStatus [Invalid + 1][]string
 	seen := map[string]bool{}
 	controls := 0
 	for _, g := range s.Groups {
-		gv := p.judge(g)
+		gv := judge(p, g)
 		v.Groups = append(v.Groups, gv)
 		byStatus[gv.Status] = append(byStatus[gv.Status], gv.Text)
 		if g.Runs > 0 {
@@ -113,7 +92,7 @@ func (s Summary) Verdict() Verdict {
 			controls++
 		}
 	}
-	for _, name := range p.Subjects {
+	for _, name := range s.Subjects {
 		if seen[name] || slices.ContainsFunc(s.Groups, func(g Group) bool { return g.Registry == name && g.Errors > 0 }) {
 			continue
 		}
@@ -127,8 +106,8 @@ func (s Summary) Verdict() Verdict {
 	if p.RequireControl && controls == 0 {
 		byStatus[LostPower] = append(byStatus[LostPower], "no control ran: nothing measured the harness's power to detect")
 	}
-	if p.Incomplete != "" {
-		byStatus[Invalid] = append(byStatus[Invalid], "incomplete: "+p.Incomplete)
+	if s.Incomplete != "" {
+		byStatus[Invalid] = append(byStatus[Invalid], "incomplete: "+s.Incomplete)
 	}
 	if len(s.Groups) == 0 {
 		byStatus[Invalid] = append(byStatus[Invalid], "no trial ran")
@@ -155,8 +134,8 @@ func (s Summary) roleOf(name string) string {
 	return ""
 }
 
-// judge returns g's part of the verdict.
-func (p Policy) judge(g Group) GroupVerdict {
+// judge returns g's part of the verdict under p.
+func judge(p result.VerdictPolicy, g Group) GroupVerdict {
 	name := g.Registry
 	if g.Cell != "" {
 		name += " [" + g.Cell + "]"

@@ -145,7 +145,7 @@ type cellState struct {
 	wall         time.Duration
 	rungWall     time.Duration // exposure in the current rung
 	rung         int           // the last rung the cell was in
-	obs          []report.Observation
+	obs          []report.Sample
 	timed        bool // some sample gave TTFF
 }
 
@@ -281,7 +281,7 @@ func (s *cellState) add(x Sample) {
 	if x.TTFF > 0 {
 		s.timed = true
 	}
-	s.obs = append(s.obs, report.Observation{T: x.TTFF, Detected: x.Hit})
+	s.obs = append(s.obs, report.Sample{T: x.TTFF, Detected: x.Hit})
 }
 
 func progress(cfg Config, st []cellState, alive []int, rank func(i, j int) int, rung int, res *Result, elapsed time.Duration) Progress {

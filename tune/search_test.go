@@ -324,9 +324,9 @@ func TestSearchMedianTTFF(t *testing.T) {
 	// b comes first with probability below exp(-9(4-2.2)²) = 2e-13.
 	res, err := Search(context.Background(), Config{Cells: []Cell{{Label: "a"}, {Label: "b"}}, Budget: 20 * time.Second, Run: run, Clock: s.clock})
 	require.NoError(t, err)
-	var obs []report.Observation
+	var obs []report.Sample
 	for _, x := range samples {
-		obs = append(obs, report.Observation{T: x.TTFF, Detected: x.Hit})
+		obs = append(obs, report.Sample{T: x.TTFF, Detected: x.Hit})
 	}
 	want, ok := report.KaplanMeier(obs).Quantile(0.5)
 	require.True(t, ok)
