@@ -65,8 +65,11 @@ type foo struct {
 	_   [40]byte
 }
 
-// drainWait bounds teardown's wait for cleanups.
-const drainWait = 10 * time.Second
+// cancelShare is the share of sets in which a maker cancels a finalizer
+// of its own: one of the new set's, whose object it holds (racing Run),
+// and one of the set it drops (racing that object's GC cleanup, and Run).
+// It is small, so that throughput stays that of the original test.
+const cancelShare = 1.0 / 16
 
 func threadSafety(ctx context.Context, env Env) Observation {
 	k := env.Knobs
@@ -111,8 +114,11 @@ func threadSafety(ctx context.Context, env Env) Observation {
 
 	for i := range k.Makers {
 		rng := rand.New(rand.NewPCG(uint64(env.Seed), uint64(2*i)))
+		maker := fmt.Sprintf("maker %d", i)
 		g.Go(func() error {
 			slots := make([][]*foo, k.Slots)
+			// slotProbes[s] are the finalizers of slots[s]'s objects.
+			slotProbes := make([][]probe, k.Slots)
 			for !stop.Load() {
 				mon.guard("Register", func() {
 					t := led.begin()
@@ -131,8 +137,19 @@ func threadSafety(ctx context.Context, env Env) Observation {
 						set[j] = f
 					}
 					led.add(t, probes)
+					led.checkBatch(t, probes, maker)
+					if rng.Float64() < cancelShare {
+						led.cancel(&probes[rng.IntN(len(probes))], maker)
+					}
 					// Old sets get gradually replaced and later collected.
-					slots[rng.IntN(k.Slots)] = set
+					s := rng.IntN(k.Slots)
+					old := slotProbes[s]
+					slots[s], slotProbes[s] = set, probes
+					if old != nil && rng.Float64() < cancelShare {
+						// Its object is garbage now: the GC cleanup may
+						// be removing it as Cancel does.
+						led.cancel(&old[rng.IntN(len(old))], maker)
+					}
 					objects.Add(uint64(k.PerSlot))
 				})
 			}
@@ -169,7 +186,7 @@ func threadSafety(ctx context.Context, env Env) Observation {
 	c := result.Counts{Objects: objects.Load(), Runs: runs.Load(), GCCycles: gcCycles() - gc0}
 	fillCounts(&c, reg)
 	total := func() uint64 { return objects.Load() + reentered.Load() }
-	teardown(mon, iv, led, reg, total, drainWait)
+	teardown(mon, iv, led, reg, total, teardownUntil(env, time.Now()), true)
 	return mon.observation(duration, c)
 }
 
