@@ -119,6 +119,7 @@ func threadSafety(ctx context.Context, env Env) Observation {
 			slots := make([][]*foo, k.Slots)
 			// slotProbes[s] are the finalizers of slots[s]'s objects.
 			slotProbes := make([][]probe, k.Slots)
+			var last []probe // the set registered before
 			for !stop.Load() {
 				mon.guard("Register", func() {
 					t := led.begin()
@@ -137,7 +138,8 @@ func threadSafety(ctx context.Context, env Env) Observation {
 						set[j] = f
 					}
 					led.add(t, probes)
-					led.checkBatch(t, probes, maker)
+					led.checkBatch(t, probes, last, maker)
+					last = probes
 					if rng.Float64() < cancelShare {
 						led.cancel(&probes[rng.IntN(len(probes))], maker)
 					}

@@ -189,16 +189,23 @@ func (l *ledger) add(t regToken, ps []probe) {
 // checkBatch checks, right after they were registered and added, that the
 // finalizers ps, registered by by in this order, begun at t, whose objects
 // the caller still holds, are registered; call it before anyone may cancel
-// or call them. Alive is read from the last to the first, so that a
-// finalizer found gone uncalled while one registered before it is found
-// still registered proves that no clear removed it (a clear removes both):
-// only a Run under way may be about to call it, and it is lost (dropped by
-// Register) if none does. With no Run in progress at all, nothing could
-// remove any of them: one found gone either never was registered or Alive
-// lies; its call, if it comes, says which.
-func (l *ledger) checkBatch(t regToken, ps []probe, by string) {
+// or call them. prev, if not nil, are finalizers by registered before them.
+// Alive is read from the last to the first, so that a finalizer found gone
+// uncalled while one registered before it is then found still registered
+// proves that no clear removed it (a clear removes both): only a Run under
+// way may be about to call it, and it is lost (dropped by Register) if none
+// does. With no Run in progress at all, nothing could remove any of ps: one
+// found gone either never was registered or Alive lies; its call, if it
+// comes, says which.
+func (l *ledger) checkBatch(t regToken, ps, prev []probe, by string) {
 	var gone []*probe
 	var found []suspect
+	witness := func(p *probe) {
+		for _, g := range gone {
+			found = append(found, suspect{p: g, kind: dropped, witness: p})
+		}
+		gone = gone[:0]
+	}
 	for j := len(ps) - 1; j >= 0; j-- {
 		p := &ps[j]
 		if p.handle == nil {
@@ -210,10 +217,14 @@ func (l *ledger) checkBatch(t regToken, ps []probe, by string) {
 			}
 			continue
 		}
-		for _, g := range gone {
-			found = append(found, suspect{p: g, kind: dropped, witness: p})
+		witness(p)
+	}
+	// Finalizers gone with no witness among ps: one registered before
+	// them will do.
+	for j := len(prev) - 1; j >= 0 && len(gone) > 0; j-- {
+		if p := &prev[j]; p.handle != nil && p.handle.Alive() {
+			witness(p)
 		}
-		gone = gone[:0]
 	}
 	if len(gone) == 0 && len(found) == 0 {
 		return
@@ -298,7 +309,7 @@ func (l *ledger) run(reg finalizer.Registry, min finalizer.Priority) (failed boo
 	if failed {
 		return true
 	}
-	failed = l.check(reg, id, min, before, overlapped)
+	failed = l.check(id, min, before, overlapped)
 	return l.resolve(false) || failed
 }
 
@@ -323,7 +334,7 @@ func eligible(p, min finalizer.Priority) bool {
 }
 
 // check settles the finalizers registered before Run id began.
-func (l *ledger) check(reg finalizer.Registry, id uint64, min finalizer.Priority, before uint64, overlapped bool) (failed bool) {
+func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlapped bool) (failed bool) {
 	l.mu.Lock()
 	n := sort.Search(len(l.pending), func(i int) bool { return l.pending[i].idx >= before })
 	var keep []batch
@@ -331,14 +342,9 @@ func (l *ledger) check(reg finalizer.Registry, id uint64, min finalizer.Priority
 		failed = true
 		l.mon.fail(result.Contract, "contract: "+fmt.Sprintf(format, args...))
 	}
-	// stillThere names a finalizer Alive reports registered when it must
-	// not be: when the registry says it is empty, Alive lies.
-	stillThere := func(p *probe) string {
-		if reg.Len() == 0 {
-			return fmt.Sprintf("Alive reports finalizer %s registered after Run %d (min %v) returned, but the registry is empty (Len 0): Alive lies", p.label(), id, min)
-		}
-		return ""
-	}
+	// stale are the finalizers Alive says are still registered when the
+	// Run should have removed them: checked once the lock is released.
+	var stale []*probe
 	var later []unsettled
 	now := time.Now()
 	for _, b := range l.pending[:n] {
@@ -352,11 +358,7 @@ func (l *ledger) check(reg finalizer.Registry, id uint64, min finalizer.Priority
 			switch {
 			case eligible(p.prio, min) && called:
 			case eligible(p.prio, min) && p.alive():
-				if msg := stillThere(p); msg != "" {
-					fail("%s", msg)
-				} else {
-					fail("Run %d (min %v) returned without calling finalizer %s, registered before it began; it is still registered", id, min, p.label())
-				}
+				stale = append(stale, p)
 			case eligible(p.prio, min):
 				switch {
 				case overlapped || b.overlapped:
@@ -371,11 +373,7 @@ func (l *ledger) check(reg finalizer.Registry, id uint64, min finalizer.Priority
 			case ranIt:
 				fail("Run %d (min %v) called finalizer %s, which it must not call (priority %v)", id, min, p.label(), p.prio)
 			case !min.IsSet() && p.alive():
-				if msg := stillThere(p); msg != "" {
-					fail("%s", msg)
-				} else {
-					fail("Run %d (min none) returned but finalizer %s, registered before it began, is still registered: Run(NoPriority) must clear the registry", id, p.label())
-				}
+				stale = append(stale, p)
 			case called:
 				// called by someone else
 			case !min.IsSet():
@@ -399,6 +397,30 @@ func (l *ledger) check(reg finalizer.Registry, id uint64, min finalizer.Priority
 	}
 	l.unsettled = append(l.unsettled, later...)
 	l.mu.Unlock()
+	// A finalizer Alive says is still registered: Cancel tells whether it
+	// is (then the Run broke its contract, and the finalizer is removed,
+	// excused from later checks) or Alive lies. Outside the lock: Cancel
+	// may call back (wrongly), and a callback may register.
+	for _, p := range stale {
+		p.state.Or(cancelling)
+		if !p.handle.Cancel() {
+			p.state.Or(refused)
+			p.state.And(^uint32(cancelling))
+			fail("Alive lies: it says finalizer %s, registered before Run %d (min %v) began, is still registered after it returned, but Cancel finds it is not", p.label(), id, min)
+			if !p.called() {
+				l.markCleared(p) // reported: not lost a second time at teardown
+			}
+			continue
+		}
+		p.state.Or(cancelled)
+		p.state.And(^uint32(cancelling))
+		l.cancelledN.Add(1)
+		if eligible(p.prio, min) {
+			fail("Run %d (min %v) returned without calling finalizer %s, registered before it began; it is still registered", id, min, p.label())
+		} else {
+			fail("Run %d (min none) returned but finalizer %s, registered before it began, is still registered: Run(NoPriority) must clear the registry", id, p.label())
+		}
+	}
 	return failed
 }
 
