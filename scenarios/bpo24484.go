@@ -94,7 +94,7 @@ func threadSafety(ctx context.Context, env Env) Observation {
 		return errorObservation(err)
 	}
 
-	var objects, runs, reentered atomic.Uint64
+	var objects, runs, reentered, sentinels atomic.Uint64
 	// reenter is what a reentrant callback does after it is called: register
 	// a finalizer on a fresh object, re-entering the registry as real
 	// finalizers do. Only makers' finalizers re-enter, so chains end.
@@ -120,6 +120,14 @@ func threadSafety(ctx context.Context, env Env) Observation {
 			// slotProbes[s] are the finalizers of slots[s]'s objects.
 			slotProbes := make([][]probe, k.Slots)
 			var last []probe // the set registered before
+			// sentinel is a finalizer without a priority on an object
+			// the maker holds: no Run calls it, and it stays registered
+			// until a Run(NoPriority) clears it. A set registered while
+			// it is, that Alive finds gone uncalled, was dropped, not
+			// cleared (see checkBatch). A maker registers a new one
+			// when a Run has cleared it.
+			var sentinel []probe
+			var sentinelObj *foo
 			for !stop.Load() {
 				mon.guard("Register", func() {
 					t := led.begin()
@@ -138,8 +146,17 @@ func threadSafety(ctx context.Context, env Env) Observation {
 						set[j] = f
 					}
 					led.add(t, probes)
-					led.checkBatch(t, probes, last, maker)
+					led.checkBatch(t, probes, last, sentinel, maker)
 					last = probes
+					if len(sentinel) == 0 || sentinel[0].handle == nil || !sentinel[0].handle.Alive() {
+						sentinelObj = &foo{}
+						sentinelObj.ref = sentinelObj
+						sentinel = led.probes(1)
+						st := led.begin()
+						sentinel[0].setHandle(reg.Register(sentinelObj, sentinel[0].fire, finalizer.NoPriority))
+						led.add(st, sentinel)
+						sentinels.Add(1)
+					}
 					if rng.Float64() < cancelShare {
 						led.cancel(&probes[rng.IntN(len(probes))], maker)
 					}
@@ -187,7 +204,7 @@ func threadSafety(ctx context.Context, env Env) Observation {
 
 	c := result.Counts{Objects: objects.Load(), Runs: runs.Load(), GCCycles: gcCycles() - gc0}
 	fillCounts(&c, reg)
-	total := func() uint64 { return objects.Load() + reentered.Load() }
+	total := func() uint64 { return objects.Load() + reentered.Load() + sentinels.Load() }
 	teardown(mon, iv, led, reg, total, teardownUntil(env, time.Now()), true)
 	return mon.observation(duration, c)
 }

@@ -189,7 +189,8 @@ func (l *ledger) add(t regToken, ps []probe) {
 // checkBatch checks, right after they were registered and added, that the
 // finalizers ps, registered by by in this order, begun at t, whose objects
 // the caller still holds, are registered; call it before anyone may cancel
-// or call them. prev, if not nil, are finalizers by registered before them.
+// or call them. prev and sentinel, if not nil, are finalizers by registered
+// before them.
 // Alive is read from the last to the first, so that a finalizer found gone
 // uncalled while one registered before it is then found still registered
 // proves that no clear removed it (a clear removes both): only a Run under
@@ -197,7 +198,7 @@ func (l *ledger) add(t regToken, ps []probe) {
 // does. With no Run in progress at all, nothing could remove any of ps: one
 // found gone either never was registered or Alive lies; its call, if it
 // comes, says which.
-func (l *ledger) checkBatch(t regToken, ps, prev []probe, by string) {
+func (l *ledger) checkBatch(t regToken, ps, prev, sentinel []probe, by string) {
 	var gone []*probe
 	var found []suspect
 	witness := func(p *probe) {
@@ -221,9 +222,11 @@ func (l *ledger) checkBatch(t regToken, ps, prev []probe, by string) {
 	}
 	// Finalizers gone with no witness among ps: one registered before
 	// them will do.
-	for j := len(prev) - 1; j >= 0 && len(gone) > 0; j-- {
-		if p := &prev[j]; p.handle != nil && p.handle.Alive() {
-			witness(p)
+	for _, earlier := range [][]probe{prev, sentinel} {
+		for j := len(earlier) - 1; j >= 0 && len(gone) > 0; j-- {
+			if p := &earlier[j]; p.handle != nil && p.handle.Alive() {
+				witness(p)
+			}
 		}
 	}
 	if len(gone) == 0 && len(found) == 0 {

@@ -74,7 +74,7 @@ func TestAWrongRegistryIsNamedInEveryIsolation(t *testing.T) {
 			for i, c := range wrongCases() {
 				sub := handySubject(c.bug)
 				t.Run(fmt.Sprintf("%s/%s/%s/%v", e.name, c.scenario.Name, c.bug, seconds), func(t *testing.T) {
-					k := knobsOf(seconds)
+					k := knobsOf(t, "", seconds)
 					spec := harness.Spec{
 						Trial: i, Scenario: c.scenario.Name, Registry: sub.Name, Role: result.Control,
 						Signature: []result.Outcome{c.outcome}, Seed: 1, Knobs: k,
@@ -102,7 +102,7 @@ func TestTeardownFitsInsideTheShortestWatchdog(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a process")
 	}
-	k := knobsOf(0.5)
+	k := knobsOf(t, "", 0.5)
 	p := workerProcess(t, "process")
 	p.Timeout = harness.MinTimeout
 	sub := handySubject(cleanupNoCall)
