@@ -58,7 +58,7 @@ const (
 // the registration waits for the Run to end, and the callback for it no
 // longer than this. Any other registry registers r within microseconds:
 // the goroutine is the next the callback's P runs once the callback waits.
-const reentryWait = 200 * time.Millisecond
+const reentryWait = 500 * time.Millisecond
 
 func finalizeOrder(ctx context.Context, env Env) Observation {
 	mon := newMonitor(env, nil)
