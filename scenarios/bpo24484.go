@@ -204,7 +204,29 @@ func threadSafety(ctx context.Context, env Env) Observation {
 
 	c := result.Counts{Objects: objects.Load(), Runs: runs.Load(), GCCycles: gcCycles() - gc0}
 	fillCounts(&c, reg)
-	total := func() uint64 { return objects.Load() + reentered.Load() + sentinels.Load() }
+	// A last set, registered once every Run has returned and dropped at
+	// once: teardown's drain collects its objects, whose GC cleanups must
+	// call it, and teardown's Run, the only one to overlap nothing, checks
+	// that they did. A registry whose cleanups remove without calling is
+	// caught here at the latest, however the stress phase's Runs and
+	// registrations interleaved.
+	var tail atomic.Uint64
+	if !mon.failed() || k.KeepGoing {
+		mon.guard("Register", func() {
+			t := led.begin()
+			ps := led.probes(k.PerSlot)
+			for j := range ps {
+				f := &foo{}
+				f.ref = f
+				p := &ps[j]
+				p.prio = finalizer.P(1 + j%k.MaxPriority)
+				p.setHandle(reg.Register(f, p.fire, p.prio))
+				tail.Add(1)
+			}
+			led.add(t, ps)
+		})
+	}
+	total := func() uint64 { return objects.Load() + reentered.Load() + sentinels.Load() + tail.Load() }
 	teardown(mon, iv, led, reg, total, teardownUntil(env, time.Now()), true)
 	return mon.observation(duration, c)
 }

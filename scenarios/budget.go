@@ -83,11 +83,20 @@ func cleanupsIdle() bool {
 // whether it got there. Once it has, every object unreachable before the
 // call has had its cleanups run (a cleanup may make more objects garbage,
 // hence the loop): a callback a cleanup was to make has been made.
-func quiesce(until time.Time) bool {
+func quiesce(until time.Time) bool { return quiesceOr(until, nil) }
+
+// quiesceOr is quiesce that also stops, reporting true, as soon as done
+// (when not nil) reports true: the cleanups of other trials in this
+// process, which the runtime's counts include, may keep it from ever
+// quiescing, while done can tell that the trial's own have run.
+func quiesceOr(until time.Time, done func() bool) bool {
 	for {
 		q0, _ := cleanupCounts()
 		runtime.GC()
 		for i := 0; ; i++ {
+			if done != nil && done() {
+				return true
+			}
 			q, pending := cleanupCounts()
 			if pending == 0 {
 				if q == q0 {

@@ -536,6 +536,24 @@ func (l *ledger) resolve(final bool) (failed bool) {
 	return len(lost) > 0
 }
 
+// settled reports whether every finalizer found removed or dropped
+// uncalled has been called since (or cancelled): none is left to resolve.
+func (l *ledger) settled() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, u := range l.unsettled {
+		if !u.p.called() && !u.p.excused() {
+			return false
+		}
+	}
+	for _, s := range l.suspects {
+		if !s.p.called() && !s.p.excused() {
+			return false
+		}
+	}
+	return true
+}
+
 // runText names the Run in progress, "Run 3", or "a Run" when the ledger
 // could not tell which (0).
 func runText(id uint64) string {

@@ -350,7 +350,7 @@ func (p *probe) label() string {
 // when drain is set; it may grow while cleanups drain (reentrant
 // callbacks). Scenarios whose objects are still alive do not drain.
 func teardown(m *monitor, iv *invariants, led *ledger, reg finalizer.Registry, registered func() uint64, until time.Time, drain bool) {
-	if drain && !quiesce(until) {
+	if drain && !quiesceOr(until, cleanupsCaughtUp(reg, registered)) {
 		m.warn("teardown: the GC's cleanups did not drain within the trial's teardown budget")
 	}
 	if m.failed() && !m.keepGoing {
@@ -367,7 +367,7 @@ func teardown(m *monitor, iv *invariants, led *ledger, reg finalizer.Registry, r
 	if t := time.Now().Add(settleWait); t.Before(until) {
 		settleUntil = t
 	}
-	quiesce(settleUntil)
+	quiesceOr(settleUntil, led.settled)
 	led.resolve(true)
 	if m.failed() && !m.keepGoing {
 		return
@@ -387,6 +387,17 @@ func teardown(m *monitor, iv *invariants, led *ledger, reg finalizer.Registry, r
 	if n, a := registered(), accounted(); a < n {
 		m.fail(result.Lost, fmt.Sprintf("lost: %d of %d finalizers never called, cancelled or dropped", n-a, n))
 	}
+}
+
+// cleanupsCaughtUp returns, for a registry that counts its cleanups, a
+// function that reports whether they have caught up with the finalizers
+// registered; nil for one that does not.
+func cleanupsCaughtUp(reg finalizer.Registry, registered func() uint64) func() bool {
+	src, ok := reg.(finalizer.StatsSource)
+	if !ok {
+		return nil
+	}
+	return func() bool { return src.Stats().Cleanups >= registered() }
 }
 
 // settleWait bounds how long teardown's checks wait for callbacks in

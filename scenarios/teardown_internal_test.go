@@ -86,6 +86,36 @@ func TestQuiesceRunsTheCleanupsOfGarbage(t *testing.T) {
 	})
 }
 
+// counted is a fixed registry that reports n cleanups run.
+type counted struct {
+	finalizer.Registry
+	n uint64
+}
+
+func (c counted) Stats() finalizer.Stats { return finalizer.Stats{Cleanups: c.n} }
+
+func TestTeardownDrainStopsWhenTheRegistrysCleanupsCaughtUp(t *testing.T) {
+	// A registry that counts its cleanups says when its own have run,
+	// whatever other trials in the process do; one that does not, cannot.
+	registered := func() uint64 { return 5 }
+	assert.Nil(t, cleanupsCaughtUp(noStats{finalizer.NewFixed()}, registered))
+	assert.False(t, cleanupsCaughtUp(counted{finalizer.NewFixed(), 4}, registered)())
+	assert.True(t, cleanupsCaughtUp(counted{finalizer.NewFixed(), 5}, registered)())
+	// quiesceOr stops at once when done says so, even with a cleanup
+	// blocked (which quiesce alone waits for until its time passes).
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	block := make(chan struct{})
+	defer close(block)
+	func() {
+		obj := &foo{}
+		runtime.AddCleanup(obj, func(int) { <-block }, 0)
+	}()
+	assert.True(t, quiesceOr(time.Now().Add(time.Hour), func() bool { return true }))
+}
+
+// noStats is a registry that does not count its cleanups.
+type noStats struct{ finalizer.Registry }
+
 // liar is a fixed registry that says it holds extra entries more than it
 // does.
 type liar struct {
