@@ -122,7 +122,7 @@ type suspect struct {
 	p       *probe
 	kind    suspectKind
 	by      string // who registered it, e.g. "maker 0"
-	run     uint64 // the Run in progress then, when only one was (0: none or several)
+	run     uint64 // the Run in progress then, or the last one begun (0: none)
 	mark    uint64 // the last Run id handed out then
 	witness *probe // dropped: the earlier finalizer still registered
 }
@@ -232,7 +232,12 @@ func (l *ledger) checkBatch(t regToken, ps, prev, sentinel []probe, by string) {
 	if len(gone) == 0 && len(found) == 0 {
 		return
 	}
+	// The Run under way, or the last one begun: the one that overlapped
+	// the registrations (when several did, one of them).
 	mark, run := l.runs.Load(), l.current.Load()
+	if run == 0 {
+		run = mark
+	}
 	quiet := !t.active && l.active.Load() == 0 && l.starts.Load() == t.starts
 	if quiet {
 		// No Run began or was under way from before the first Register
