@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -128,6 +130,7 @@ func threadSafety(ctx context.Context, env Env) Observation {
 			// when a Run has cleared it.
 			var sentinel []probe
 			var sentinelObj *foo
+			batches := 0
 			for !stop.Load() {
 				mon.guard("Register", func() {
 					t := led.begin()
@@ -147,6 +150,9 @@ func threadSafety(ctx context.Context, env Env) Observation {
 					}
 					led.add(t, probes)
 					led.checkBatch(t, probes, last, sentinel, maker)
+					if batches++; batches%16 == 0 {
+						led.noteIdle()
+					}
 					last = probes
 					if len(sentinel) == 0 || sentinel[0].handle == nil || !sentinel[0].handle.Alive() {
 						sentinelObj = &foo{}
@@ -226,6 +232,10 @@ func threadSafety(ctx context.Context, env Env) Observation {
 			led.add(t, ps)
 		})
 	}
+	if !mon.failed() || k.KeepGoing {
+		registerDuringRun(mon, led, reg, k.MaxPriority+1)
+		tail.Add(2)
+	}
 	total := func() uint64 { return objects.Load() + reentered.Load() + sentinels.Load() + tail.Load() }
 	teardown(mon, iv, led, reg, total, teardownUntil(env, time.Now()), true)
 	return mon.observation(duration, c)
@@ -252,4 +262,72 @@ func newRegistry(env Env, iv *invariants) (finalizer.Registry, error) {
 // errorObservation is the observation of a trial that could not run.
 func errorObservation(err error) Observation {
 	return Observation{Outcome: result.Error, Failures: map[result.Outcome]int{result.Error: 1}, FirstError: "error: " + err.Error()}
+}
+
+// registerDuringRun checks that a finalizer registered while a Run is
+// under way stays registered: it calls Run(P(top)), whose only finalizer
+// to call, h, has d registered while that Run is under way, with priority
+// top-1, on an object it holds. That Run may neither call d (below its
+// minimum) nor remove it (a Run with a minimum clears nothing), and nobody
+// else may: a d gone uncalled was dropped. Call it once every other Run
+// has returned. It registers two finalizers.
+func registerDuringRun(mon *monitor, led *ledger, reg finalizer.Registry, top int) {
+	hObj, dObj := &foo{}, &foo{}
+	var d *probe
+	var registering sync.WaitGroup
+	h := led.probes(1)
+	h[0].prio = finalizer.P(top)
+	led.setName(&h[0], "h")
+	cb := func() {
+		h[0].fire()
+		// On a goroutine of its own, waited for a bounded time, as in
+		// finalize-order (see reentryWait): a registry that calls back
+		// under its lock registers d once the Run has returned.
+		done := make(chan struct{})
+		registering.Add(1)
+		go func() {
+			defer registering.Done()
+			defer close(done)
+			mon.guard("Register", func() {
+				ps := led.probes(1)
+				ps[0].prio = finalizer.P(top - 1)
+				led.setName(&ps[0], "d")
+				t := led.begin()
+				if ps[0].setHandle(reg.Register(dObj, ps[0].fire, ps[0].prio)) {
+					d = &ps[0]
+				}
+				led.add(t, ps)
+			})
+		}()
+		t := time.NewTimer(reentryWait)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+		}
+	}
+	if mon.guard("Register", func() {
+		t := led.begin()
+		h[0].setHandle(reg.Register(hObj, cb, h[0].prio))
+		led.add(t, h)
+	}) {
+		return
+	}
+	failed := led.run(reg, finalizer.P(top))
+	id := led.runs.Load()
+	registering.Wait()
+	if failed || d == nil {
+		return
+	}
+	switch {
+	case d.called():
+		mon.fail(result.Contract, fmt.Sprintf("contract: Run %d (min %d) called finalizer %s, registered while it was under way, below its minimum", id, top, d.label()))
+	case d.handle.Alive():
+	case led.cancel(d, "the teardown"):
+		mon.fail(result.Contract, fmt.Sprintf("contract: Alive lies: it says finalizer %s is not registered after Run %d (min %d) returned, but Cancel removed it", d.label(), id, top))
+	default:
+		mon.fail(result.Lost, fmt.Sprintf("lost: finalizer %s, registered by h's callback while Run %d (min %d) was under way, was dropped: it is not registered after that Run returned, and no one called it (that Run may neither call nor clear it; its object is held)", d.label(), id, top))
+	}
+	runtime.KeepAlive(hObj)
+	runtime.KeepAlive(dObj)
 }

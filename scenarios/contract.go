@@ -62,6 +62,9 @@ type ledger struct {
 	// cancelledN counts the finalizers the ledger cancelled (Cancel
 	// returned true).
 	cancelledN atomic.Uint64
+	// lastIdle is when the GC's cleanup queue was last seen idle (every
+	// cleanup queued had run), in Unix nanoseconds (noteIdle).
+	lastIdle atomic.Int64
 
 	mu sync.Mutex
 	// pending holds the batches of finalizers registered and not yet
@@ -500,14 +503,17 @@ func (l *ledger) resolve(final bool) (failed bool) {
 	if len(us) == 0 && len(ss) == 0 {
 		return false
 	}
-	idle := final || cleanupsIdle()
+	l.noteIdle()
 	now := time.Now()
+	// idleSince reports whether the cleanup queue was seen idle after t:
+	// every cleanup queued before t had run by then.
+	idleSince := func(t time.Time) bool { return final || l.lastIdle.Load() > t.UnixNano() }
 	var lost []string
 	var keepU []unsettled
 	for _, u := range us {
 		switch {
 		case u.p.called() || u.p.excused():
-		case final || idle && now.Sub(u.at) >= lostGrace && l.ended(u.mark, false):
+		case final || idleSince(u.at) && now.Sub(u.at) >= lostGrace && l.ended(u.mark, false):
 			lost = append(lost, fmt.Sprintf("lost: finalizer %s, registered before Run %d began, was removed from the registry but never called: not by Run %d, nor by whoever removed it (a GC cleanup or another Run)", u.p.label(), u.run, u.run))
 		default:
 			keepU = append(keepU, u)
@@ -519,7 +525,7 @@ func (l *ledger) resolve(final bool) (failed bool) {
 		case s.p.called() || s.p.excused():
 		case s.kind == dropped && (final || l.ended(s.mark, false)):
 			lost = append(lost, fmt.Sprintf("lost: finalizer %s, registered by %s while %s was under way, was dropped: right after Register returned (its object held) it was not registered, while finalizer %s, registered before it, still was (so no clear removed it), and no Run called it", s.p.label(), s.by, runText(s.run), s.witness.label()))
-		case s.kind == unregistered && (final || idle && l.ended(s.mark, true)):
+		case s.kind == unregistered && (final || l.ended(s.mark, true) && cleanupsIdle()):
 			lost = append(lost, fmt.Sprintf("lost: finalizer %s, registered by %s with no Run in progress, was never registered: Alive said so right after Register returned (its object held), and no Run begun after called it", s.p.label(), s.by))
 		default:
 			keepS = append(keepS, s)
@@ -557,6 +563,15 @@ func (l *ledger) settled() bool {
 		}
 	}
 	return true
+}
+
+// noteIdle records the time if the GC's cleanup queue is idle now. The
+// makers call it now and then, so that resolve knows of idle moments
+// between its own calls.
+func (l *ledger) noteIdle() {
+	if cleanupsIdle() {
+		l.lastIdle.Store(time.Now().UnixNano())
+	}
 }
 
 // runText names the Run in progress, "Run 3", or "a Run" when the ledger

@@ -206,6 +206,7 @@ func TestLedgerResolveWaitsForTheRunsUnderWay(t *testing.T) {
 	p := r.probe("p", finalizer.P(1))
 	r.led.inRun[5] = struct{}{}
 	r.led.unsettled = []unsettled{{p: p, run: 4, mark: 5, at: time.Now().Add(-time.Hour)}}
+	r.led.lastIdle.Store(time.Now().UnixNano()) // the cleanups were seen idle since
 	assert.False(t, r.led.resolve(false))
 	delete(r.led.inRun, 5)
 	assert.True(t, r.led.resolve(false))
