@@ -281,6 +281,13 @@ func (l *ledger) cancel(p *probe, by string) bool {
 		p.state.Or(refused)
 	}
 	p.state.And(^uint32(cancelling))
+	if !ok && !p.called() {
+		// Someone else removed it: a GC cleanup or a Run about to call
+		// it, or a Run(NoPriority)'s clear, as it may. A Run's check
+		// that ran meanwhile skipped it (being cancelled): count it as
+		// cleared, until a call in flight lands.
+		l.markCleared(p)
+	}
 	if p.handle.Alive() {
 		l.mon.fail(result.Contract, fmt.Sprintf("contract: finalizer %s is still registered after Cancel (by %s) returned %v: Cancel removed nothing, or Alive lies", p.label(), by, ok))
 	}
