@@ -493,7 +493,7 @@ func (l *ledger) clearedUncalled() uint64 { return uint64(l.clearedUncalledN.Loa
 // uncalled and calling it lost before teardown: room for a registry that
 // calls back from a goroutine of its own, beyond the cleanups and Runs the
 // ledger waits for.
-const lostGrace = 20 * time.Millisecond
+const lostGrace = 100 * time.Millisecond
 
 // resolve reports the finalizers now proven lost: those a Run had to call,
 // found removed uncalled, once every GC cleanup queued since has run and

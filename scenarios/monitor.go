@@ -368,6 +368,15 @@ func teardown(m *monitor, iv *invariants, led *ledger, reg finalizer.Registry, r
 		settleUntil = t
 	}
 	quiesceOr(settleUntil, led.settled)
+	// And lostGrace for a registry that calls back from goroutines of its
+	// own, which the cleanup queue does not show.
+	graceUntil := time.Now().Add(lostGrace)
+	if graceUntil.After(until) {
+		graceUntil = until
+	}
+	for i := 0; !led.settled() && time.Now().Before(graceUntil); i++ {
+		pause(i)
+	}
 	led.resolve(true)
 	if m.failed() && !m.keepGoing {
 		return
