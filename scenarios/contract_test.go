@@ -184,8 +184,11 @@ func TestRunContractInTheStressScenario(t *testing.T) {
 	t.Run("a Run that returns early without calling anything is caught at that Run", func(t *testing.T) {
 		obs := trial("skip-every-run")
 		require.Equal(t, result.Contract, obs.Outcome, obs.FirstError)
-		assert.Contains(t, obs.FirstError, "returned without calling finalizer")
-		// It is still registered, unless a GC cleanup called it since.
+		assert.Contains(t, obs.FirstError, "contract: Run 1 ")
+		// The first check to see it names either a finalizer with a
+		// priority that Run 1 did not call, or one without (the makers'
+		// sentinel) that it did not clear; either is still registered.
+		assert.Regexp(t, `returned without calling finalizer|must clear the registry`, obs.FirstError)
 		assert.Contains(t, obs.FirstError, "still registered")
 	})
 	t.Run("a Run that calls half and clears the rest is caught: the callbacks it cleared are lost", func(t *testing.T) {
@@ -194,14 +197,11 @@ func TestRunContractInTheStressScenario(t *testing.T) {
 		// Or, when the stress phase's Runs all overlapped registrations
 		// (which they may clear uncalled), teardown's Run with a minimum,
 		// which had only h to call, calls none.
+		// The outcome is the worse of the failures seen (lost, when a lost
+		// callback was proven), the message the first's.
 		obs := trial("half")
-		switch obs.Outcome {
-		case result.Lost:
-			assert.Contains(t, obs.FirstError, "was removed from the registry but never called: not by Run ")
-		default:
-			require.Equal(t, result.Contract, obs.Outcome, obs.FirstError)
-			assert.Contains(t, obs.FirstError, "returned without calling finalizer h (")
-		}
+		require.Contains(t, []result.Outcome{result.Lost, result.Contract}, obs.Outcome, obs.FirstError)
+		assert.Regexp(t, `was removed from the registry but never called: not by Run |returned without calling finalizer h \(`, obs.FirstError)
 	})
 }
 
