@@ -37,6 +37,8 @@ type Spec struct {
 	Knobs     result.Knobs     `json:"knobs"`
 	// RunID names the run the trial belongs to.
 	RunID string `json:"run_id,omitempty"`
+	// WatchdogNs is the watchdog the executor arms for this trial (0: none); a trial fits its teardown inside it.
+	WatchdogNs int64 `json:"watchdog_ns,omitempty"`
 }
 
 // Executor runs one trial and returns its graded record. It must return a

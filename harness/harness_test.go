@@ -1,6 +1,7 @@
 package harness_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -88,15 +89,39 @@ func fakeWorker(mode string) int {
 	case "sigint-ignored":
 		signal.Ignore(syscall.SIGINT)
 		time.Sleep(time.Hour)
+	case "spec":
+		// Show the spec line the executor sent, and fail.
+		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		fmt.Fprint(os.Stderr, line)
+		return 1
 	}
 	return 99
 }
 
+// Watchdogs of the tests. A test of something else than the watchdog gets
+// one that cannot fire first (noWatchdog): on a busy machine a worker that
+// allocates, runs a trial or only starts can take seconds. A test of the
+// watchdog's effect gets a child that blocks for ever, so the watchdog
+// races nothing but the child's start: exec and the Go runtime's start,
+// until it handles SIGQUIT (milliseconds; tens on a loaded machine).
+// hangWatchdog is a hundred times that.
+const (
+	noWatchdog   = 10 * time.Minute
+	hangWatchdog = 3 * time.Second
+)
+
+// watchdog returns a Process.Timeout of d.
+func watchdog(d time.Duration) func(result.Knobs) time.Duration {
+	return func(result.Knobs) time.Duration { return d }
+}
+
+// fakeProcess returns a Process whose worker ends in mode, with a watchdog
+// that cannot fire first.
 func fakeProcess(t *testing.T, mode string) harness.Process {
 	return harness.Process{
 		Path: os.Args[0], Env: []string{fakeWorkerEnv + "=" + mode},
 		LogDir: t.TempDir(), Grace: 500 * time.Millisecond,
-		Timeout: func(result.Knobs) time.Duration { return 2 * time.Second },
+		Timeout: watchdog(noWatchdog),
 	}
 }
 
@@ -128,6 +153,11 @@ func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
 		t.Run("a worker that ends with "+c.mode+" is classified "+string(c.outcome), func(t *testing.T) {
 			t.Parallel()
 			p := fakeProcess(t, c.mode)
+			if c.outcome == result.Hang {
+				// The worker blocks for ever: the watchdog (or the
+				// runtime's deadlock detector) ends it.
+				p.Timeout = watchdog(hangWatchdog)
+			}
 			rec, ok := p.Execute(context.Background(), spec())
 			require.True(t, ok)
 			assert.Equal(t, c.outcome, rec.Outcome, rec.FirstError)
@@ -177,8 +207,8 @@ func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
 	})
 	t.Run("a watchdog shorter than the trial is a harness error, not a hang of the subject", func(t *testing.T) {
 		t.Parallel()
-		p := fakeProcess(t, "hang")
-		p.Timeout = func(result.Knobs) time.Duration { return 300 * time.Millisecond }
+		p := fakeProcess(t, "hang") // blocks for ever
+		p.Timeout = watchdog(300 * time.Millisecond)
 		s := spec()
 		s.Knobs.Seconds = 4
 		rec, ok := p.Execute(context.Background(), s)
@@ -214,6 +244,28 @@ func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
 		_, ok := p.Execute(ctx, spec())
 		assert.False(t, ok)
 	})
+}
+
+// TestExecutorsTellTheTrialItsWatchdog checks that the process and pool
+// executors send each trial the watchdog they arm for it.
+func TestExecutorsTellTheTrialItsWatchdog(t *testing.T) {
+	want := fmt.Sprintf(`"watchdog_ns":%d`, int64(noWatchdog))
+	for name, ex := range map[string]harness.Executor{
+		"process": fakeProcess(t, "spec"),
+		"pool":    &harness.Pool{Process: fakeProcess(t, "spec")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := execute(t, ex, spec())
+			if p, ok := ex.(*harness.Pool); ok {
+				require.NoError(t, p.Close())
+			}
+			assert.Equal(t, result.Error, rec.Outcome, rec.FirstError)
+			require.NotEmpty(t, rec.Process.Log)
+			b, err := os.ReadFile(rec.Process.Log)
+			require.NoError(t, err)
+			assert.Contains(t, string(b), want)
+		})
+	}
 }
 
 func TestRunRecordsEveryTrialInOrder(t *testing.T) {
@@ -289,7 +341,7 @@ func TestHarnessFaultsAreNeverDetections(t *testing.T) {
 	// racestress --registry unfixed --timeout 1ms --runs 1 --seconds 0.3
 	// used to exit 0 with "PASS: detected": every trial was a watchdog hang.
 	p := fakeProcess(t, "ok")
-	p.Timeout = func(result.Knobs) time.Duration { return time.Millisecond }
+	p.Timeout = watchdog(time.Millisecond) // fires long before the 0.3 s trial can end
 	k := scenarios.DefaultKnobs()
 	k.Seconds = 0.3
 	unfixed, err := scenarios.ThreadSafety.Subject("unfixed")

@@ -194,8 +194,13 @@ func barrier(dir string, n int) scenarios.Observation {
 	return scenarios.Observation{Outcome: result.Error, FirstError: "error: the other trial never arrived"}
 }
 
+// fakeSettle bounds the fake workers' fitness checks: a trial's cleanups
+// and goroutines end within milliseconds of it, even on a busy machine; a
+// leak costs its test this long.
+const fakeSettle = 2 * time.Second
+
 func fakePool(t *testing.T) *harness.Pool {
-	p := &harness.Pool{Process: fakeProcess(t, "pool"), Settle: 200 * time.Millisecond}
+	p := &harness.Pool{Process: fakeProcess(t, "pool"), Settle: fakeSettle}
 	t.Cleanup(func() { p.Close() })
 	return p
 }
@@ -241,6 +246,11 @@ func TestPoolClassifiesEveryWayAWorkerEnds(t *testing.T) {
 		t.Run("a worker whose trial ends with "+c.mode+" is classified "+string(c.outcome), func(t *testing.T) {
 			t.Parallel()
 			p := fakePool(t)
+			if c.outcome == result.Hang {
+				// The trial blocks for ever: the watchdog (or the
+				// runtime's deadlock detector) ends it.
+				p.Process.Timeout = watchdog(hangWatchdog)
+			}
 			first := execute(t, p, poolSpec(1, "chatty"))
 			require.Equal(t, result.OK, first.Outcome, first.FirstError)
 			require.NotEmpty(t, first.Process.Log)
@@ -317,7 +327,7 @@ func TestPoolClassifiesEveryWayAWorkerEnds(t *testing.T) {
 	t.Run("a watchdog shorter than the trial is a harness error, not a hang of the subject", func(t *testing.T) {
 		t.Parallel()
 		p := fakePool(t)
-		p.Process.Timeout = func(result.Knobs) time.Duration { return 300 * time.Millisecond }
+		p.Process.Timeout = watchdog(300 * time.Millisecond) // the trial blocks for ever
 		s := poolSpec(3, "hang")
 		s.Knobs.Seconds = 4
 		rec := execute(t, p, s)

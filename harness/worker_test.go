@@ -60,7 +60,7 @@ func groupProcess(t *testing.T, mode string) harness.Process {
 	return harness.Process{
 		Path: os.Args[0], Env: []string{groupWorkerEnv + "=" + mode},
 		LogDir: filepath.Join(dir, "logs-r"), LogBase: dir, Grace: 300 * time.Millisecond,
-		Timeout: func(result.Knobs) time.Duration { return 1200 * time.Millisecond },
+		Timeout: watchdog(hangWatchdog), // its workers block for ever
 	}
 }
 
@@ -135,6 +135,7 @@ func TestADumpIsAnnouncedOnlyWhenOneWasWritten(t *testing.T) {
 	t.Run("a dumped hang names its dump, relative to the results file", func(t *testing.T) {
 		t.Parallel()
 		p := fakeProcess(t, "deadlock")
+		p.Timeout = watchdog(hangWatchdog) // the worker blocks for ever
 		dir := t.TempDir()
 		p.LogDir, p.LogBase = filepath.Join(dir, "logs-r"), dir
 		rec, ok := p.Execute(context.Background(), spec())
