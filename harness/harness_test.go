@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -58,8 +59,10 @@ func fakeWorker(mode string) int {
 		fmt.Fprint(os.Stderr, "==================\nWARNING: DATA RACE\nWrite at 0x00c000012345 by goroutine 8:\n  main.racy()\n")
 		return 66
 	case "deadlock":
-		select {} // the runtime's deadlock detector ends this
+		fmt.Fprintln(os.Stderr, readyMarker)
+		select {} // the runtime's deadlock detector ends this, or the watchdog
 	case "hang":
+		fmt.Fprintln(os.Stderr, readyMarker)
 		time.Sleep(time.Hour) // a pending timer hides it from the deadlock detector
 	case "sigkill":
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
@@ -102,13 +105,43 @@ func fakeWorker(mode string) int {
 // one that cannot fire first (noWatchdog): on a busy machine a worker that
 // allocates, runs a trial or only starts can take seconds. A test of the
 // watchdog's effect gets a child that blocks for ever, so the watchdog
-// races nothing but the child's start: exec and the Go runtime's start,
-// until it handles SIGQUIT (milliseconds; tens on a loaded machine).
-// hangWatchdog is a hundred times that.
+// races nothing but the child's start, and a process worker's start is
+// excluded by executeReady; a pool's worker is ready when its trial begins.
 const (
 	noWatchdog   = 10 * time.Minute
-	hangWatchdog = 3 * time.Second
+	hangWatchdog = 2 * time.Second
 )
+
+// readyMarker is the line a fake worker that blocks for ever writes to
+// stderr once it is ready for the watchdog: the Go runtime handles SIGQUIT
+// (before, SIGQUIT kills the process without a dump) and the mode has set
+// up what it tests.
+const readyMarker = "fake worker: ready"
+
+// executeReady runs s in a worker of p that blocks for ever until the
+// watchdog ends it, and returns the record of a run whose worker was ready
+// when the watchdog fired. On a busy machine the start of a process alone
+// can take seconds (with four busy loops on 2 cores and the tests at nice
+// 10, over 3 s were seen): a watchdog that came first is doubled and the
+// trial run again. Log files are needed to see the marker.
+func executeReady(t *testing.T, p harness.Process, s harness.Spec) result.Record {
+	t.Helper()
+	require.NotEmpty(t, p.LogDir)
+	for d := hangWatchdog; ; d *= 2 {
+		p.Timeout = watchdog(d)
+		rec, ok := p.Execute(context.Background(), s)
+		require.True(t, ok)
+		require.NotNil(t, rec.Process)
+		if rec.Process.Log != "" {
+			b, err := os.ReadFile(result.LogPath(filepath.Join(p.LogBase, "results.jsonl"), rec.Process.Log))
+			require.NoError(t, err)
+			if strings.Contains(string(b), readyMarker) {
+				return rec
+			}
+		}
+		t.Logf("the watchdog (%v) fired before the worker was ready: %s; again with %v", d, rec.FirstError, 2*d)
+	}
+}
 
 // watchdog returns a Process.Timeout of d.
 func watchdog(d time.Duration) func(result.Knobs) time.Duration {
@@ -153,13 +186,16 @@ func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
 		t.Run("a worker that ends with "+c.mode+" is classified "+string(c.outcome), func(t *testing.T) {
 			t.Parallel()
 			p := fakeProcess(t, c.mode)
+			var rec result.Record
 			if c.outcome == result.Hang {
 				// The worker blocks for ever: the watchdog (or the
 				// runtime's deadlock detector) ends it.
-				p.Timeout = watchdog(hangWatchdog)
+				rec = executeReady(t, p, spec())
+			} else {
+				var ok bool
+				rec, ok = p.Execute(context.Background(), spec())
+				require.True(t, ok)
 			}
-			rec, ok := p.Execute(context.Background(), spec())
-			require.True(t, ok)
 			assert.Equal(t, c.outcome, rec.Outcome, rec.FirstError)
 			assert.Contains(t, rec.FirstError, c.text)
 			assert.Equal(t, 3, rec.Trial, "the record keeps its trial number")

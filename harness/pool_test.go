@@ -246,11 +246,6 @@ func TestPoolClassifiesEveryWayAWorkerEnds(t *testing.T) {
 		t.Run("a worker whose trial ends with "+c.mode+" is classified "+string(c.outcome), func(t *testing.T) {
 			t.Parallel()
 			p := fakePool(t)
-			if c.outcome == result.Hang {
-				// The trial blocks for ever: the watchdog (or the
-				// runtime's deadlock detector) ends it.
-				p.Process.Timeout = watchdog(hangWatchdog)
-			}
 			first := execute(t, p, poolSpec(1, "chatty"))
 			require.Equal(t, result.OK, first.Outcome, first.FirstError)
 			require.NotEmpty(t, first.Process.Log)
@@ -258,7 +253,15 @@ func TestPoolClassifiesEveryWayAWorkerEnds(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "chatty trial output\n", string(b), "a trial's log holds its own stderr")
 
+			if c.outcome == result.Hang {
+				// The trial blocks for ever in a worker that is ready:
+				// the watchdog (or the runtime's deadlock detector)
+				// ends it. The next trial starts a worker: it gets no
+				// watchdog again.
+				p.Process.Timeout = watchdog(hangWatchdog)
+			}
 			rec := execute(t, p, poolSpec(3, c.mode))
+			p.Process.Timeout = watchdog(noWatchdog)
 			assert.Equal(t, c.outcome, rec.Outcome, rec.FirstError)
 			assert.Contains(t, rec.FirstError, c.text)
 			assert.Equal(t, 3, rec.Trial)

@@ -108,9 +108,11 @@ func TestClassify(t *testing.T) {
 		// The two watchdog cases depend on the child being ready for SIGQUIT
 		// (the Go runtime's handler installed, sh's trap set) when the
 		// watchdog fires, 0.5 s after the start. A child that was not dies
-		// of SIGQUIT's default action and the trial is run again, up to 20
-		// times in all: even if a start took longer than 0.5 s one time in
-		// two, all 20 would with a chance of 2^-20 < 1e-6.
+		// of SIGQUIT's default action, and the trial is run again with the
+		// watchdog doubled: on a busy machine (four busy loops on 2 cores,
+		// the tests at nice 10) a race-enabled helper took over 0.5 s to
+		// start in 19 tries of 19. The child blocks for ever: the watchdog
+		// races nothing but its start.
 		{"watchdog, Go program", func() Command {
 			c := helperCommand(t, "sleep")
 			c.Timeout = 500 * time.Millisecond
@@ -167,10 +169,13 @@ func TestClassify(t *testing.T) {
 			}
 			c.Env = append(c.Env, "GOMAXPROCS=2")
 			r := c.Run(context.Background(), 1, 7)
-			// A case with a watchdog of its own is run again while its
-			// child died of SIGQUIT: it was signalled before it was ready.
-			for try := 1; try < 20 && tc.cmd.Timeout > 0 && diedOfQuit(r); try++ {
-				t.Logf("try %d: the watchdog came before the child was ready: %+v", try, r)
+			// A case with a watchdog of its own is run again, with the
+			// watchdog doubled, while its child died of SIGQUIT: it was
+			// signalled before it was ready. The loop ends once the
+			// watchdog is longer than the child's start.
+			for try := 1; tc.cmd.Timeout > 0 && diedOfQuit(r); try++ {
+				c.Timeout *= 2
+				t.Logf("try %d: the watchdog came before the child was ready: %+v; again with %v", try, r, c.Timeout)
 				r = c.Run(context.Background(), 1, 7)
 			}
 			if r.Outcome != tc.outcome {
