@@ -148,12 +148,17 @@ func watchdog(d time.Duration) func(result.Knobs) time.Duration {
 	return func(result.Knobs) time.Duration { return d }
 }
 
+// dumpGrace is the fake workers' grace after the watchdog's SIGQUIT: a Go
+// worker writes its goroutine dump and exits by itself, which on a busy
+// machine took over 2 s; the grace must not cut it short.
+const dumpGrace = time.Minute
+
 // fakeProcess returns a Process whose worker ends in mode, with a watchdog
 // that cannot fire first.
 func fakeProcess(t *testing.T, mode string) harness.Process {
 	return harness.Process{
 		Path: os.Args[0], Env: []string{fakeWorkerEnv + "=" + mode},
-		LogDir: t.TempDir(), Grace: 500 * time.Millisecond,
+		LogDir: t.TempDir(), Grace: dumpGrace,
 		Timeout: watchdog(noWatchdog),
 	}
 }

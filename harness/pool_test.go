@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -246,6 +247,13 @@ func TestPoolClassifiesEveryWayAWorkerEnds(t *testing.T) {
 		t.Run("a worker whose trial ends with "+c.mode+" is classified "+string(c.outcome), func(t *testing.T) {
 			t.Parallel()
 			p := fakePool(t)
+			// The trial that blocks for ever gets a short watchdog, in a
+			// worker that is ready: the watchdog (or the runtime's
+			// deadlock detector) ends it. The others, the next trial's
+			// worker start included, get none that can fire.
+			var dog atomic.Int64
+			dog.Store(int64(noWatchdog))
+			p.Process.Timeout = func(result.Knobs) time.Duration { return time.Duration(dog.Load()) }
 			first := execute(t, p, poolSpec(1, "chatty"))
 			require.Equal(t, result.OK, first.Outcome, first.FirstError)
 			require.NotEmpty(t, first.Process.Log)
@@ -254,14 +262,10 @@ func TestPoolClassifiesEveryWayAWorkerEnds(t *testing.T) {
 			assert.Equal(t, "chatty trial output\n", string(b), "a trial's log holds its own stderr")
 
 			if c.outcome == result.Hang {
-				// The trial blocks for ever in a worker that is ready:
-				// the watchdog (or the runtime's deadlock detector)
-				// ends it. The next trial starts a worker: it gets no
-				// watchdog again.
-				p.Process.Timeout = watchdog(hangWatchdog)
+				dog.Store(int64(hangWatchdog))
 			}
 			rec := execute(t, p, poolSpec(3, c.mode))
-			p.Process.Timeout = watchdog(noWatchdog)
+			dog.Store(int64(noWatchdog))
 			assert.Equal(t, c.outcome, rec.Outcome, rec.FirstError)
 			assert.Contains(t, rec.FirstError, c.text)
 			assert.Equal(t, 3, rec.Trial)
