@@ -184,15 +184,17 @@ func probeState() string {
 }
 
 // barrier waits until n trials have arrived in dir, each from its own
-// process; a trial waiting alone for a minute is an error.
+// process. It has no deadline of its own (on a busy machine a worker's
+// start took over a minute): a trial left waiting alone is ended by the
+// watchdog, and its test fails.
 func barrier(dir string, n int) scenarios.Observation {
 	_ = os.WriteFile(filepath.Join(dir, fmt.Sprint(os.Getpid())), nil, 0o644)
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	for {
 		if es, _ := os.ReadDir(dir); len(es) >= n {
 			return scenarios.Observation{Outcome: result.OK}
 		}
+		time.Sleep(time.Millisecond)
 	}
-	return scenarios.Observation{Outcome: result.Error, FirstError: "error: the other trial never arrived"}
 }
 
 // fakeSettle bounds the fake workers' fitness checks: a trial's cleanups
@@ -489,8 +491,9 @@ func TestPoolReplacesAWorkerThatDiedWhileIdle(t *testing.T) {
 	require.Empty(t, rec.Process.Recycled)
 	// The record came after the worker's fitness line: the worker is idle.
 	require.NoError(t, syscall.Kill(rec.Process.WorkerPID, syscall.SIGKILL))
-	for deadline := time.Now().Add(time.Minute); syscall.Kill(rec.Process.WorkerPID, 0) == nil; time.Sleep(time.Millisecond) {
-		require.True(t, time.Now().Before(deadline), "the worker was never reaped")
+	// A worker never reaped fails the test by the test binary's -timeout.
+	for syscall.Kill(rec.Process.WorkerPID, 0) == nil {
+		time.Sleep(time.Millisecond)
 	}
 	next := execute(t, p, poolSpec(1, "probe"))
 	assert.Equal(t, result.OK, next.Outcome, "the trial ran on a fresh worker: %s", next.FirstError)
@@ -553,16 +556,19 @@ func TestPoolWorkerDiesWithItsParent(t *testing.T) {
 	cmd.Env = append(os.Environ(), fakeWorkerEnv+"=pool", fakePoolParentEnv+"=1", "PIDFILE="+pidfile)
 	require.NoError(t, cmd.Start())
 	var pid int
-	for deadline := time.Now().Add(time.Minute); pid == 0; time.Sleep(5 * time.Millisecond) {
-		require.True(t, time.Now().Before(deadline), "the worker never started its trial")
+	// These loops have no deadline of their own: on a busy machine the
+	// start of the parent, its pool and its worker took over a minute. A
+	// worker that never starts, or outlives its parent, fails the test by
+	// the test binary's -timeout.
+	for ; pid == 0; time.Sleep(5 * time.Millisecond) {
 		if b, err := os.ReadFile(pidfile); err == nil && len(b) > 0 {
 			pid, _ = strconv.Atoi(string(b))
 		}
 	}
 	require.NoError(t, cmd.Process.Kill())
 	_ = cmd.Wait()
-	for deadline := time.Now().Add(time.Minute); alive(pid); time.Sleep(5 * time.Millisecond) {
-		require.True(t, time.Now().Before(deadline), "worker %d outlived its parent", pid)
+	for alive(pid) {
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
