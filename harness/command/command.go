@@ -6,9 +6,9 @@
 // says (a race-detector report, a Go runtime fatal error, an unrecovered
 // panic, a failing test).
 //
-// Each trial runs in a process group of its own, so that the watchdog, a
-// cancellation and the clean-up after it exits reach every process it
-// started. It sees RACESTRESS_TRIAL and RACESTRESS_SEED in its environment,
+// Each trial runs under the child supervisor (package child), in a process
+// group of its own, so that the watchdog, a cancellation and the clean-up
+// after it exits reach every process it started. It sees RACESTRESS_TRIAL and RACESTRESS_SEED in its environment,
 // and, on Linux, dies with its parent.
 //
 // Failures of the same kind get the same Signature, so that a run of many
