@@ -7,9 +7,10 @@ import (
 	"github.com/racestress/racestress/result"
 )
 
-// Policy is when a run starts trials: a wall-clock budget and failfast.
-// Its Admit and Record methods are Config.Admit and a Config.OnRecord step.
-type Policy struct {
+// Gatekeeper decides when a run starts trials: a wall-clock budget,
+// failfast and a limit on failures. Its Admit and Record methods are
+// Config.Admit and a Config.OnRecord step.
+type Gatekeeper struct {
 	budget   time.Duration
 	failfast bool
 	maxFails int // stop after this many failures of clean subjects; 0: no limit
@@ -22,29 +23,29 @@ type Policy struct {
 	fails  int                // failed trials of clean subjects
 }
 
-// NewPolicy returns the admission policy of a run that started now: with a
+// NewGatekeeper returns the gatekeeper of a run that started now: with a
 // positive budget it starts no trial that would end after the budget; with
 // failfast it stops a clean group at its first failure (controls, expected
 // to fail, keep running), and stops the run once every clean group has
 // failed. now is the clock (time.Now when nil).
-func NewPolicy(budget time.Duration, failfast bool, now func() time.Time) *Policy {
+func NewGatekeeper(budget time.Duration, failfast bool, now func() time.Time) *Gatekeeper {
 	if now == nil {
 		now = time.Now
 	}
-	return &Policy{budget: budget, failfast: failfast, now: now, start: now(),
+	return &Gatekeeper{budget: budget, failfast: failfast, now: now, start: now(),
 		failed: map[[2]string]bool{}, groups: map[[2]string]bool{}}
 }
 
-// StopAfter makes the policy start no more trials once n trials of clean
+// StopAfter makes the gatekeeper start no more trials once n trials of clean
 // subjects have failed (x/tools stress's -count of failures); n <= 0 is no
 // limit. It returns a.
-func (a *Policy) StopAfter(n int) *Policy {
+func (a *Gatekeeper) StopAfter(n int) *Gatekeeper {
 	a.maxFails = n
 	return a
 }
 
 // Admit decides whether s starts.
-func (a *Policy) Admit(s Spec) Admission {
+func (a *Gatekeeper) Admit(s Spec) Decision {
 	if a.budget > 0 && a.now().Sub(a.start)+s.Knobs.Duration() > a.budget {
 		return Stop
 	}
@@ -75,7 +76,7 @@ func (a *Policy) Admit(s Spec) Admission {
 }
 
 // Record notes a completed trial.
-func (a *Policy) Record(r result.Record) {
+func (a *Gatekeeper) Record(r result.Record) {
 	if r.Detected && r.Role != result.Control {
 		a.mu.Lock()
 		a.failed[[2]string{r.Registry, r.Cell}] = true

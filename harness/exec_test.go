@@ -162,7 +162,7 @@ func TestStopAfter(t *testing.T) {
 	subs, err := x.Subjects()
 	require.NoError(t, err)
 	for _, parallel := range []int{1, 2} {
-		adm := harness.NewPolicy(0, false, nil).StopAfter(3)
+		adm := harness.NewGatekeeper(0, false, nil).StopAfter(3)
 		cfg := harness.Config{Scenario: harness.ExecScenario, Subjects: subs, Runs: 20, Parallel: parallel, Admit: adm.Admit,
 			Executor: harness.Commands{Subjects: subs}, OnRecord: func(r result.Record) error { adm.Record(r); return nil }}
 		recs, err := harness.Run(context.Background(), cfg)

@@ -62,14 +62,14 @@ type Shard struct{ K, N int }
 // Has reports whether round r belongs to the shard.
 func (s Shard) Has(r int) bool { return s.N <= 1 || r%s.N == s.K-1 }
 
-// Admission is an Admit decision.
-type Admission int
+// Decision is what Config.Admit decides about a trial.
+type Decision int
 
 // The Admit decisions.
 const (
-	Start Admission = iota // run the trial
-	Skip                   // leave this trial out, go on with the next
-	Stop                   // start no more trials
+	Start Decision = iota // run the trial
+	Skip                  // leave this trial out, go on with the next
+	Stop                  // start no more trials
 )
 
 // Config is what Run runs.
@@ -91,7 +91,7 @@ type Config struct {
 	// Shard restricts the run to some rounds, for running across machines.
 	Shard Shard
 	// Admit, when set, is asked before each trial starts.
-	Admit func(Spec) Admission
+	Admit func(Spec) Decision
 	// Executor runs the trials; in this process when nil.
 	Executor Executor
 	// Parallel is the number of trials run at once; 1 when zero.
@@ -244,8 +244,11 @@ feed:
 
 // InProcess runs trials in this process, one goroutine group at a time. It
 // cannot survive a fatal error or a deadlock: use it only for subjects that
-// never produce them. Hook, when set, is every registry's step-point hook;
-// Now is the clock (time.Now when nil).
+// never produce them. Each trial's registry gets the step-point hook of the
+// chaos level its spec's knobs name (see scenarios.ResolveChaos), so that
+// every executor built on InProcess (a process or pool worker too) runs a
+// trial with the chaos its record claims. Hook, when set, replaces that
+// hook (a test's probe); Now is the clock (time.Now when nil).
 //
 // Subjects and Scenarios are looked up by name before the scenario's own,
 // so that users can stress their own registry (and scenario) in-process.
@@ -258,6 +261,7 @@ type InProcess struct {
 
 // Execute implements Executor.
 func (p InProcess) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
+	armed := time.Now() // the watchdog is real time, whatever the record's clock
 	now := p.Now
 	if now == nil {
 		now = time.Now
@@ -274,11 +278,19 @@ func (p InProcess) Execute(ctx context.Context, spec Spec) (result.Record, bool)
 	var hook func(finalizer.Point)
 	if p.Hook != nil {
 		hook = p.Hook(spec)
+	} else if hook, err = ChaosHook(spec); err != nil {
+		return errorRecord(rec, err.Error()), true
 	}
 	if n := spec.Knobs.Procs; n > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
 	}
 	env := scenarios.Env{Subject: sub, Knobs: spec.Knobs, Seed: spec.Seed, Hook: hook, Now: now}
+	if spec.WatchdogNs > 0 {
+		// The watchdog was armed before the trial reached this process:
+		// counted from here, the deadline errs late by the hand-over,
+		// which the trial's margin covers.
+		env.Deadline = armed.Add(time.Duration(spec.WatchdogNs))
+	}
 	obs, ended := runTrial(ctx, sc, env)
 	if ctx.Err() != nil {
 		return rec, false
@@ -287,6 +299,23 @@ func (p InProcess) Execute(ctx context.Context, spec Spec) (result.Record, bool)
 		return errorRecord(rec, "scenario "+sc.Name+"'s trial did not return (runtime.Goexit in the scenario)"), true
 	}
 	return Grade(sc, spec, rec, obs), true
+}
+
+// ChaosHook returns the step-point hook of the chaos level spec's knobs
+// name, resolved for the trial's GOMAXPROCS (its procs knob, or this
+// process's), seeded with the trial's seed; nil when chaos is off. A level
+// it does not know is an error: the trial cannot run with what its record
+// would claim.
+func ChaosHook(spec Spec) (func(finalizer.Point), error) {
+	procs := spec.Knobs.Procs
+	if procs <= 0 {
+		procs = runtime.GOMAXPROCS(0)
+	}
+	c, err := scenarios.ResolveChaos(spec.Knobs.Chaos, procs)
+	if err != nil {
+		return nil, fmt.Errorf("chaos: %v", err)
+	}
+	return c.Hook(spec.Seed), nil
 }
 
 // runTrial runs one trial on a goroutine of its own, so that a scenario

@@ -398,7 +398,7 @@ func TestHarnessFaultsAreNeverDetections(t *testing.T) {
 		assert.False(t, r.Hit())
 	}
 	sum := report.Summarize(recs)
-	sum.Policy = report.Policy{MinPower: 0.5, RequireControl: true}
+	sum.Policy = result.VerdictPolicy{MinPower: 0.5, RequireControl: true}
 	v := sum.Verdict()
 	assert.Equal(t, report.Invalid, v.Status)
 	assert.Equal(t, 4, v.Status.ExitCode())

@@ -18,7 +18,6 @@ import (
 
 	"github.com/racestress/racestress/harness"
 	"github.com/racestress/racestress/result"
-	"github.com/racestress/racestress/scenarios"
 )
 
 // groupWorkerEnv selects a fake worker of this file's own (harness_test.go's
@@ -165,24 +164,4 @@ func TestDefaultTimeoutCannotOverflow(t *testing.T) {
 	// 9e9 s is 9e18 ns, just below MaxInt64: twice it wrapped negative and
 	// the watchdog fired at once ("the fixed registry hangs").
 	assert.Positive(t, harness.DefaultTimeout(result.Knobs{Seconds: math.MaxInt64 / 2 / 1e9}))
-}
-
-func TestSweepRefusesWhatWouldMiscount(t *testing.T) {
-	for _, arg := range []string{"gogc=1,1", "procs=2,2", "chaos=low,low", "gogc=", "gogc=1,", "=1"} {
-		var s harness.Sweep
-		assert.Error(t, s.Set(arg), arg)
-		assert.Empty(t, s, arg)
-	}
-	sc := scenarios.ThreadSafety
-	for _, arg := range []string{"seconds=Inf", "seconds=1,+Inf", "sleep-scale=Inf", "seconds=NaN", "seconds=1e10", "procs=100000", "threads=100000", "gogc=1000000000"} {
-		var s harness.Sweep
-		require.NoError(t, s.Set(arg), arg)
-		_, err := s.Cells(sc, sc.DefaultKnobsOf())
-		assert.Error(t, err, arg)
-	}
-	var s harness.Sweep
-	require.NoError(t, s.Set("gogc=1,10"))
-	cells, err := s.Cells(sc, sc.DefaultKnobsOf())
-	require.NoError(t, err)
-	assert.Len(t, cells, 2)
 }

@@ -1,5 +1,6 @@
-// Package report turns trial records into statistics and renders them. It is
-// pure: every function here reads results and writes text; none runs a trial.
+// Package report turns trial records into statistics and renders them. It
+// runs no trial: its functions read records and write text (LogHead alone
+// reads a trial's log from disk).
 //
 // # Statistics
 //
@@ -18,10 +19,32 @@
 //
 // Render writes a Summary in one of Formats: "table" (the side-by-side
 // comparison), "markdown" (the same, to paste into a pull request), "json"
-// (the schema below), "junit" (JUnit XML, see JUnit) and "html" (a
-// self-contained page with SVG charts, see HTML). Warnings (Summary.Warnings)
-// travel as data and print as footnotes in every format. Progress is the
-// live status line of a running stress.
+// (the schema below), "junit" (JUnit XML, see JUnit), "html" (a
+// self-contained page with SVG charts, see HTML), "github" (GitHub
+// Actions annotations, one per failure signature; GitHubSummary and
+// AppendStepSummary write the job summary) and "test2json" (a go test -json
+// event stream, one test per trial, see Test2JSON). Warnings
+// (Summary.Warnings) travel as data and print as footnotes in every format.
+// Given the run's results header (Summary.Header), every format says what
+// an exec or gotest run ran: its command lines, or its go test command (see
+// Ran). Progress is the live status line of a running stress; StatusLine
+// and LogHead are the console lines of a trial that failed unexpectedly,
+// TerminalColumns and IsTerminal what the console is. The subjects are
+// whatever a run stressed: the finalizer registries, the weakcache caches,
+// commands and Go test binaries (racestress exec and gotest); in-process,
+// process or pool trials alike.
+//
+// # Verdict
+//
+// Summary.Verdict is racestress's one verdict: the run, the gate, report,
+// merge, every format and stresstest.Verify take theirs from it. It reads
+// Summary.Policy, the result.VerdictPolicy the run's results header recorded
+// (the lowest acceptable lower bound of a control's detection rate, and
+// whether a run with no control may pass), and the run's facts besides it:
+// Summary.Subjects (the subjects it meant to run), Summary.Incomplete (a
+// merge missing shards) and Summary.Empty (a shard that rightly holds no
+// round). The fix's effect (Summary.Effects) compares each control with the
+// clean subjects of its scenario.
 //
 // # Sweeps
 //

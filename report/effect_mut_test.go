@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,7 +25,7 @@ func TestSignaturesKeepGroupsApart(t *testing.T) {
 	fail(&a[3], "panic: y")
 	b := trials("b", result.Clean, 3, 0, 0)
 	fail(&b[2], "panic: z")
-	s := summary(Policy{}, a, b)
+	s := summary(policy{}, a, b)
 	type row struct {
 		group, sig   string
 		count, first int
@@ -51,7 +52,7 @@ func TestSignaturesKeepCellsApart(t *testing.T) {
 	}
 	fail(&c1[0], "panic: one")
 	fail(&c2[0], "panic: hundred")
-	s := summary(Policy{}, c1, c2)
+	s := summary(policy{}, c1, c2)
 	got := map[string][]string{}
 	for _, st := range s.Signatures() {
 		got[st.Group] = append(got[st.Group], st.Signature)
@@ -68,20 +69,50 @@ func TestSignatureTableNamesTheTestAndTheLog(t *testing.T) {
 	rs[0].Test = "TestTrack"
 	rs[0].Process = &result.Process{Log: "logs/trial-0.log"}
 	fail(&rs[1], "panic: outside tests")
-	out := string(render(t, "table", summary(Policy{}, rs)))
-	var inTest, outside string
-	for _, l := range strings.Split(out, "\n") {
-		switch {
-		case strings.Contains(l, "panic: in a test"):
-			inTest = l
-		case strings.Contains(l, "panic: outside tests"):
-			outside = l
-		}
+	out := string(render(t, "table", summary(policy{}, rs)))
+	// The table lists each signature by its key; under it, the key, the
+	// signature with its test, and the log.
+	assert.Regexp(t, `(?m)^\| +S1 \| +bpo24484/cmd \| +1 \| +50% \|.*\| +0 \|$`, out)
+	assert.Regexp(t, `(?m)^\| +S2 \| +bpo24484/cmd \| +1 \| +50% \|.*\| +1 \|$`, out)
+	assert.Contains(t, out, "\nS1  TestTrack: panic: in a test\n    log: logs/trial-0.log\nS2  panic: outside tests\nverdict", "no test, no test name; no log, no log line")
+
+	md := string(render(t, "markdown", summary(policy{}, rs)))
+	assert.Regexp(t, `\| TestTrack: panic: in a test \| +1 \| +50% \|.*\| logs/trial-0.log \|`, md)
+	assert.Regexp(t, `panic: outside tests \| +1 \|.*\| +1 \| +- \|`, md, "no log: a dash")
+}
+
+// TestSignatureTableFits80Columns renders the signatures of a gotest run
+// as racestress classifies them: the table and the listing under it fit
+// 80 columns, and a failure's test is named once.
+func TestSignatureTableFits80Columns(t *testing.T) {
+	rs := trials("cache", result.Clean, 20, 0, 0)
+	race := "data-race: example.com/internal/cache.(*Cache).Put (example.com/internal/cache/cache.go:17) / example.com/internal/cache.(*Cache).Size (example.com/internal/cache/cache.go:22)"
+	for _, i := range []int{3, 7, 11} {
+		fail(&rs[i], race)
+		rs[i].Outcome, rs[i].Test = result.DataRace, "TestReport"
+		rs[i].Process = &result.Process{Log: "racestress-out/2026-12-05T10-00-00/logs/trial-3.log"}
 	}
-	assert.Contains(t, inTest, "TestTrack: panic: in a test")
-	assert.Contains(t, inTest, "logs/trial-0.log")
-	assert.NotContains(t, outside, ": panic: outside tests", "no test, no test name")
-	assert.Regexp(t, `\|\s+-\s+\|?\s*$`, outside, "no log: a dash")
+	fail(&rs[5], "fail: TestSum: cache_test.go:N: sum = N, want N")
+	rs[5].Test = "TestSum"
+	fail(&rs[6], "hang: test timed out (TestHang) | chan receive: example.com/internal/cache.Wait | semacquire: example.com/internal/cache.(*Cache).Lock")
+	rs[6].Test = "TestHang"
+	out := string(render(t, "table", summary(policy{}, rs)))
+	i, j := strings.Index(out, "failure signatures"), strings.Index(out, "\nverdict: ")
+	require.True(t, i >= 0 && j > i, out)
+	for _, l := range strings.Split(out[i:j], "\n") {
+		assert.LessOrEqual(t, utf8.RuneCountInString(l), 80, "%q", l)
+	}
+	assert.Contains(t, out, "S1  TestReport: data-race: cache.(*Cache).Put (cache.go:17) /\n    cache.(*Cache).Size (cache.go:22)\n    log: racestress-out/2026-12-05T10-00-00/logs/trial-3.log\n")
+	assert.Contains(t, out, "S2  fail: TestSum: cache_test.go:N: sum = N, want N\n")
+	assert.Contains(t, out, "S3  hang: test timed out (TestHang) | chan receive: cache.Wait | semacquire:\n    cache.(*Cache).Lock\n", "the signature names its test: not twice")
+	assert.NotContains(t, out, "TestSum: fail: TestSum")
+}
+
+func TestWrap(t *testing.T) {
+	assert.Equal(t, []string{""}, wrap("", 10))
+	assert.Equal(t, []string{"aaa bbb", "ccc"}, wrap("aaa bbb ccc", 8))
+	assert.Equal(t, []string{"abcdefgh", "ij k"}, wrap("abcdefghij k", 8), "a word longer than a line is cut")
+	assert.Equal(t, []string{"abc def", "ghi"}, wrap("abc  def\nghi", 8), "runs of white space are one")
 }
 
 func TestEffectWithoutTimeAtRisk(t *testing.T) {
@@ -93,7 +124,7 @@ func TestEffectWithoutTimeAtRisk(t *testing.T) {
 	for i := range control {
 		control[i].TTFFNanos = 0
 	}
-	s := summary(Policy{}, control, trials("fixed", result.Clean, 300, 0, 0))
+	s := summary(policy{}, timed(control), timed(trials("fixed", result.Clean, 300, 0, 0)))
 	es := s.Effects()
 	require.Len(t, es, 1)
 	e := es[0]
@@ -106,7 +137,7 @@ func TestEffectWithoutTimeAtRisk(t *testing.T) {
 		for i := range clean {
 			clean[i].DurationNs = 0
 		}
-		e := summary(Policy{}, trials("unfixed", result.Control, 300, 300, 0), clean).Effects()[0]
+		e := summary(policy{}, timed(trials("unfixed", result.Control, 300, 300, 0)), timed(clean)).Effects()[0]
 		assert.True(t, math.IsInf(e.PerSecond, 1))
 		assert.Equal(t, "fixed (clean) fails at most 1/80 as often as unfixed (control) per trial and at most an unbounded share per second of stress (95%)", e.Statement())
 	})
@@ -117,7 +148,7 @@ func TestEffectShownPerSecondOnly(t *testing.T) {
 	// often as the control, per second of stress far less often.
 	clean := trials("fixed", result.Clean, 1, 1, 0)
 	clean[0].TTFFNanos = 1000e9
-	e := summary(Policy{}, trials("unfixed", result.Control, 300, 300, 0), clean).Effects()[0]
+	e := summary(policy{}, timed(trials("unfixed", result.Control, 300, 300, 0)), timed(clean)).Effects()[0]
 	assert.GreaterOrEqual(t, e.PerTrial, 1.0)
 	assert.Less(t, e.PerSecond, 0.5)
 	assert.Regexp(t, `^fixed \(clean\) fails at most 10[0-9.]*% as often as unfixed \(control\) per trial and at most 1/[0-9]+ per second of stress \(95%\)$`, e.Statement())

@@ -59,10 +59,7 @@ func (s Summary) annotations() []annotation {
 				if st.Group != g.Name() {
 					continue
 				}
-				what := shortFuncs(st.Signature)
-				if st.Test != "" {
-					what = st.Test + ": " + what
-				}
+				what := signatureText(st)
 				msg := fmt.Sprintf("%s: %d of %d trials (rate %s CI %s), first in trial %d", what, st.Count, g.Runs, pct(Confidence), interval(st.Lo, st.Hi), st.FirstTrial)
 				if st.Log != "" {
 					msg += ", log " + st.Log

@@ -11,7 +11,7 @@ import (
 )
 
 func TestGitHubAnnotatesEachGroupWithItsOwnSignatures(t *testing.T) {
-	s := summary(Policy{}, failing("first", 5, "panic: one"), failing("second", 5, "panic: two", "panic: two"))
+	s := summary(policy{}, failing("first", 5, "panic: one"), failing("second", 5, "panic: two", "panic: two"))
 	lines := annotationLines(t, s)
 	require.Len(t, lines, 2)
 	assert.Contains(t, lines[0], "exec/first failed in TestX::TestX: panic: one: 1 of 5 trials")
@@ -23,7 +23,7 @@ func TestGitHubAnnotatesAnUnderpoweredControlWithItsVerdict(t *testing.T) {
 	// the annotation is its verdict (not enough power), not a failure.
 	control := trials("old", result.Control, 10, 1, 0)
 	control[0].FailureSignature = "panic: boom"
-	s := summary(Policy{MinPower: 0.5}, control, trials("new", result.Clean, 10, 0, 0))
+	s := summary(policy{MinPower: 0.5}, control, trials("new", result.Clean, 10, 0, 0))
 	require.Equal(t, LostPower, s.Verdict().Status)
 	lines := annotationLines(t, s)
 	require.Len(t, lines, 1)
@@ -39,7 +39,7 @@ func TestGitHubAnnotatesOnlyAGroupsOwnFailures(t *testing.T) {
 	rs[1].Role = result.Control
 	rs[1].Outcome, rs[1].Grade, rs[1].Detected, rs[1].FailureSignature = result.Fail, result.Forbidden, true, "panic: p"
 	rs[2].Outcome, rs[2].Grade, rs[2].FirstError = result.Error, result.Forbidden, "error: watchdog"
-	s := summary(Policy{}, rs)
+	s := summary(policy{}, rs)
 	require.Equal(t, 0, s.Groups[0].Detected)
 	lines := annotationLines(t, s)
 	require.Len(t, lines, 1)
@@ -51,7 +51,7 @@ func TestGitHubWritesExactlyMaxAnnotationsInFull(t *testing.T) {
 	for i := range MaxAnnotations {
 		sigs = append(sigs, fmt.Sprintf("fail: kind %c", 'a'+i))
 	}
-	lines := annotationLines(t, summary(Policy{}, failing("new", 20, sigs...)))
+	lines := annotationLines(t, summary(policy{}, failing("new", 20, sigs...)))
 	require.Len(t, lines, MaxAnnotations)
 	for i, l := range lines {
 		assert.Contains(t, l, fmt.Sprintf("TestX: fail: kind %c: 1 of 20 trials", 'a'+i), "ten signatures fit: none is cut for a count of the rest")

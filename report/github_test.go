@@ -42,14 +42,14 @@ func failing(name string, n int, sigs ...string) []result.Record {
 
 func TestGitHub(t *testing.T) {
 	t.Run("a pass has a summary and no annotation", func(t *testing.T) {
-		s := summary(Policy{}, trials("unfixed", result.Control, 5, 5, 0), trials("fixed", result.Clean, 5, 0, 0))
+		s := summary(policy{}, trials("unfixed", result.Control, 5, 5, 0), trials("fixed", result.Clean, 5, 0, 0))
 		out := string(render(t, "github", s))
 		assert.True(t, strings.HasPrefix(out, "### racestress: PASS\n"), out)
 		assert.Contains(t, out, "**verdict**: PASS")
 		assert.Empty(t, annotationLines(t, s))
 	})
 	t.Run("one annotation per signature of a failed clean group, escaped", func(t *testing.T) {
-		s := summary(Policy{}, failing("new", 10, "fail: 50% lost, at: x\nnext", "fail: 50% lost, at: x\nnext", "panic: boom"))
+		s := summary(policy{}, failing("new", 10, "fail: 50% lost, at: x\nnext", "fail: 50% lost, at: x\nnext", "panic: boom"))
 		lines := annotationLines(t, s)
 		require.Len(t, lines, 2)
 		assert.Equal(t, "::error title=racestress%3A exec/new failed in TestX::TestX: fail: 50%25 lost, at: x%0Anext: 2 of 10 trials (rate 95%25 CI [2.52%25, 55.7%25]), first in trial 0, log logs/trial-0.log", lines[0])
@@ -62,13 +62,13 @@ func TestGitHub(t *testing.T) {
 		}
 	})
 	t.Run("a control that lost its power is one annotation with its verdict", func(t *testing.T) {
-		s := summary(Policy{}, trials("old", result.Control, 5, 0, 0), trials("new", result.Clean, 5, 0, 0))
+		s := summary(policy{}, trials("old", result.Control, 5, 0, 0), trials("new", result.Clean, 5, 0, 0))
 		lines := annotationLines(t, s)
 		require.Len(t, lines, 1)
 		assert.Contains(t, lines[0], "old was never detected in 5 trials")
 	})
 	t.Run("a run that fails with no group to blame says why", func(t *testing.T) {
-		s := summary(Policy{RequireControl: true}, trials("new", result.Clean, 5, 0, 0))
+		s := summary(policy{RequireControl: true}, trials("new", result.Clean, 5, 0, 0))
 		lines := annotationLines(t, s)
 		require.Len(t, lines, 1)
 		assert.Contains(t, lines[0], "no control ran")
@@ -78,13 +78,13 @@ func TestGitHub(t *testing.T) {
 		for i := range 14 {
 			sigs = append(sigs, fmt.Sprintf("fail: kind %c", 'a'+i))
 		}
-		s := summary(Policy{}, failing("new", 20, sigs...))
+		s := summary(policy{}, failing("new", 20, sigs...))
 		lines := annotationLines(t, s)
 		require.Len(t, lines, MaxAnnotations)
 		assert.Contains(t, lines[9], "5 more failed groups or signatures")
 	})
 	t.Run("the job summary alone has no workflow command", func(t *testing.T) {
-		s := summary(Policy{}, failing("new", 10, "fail: x"))
+		s := summary(policy{}, failing("new", 10, "fail: x"))
 		var b bytes.Buffer
 		require.NoError(t, GitHubSummary(&b, s))
 		assert.NotContains(t, b.String(), "::error")

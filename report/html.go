@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"io"
 	"math"
+
+	"github.com/racestress/racestress/result"
 )
 
 // HTML renders s as one self-contained HTML page: per scenario, the
@@ -29,17 +31,22 @@ func HTML(w io.Writer, s Summary) error {
 			sec, err = htmlSweep(groups, sw, s.Policy)
 		} else {
 			sec, err = htmlPlain(groups, s.Policy)
+			lines := s.scenarioLines(sc, sec.Knobs)
+			sec.Knobs, sec.More = lines[0], lines[1:]
 		}
 		if err != nil {
 			return err
 		}
 		page.Scenarios = append(page.Scenarios, sec)
 	}
+	if sigs := s.Signatures(); len(sigs) > 0 {
+		page.SignatureHeader, page.Signatures = signatureRows(sigs)
+	}
 	return htmlTemplate.Execute(w, page)
 }
 
 // htmlPlain is the section of a scenario without sweep cells.
-func htmlPlain(groups []Group, p Policy) (htmlScenario, error) {
+func htmlPlain(groups []Group, p result.VerdictPolicy) (htmlScenario, error) {
 	sec := htmlScenario{Name: groups[0].Scenario, Knobs: knobsLine(groups[0].Knobs)}
 	header, rows := comparison(groups, columnName, p)
 	cmp := htmlComparison{Header: header, Rows: rows}
@@ -56,7 +63,7 @@ func htmlPlain(groups []Group, p Policy) (htmlScenario, error) {
 }
 
 // htmlSweep is the section of a swept scenario.
-func htmlSweep(groups []Group, sw Sweep, p Policy) (htmlScenario, error) {
+func htmlSweep(groups []Group, sw Sweep, p result.VerdictPolicy) (htmlScenario, error) {
 	sec := htmlScenario{Name: sw.Scenario, Knobs: sweptKnobsLine(groups[0].Knobs, sw), Sweep: sw.dimsLine()}
 	for _, m := range sw.tables() {
 		hm := htmlHeatMap{Title: m.Title, Header: m.Header}
@@ -161,11 +168,15 @@ type htmlPage struct {
 	Warnings  []string
 	KMNote    string
 	Verdict   string
+	// SignatureHeader and Signatures are the failure-signature table.
+	SignatureHeader []string
+	Signatures      [][]string
 }
 
 type htmlScenario struct {
 	Name, Knobs string
-	Sweep       string // the swept dimensions, "" outside sweeps
+	More        []string // lines after Knobs: the commands of an exec run
+	Sweep       string   // the swept dimensions, "" outside sweeps
 	HeatMaps    []htmlHeatMap
 	Comparisons []htmlComparison
 	Figures     []htmlFigure
@@ -232,6 +243,9 @@ p.legend span { display: inline-block; padding: 0.1em 0.8em; border: 1px solid #
 <section>
 <h2>scenario {{.Name}}</h2>
 <p class="knobs">{{.Knobs}}</p>
+{{- range .More}}
+<p class="knobs">{{.}}</p>
+{{- end}}
 {{- if .Sweep}}
 <p class="knobs">sweep: {{.Sweep}}</p>
 {{- end}}
@@ -275,6 +289,17 @@ p.legend span { display: inline-block; padding: 0.1em 0.8em; border: 1px solid #
 </figure>
 {{- end}}
 </section>
+{{- end}}
+{{- if .Signatures}}
+<h2>Failure signatures</h2>
+<table>
+<thead><tr>{{range .SignatureHeader}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>
+{{- range .Signatures}}
+<tr>{{range $i, $c := .}}{{if eq $i 1}}<td style="text-align: left; font-family: ui-monospace, monospace; font-size: 0.85em; overflow-wrap: anywhere">{{$c}}</td>{{else}}<td>{{$c}}</td>{{end}}{{end}}</tr>
+{{- end}}
+</tbody>
+</table>
 {{- end}}
 <h2>Verdict</h2>
 <p class="verdict"><strong>{{.Verdict}}</strong></p>

@@ -17,10 +17,13 @@ const SchemaVersion = 2
 
 // JSONReport is the document --format json prints.
 type JSONReport struct {
-	Schema     int         `json:"schema"`
-	Confidence float64     `json:"confidence"`
-	Scenario   string      `json:"scenario"`
-	Groups     []JSONGroup `json:"groups"`
+	Schema     int     `json:"schema"`
+	Confidence float64 `json:"confidence"`
+	Scenario   string  `json:"scenario"`
+	// Ran says what an exec or gotest run ran, from its results header;
+	// omitted for runs of the built-in scenarios.
+	Ran    *JSONRan    `json:"ran,omitempty"`
+	Groups []JSONGroup `json:"groups"`
 	// Matrix is the sweep view, one entry per swept scenario; omitted when
 	// the run was no sweep.
 	Matrix   []JSONSweep `json:"matrix,omitempty"`
@@ -33,6 +36,14 @@ type JSONReport struct {
 	Signatures []JSONSignature `json:"signatures,omitempty"`
 }
 
+// JSONRan is what an exec or gotest run ran: its commands (name, role,
+// argv, dir), for gotest the package built and its build flags, and Lines,
+// what the other formats print (see Ran.Lines).
+type JSONRan struct {
+	Ran
+	Lines []string `json:"lines"`
+}
+
 // JSONEffect is one Effect: upper 95% bounds on the ratio of failure rates;
 // null when unbounded (the control was never detected).
 type JSONEffect struct {
@@ -41,20 +52,25 @@ type JSONEffect struct {
 	Cell      string   `json:"cell,omitempty"`
 	PerTrial  *float64 `json:"ratio_per_trial_upper"`
 	PerSecond *float64 `json:"ratio_per_second_upper"`
-	Statement string   `json:"statement"`
+	// NotPerSecond says why the effect is not bounded per second of
+	// stress (ratio_per_second_upper is then null); omitted when it is.
+	NotPerSecond string `json:"not_per_second,omitempty"`
+	Statement    string `json:"statement"`
 }
 
 // JSONSignature is one failure signature of a group.
 type JSONSignature struct {
-	Group      string  `json:"group"`
-	Signature  string  `json:"signature"`
-	Test       string  `json:"test,omitempty"`
-	Count      int     `json:"count"`
-	Share      float64 `json:"share"`
-	CILow      float64 `json:"ci_low"`
-	CIHigh     float64 `json:"ci_high"`
-	FirstTrial int     `json:"first_trial"`
-	Log        string  `json:"log,omitempty"`
+	Group     string `json:"group"`
+	Signature string `json:"signature"`
+	Test      string `json:"test,omitempty"`
+	// Tests are all the tests it failed in, when more than one.
+	Tests      []string `json:"tests,omitempty"`
+	Count      int      `json:"count"`
+	Share      float64  `json:"share"`
+	CILow      float64  `json:"ci_low"`
+	CIHigh     float64  `json:"ci_high"`
+	FirstTrial int      `json:"first_trial"`
+	Log        string   `json:"log,omitempty"`
 }
 
 func finitePtr(x float64) *float64 {
@@ -71,6 +87,10 @@ type JSONVerdict struct {
 	ExitCode int     `json:"exit_code"` // what racestress exits with
 	Line     string  `json:"line"`
 	MinPower float64 `json:"min_power"`
+	// MinEffect is the effect gate's R (0: none), and EffectGate each
+	// clean subject's plan under it.
+	MinEffect  float64  `json:"min_effect,omitempty"`
+	EffectGate []string `json:"effect_gate,omitempty"`
 }
 
 // JSONSweep is the matrix view of one scenario's sweep.
@@ -168,9 +188,13 @@ func JSON(w io.Writer, s Summary) error {
 func NewJSONReport(s Summary) JSONReport {
 	v := s.Verdict()
 	doc := JSONReport{Schema: SchemaVersion, Confidence: Confidence, Groups: []JSONGroup{}, Warnings: s.Warnings,
-		Verdict: JSONVerdict{Status: v.Status.String(), ExitCode: v.Status.ExitCode(), Line: v.Line, MinPower: s.Policy.MinPower}}
+		Verdict: JSONVerdict{Status: v.Status.String(), ExitCode: v.Status.ExitCode(), Line: v.Line, MinPower: s.Policy.MinPower,
+			MinEffect: s.Policy.MinEffect, EffectGate: s.effectPlans()}}
 	if names := scenarios(s); len(names) > 0 {
 		doc.Scenario = strings.Join(names, ",")
+		if r, ok := s.ran(doc.Scenario); ok {
+			doc.Ran = &JSONRan{Ran: r, Lines: r.Lines()}
+		}
 	}
 	for i, g := range s.Groups {
 		lo, hi := g.DetectionCI()
@@ -215,11 +239,15 @@ func NewJSONReport(s Summary) JSONReport {
 	}
 	for _, e := range s.Effects() {
 		doc.Effects = append(doc.Effects, JSONEffect{Clean: e.Clean.Registry, Control: e.Control.Registry, Cell: e.Clean.Cell,
-			PerTrial: finitePtr(e.PerTrial), PerSecond: finitePtr(e.PerSecond), Statement: e.Statement()})
+			PerTrial: finitePtr(e.PerTrial), PerSecond: finitePtr(e.PerSecond), NotPerSecond: e.NotPerSecond, Statement: e.Statement()})
 	}
 	for _, st := range s.Signatures() {
-		doc.Signatures = append(doc.Signatures, JSONSignature{Group: st.Group, Signature: st.Signature, Test: st.Test, Count: st.Count,
-			Share: round6(st.Share), CILow: round6(st.Lo), CIHigh: round6(st.Hi), FirstTrial: st.FirstTrial, Log: st.Log})
+		js := JSONSignature{Group: st.Group, Signature: st.Signature, Test: st.Test, Count: st.Count,
+			Share: round6(st.Share), CILow: round6(st.Lo), CIHigh: round6(st.Hi), FirstTrial: st.FirstTrial, Log: st.Log}
+		if len(st.Tests) > 1 {
+			js.Tests = st.Tests
+		}
+		doc.Signatures = append(doc.Signatures, js)
 	}
 	for _, sw := range s.Sweeps() {
 		js := JSONSweep{Scenario: sw.Scenario, Grid: sw.Grid(), Cells: []JSONCellStat{}}

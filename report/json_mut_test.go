@@ -14,7 +14,7 @@ func TestJSONMutationsKeepEveryKindSeen(t *testing.T) {
 	rs := trials("unfixed", result.Control, 2, 0, 0)
 	rs[0].Mutations = map[string]int{"moved": 2, "resized": 0}
 	rs[1].Mutations = map[string]int{"moved": 1, "removed": 3}
-	doc := NewJSONReport(summary(Policy{}, rs))
+	doc := NewJSONReport(summary(policy{}, rs))
 	require.Len(t, doc.Groups, 1)
 	// removed and inserted always, any other kind when it happened.
 	assert.Equal(t, map[string]int{"removed": 3, "inserted": 0, "moved": 3}, doc.Groups[0].Mutations)
@@ -39,7 +39,7 @@ func TestJSONMatrixSkipsOnlyTheMissingCells(t *testing.T) {
 			} `json:"cells"`
 		} `json:"matrix"`
 	}
-	require.NoError(t, json.Unmarshal(render(t, "json", summary(Policy{}, parts...)), &doc))
+	require.NoError(t, json.Unmarshal(render(t, "json", summary(policy{}, parts...)), &doc))
 	require.Len(t, doc.Matrix, 1)
 	var got [][2]string
 	for _, c := range doc.Matrix[0].Cells {

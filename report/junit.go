@@ -73,6 +73,15 @@ func NewJUnit(s Summary) junit.Testsuites {
 		}
 		suite.AddProperty("expectation", expect)
 		suite.AddProperty("knobs", knobsLine(g.Knobs))
+		if r, ok := s.ran(g.Scenario); ok {
+			if c, ok := r.command(g.Registry); ok {
+				suite.AddProperty("command", r.Line(c))
+			}
+			if r.GoTest != nil {
+				suite.AddProperty("package", r.GoTest.ImportPath)
+				suite.AddProperty("build_flags", strings.Join(r.GoTest.BuildFlags, " "))
+			}
+		}
 		suite.AddProperty("rate", g.RateStatement())
 		suite.AddProperty("verdict", v.Groups[i].Cell)
 		var suiteTime time.Duration

@@ -37,14 +37,14 @@ func TestJUnitPutsAWarningInTheSuiteItNames(t *testing.T) {
 		return [][]result.Record{a, b}
 	}
 	for _, order := range [][2]string{{"old", "old:v2"}, {"old:v2", "old"}} {
-		s := summary(Policy{}, parts(order[0], order[1])...)
+		s := summary(policy{}, parts(order[0], order[1])...)
 		require.Len(t, s.Warnings, 2)
 		got := suiteWarnings(t, s)
 		assert.Regexp(t, `^bpo24484/old trial [13]: warning of old$`, got["bpo24484/old"], "order %v", order)
 		assert.Regexp(t, `^bpo24484/old:v2 trial [13]: warning of old:v2$`, got["bpo24484/old:v2"], "order %v", order)
 	}
 	t.Run("a warning naming no group goes to the first suite", func(t *testing.T) {
-		s := summary(Policy{}, trials("a", result.Clean, 1, 0, 0), trials("b", result.Clean, 1, 0, 0))
+		s := summary(policy{}, trials("a", result.Clean, 1, 0, 0), trials("b", result.Clean, 1, 0, 0))
 		s.Warnings = []string{"shard 2 of 3 missing"}
 		got := suiteWarnings(t, s)
 		assert.Equal(t, "shard 2 of 3 missing", got["bpo24484/a"])
@@ -73,7 +73,7 @@ func TestXMLTextKeepsExactlyWhatXML10Carries(t *testing.T) {
 			} `xml:"testcase"`
 		} `xml:"testsuite"`
 	}
-	require.NoError(t, xml.Unmarshal(render(t, "junit", summary(Policy{}, rs)), &doc))
+	require.NoError(t, xml.Unmarshal(render(t, "junit", summary(policy{}, rs)), &doc))
 	assert.Equal(t, "fail: \U0001F600 \uE000 \uFFFD", doc.Suites[0].Testcases[0].Failure.Message)
 }
 
@@ -92,7 +92,7 @@ func TestJUnitFailureWithoutAnErrorText(t *testing.T) {
 			} `xml:"testcase"`
 		} `xml:"testsuite"`
 	}
-	require.NoError(t, xml.Unmarshal(render(t, "junit", summary(Policy{}, rs)), &doc))
+	require.NoError(t, xml.Unmarshal(render(t, "junit", summary(policy{}, rs)), &doc))
 	f := doc.Suites[0].Testcases[0].Failure
 	assert.Equal(t, "forbidden outcome fail", f.Message)
 	assert.Equal(t, "fail", f.Type)

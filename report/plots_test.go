@@ -12,8 +12,8 @@ import (
 )
 
 // groupOf returns a group with the given observations (times in ms).
-func groupOf(registry string, obs ...Observation) Group {
-	g := Group{Scenario: "bpo24484", Registry: registry, Runs: len(obs), Observations: obs}
+func groupOf(registry string, obs ...Sample) Group {
+	g := Group{Scenario: "bpo24484", Registry: registry, Runs: len(obs), Samples: obs}
 	for _, o := range obs {
 		if o.Detected {
 			g.Detected++
@@ -24,12 +24,12 @@ func groupOf(registry string, obs ...Observation) Group {
 	return g
 }
 
-func det(ms float64) Observation {
-	return Observation{T: time.Duration(ms * float64(time.Millisecond)), Detected: true}
+func det(ms float64) Sample {
+	return Sample{T: time.Duration(ms * float64(time.Millisecond)), Detected: true}
 }
 
-func cens(ms float64) Observation {
-	return Observation{T: time.Duration(ms * float64(time.Millisecond))}
+func cens(ms float64) Sample {
+	return Sample{T: time.Duration(ms * float64(time.Millisecond))}
 }
 
 func registryName(g Group) string { return g.Registry }
@@ -293,7 +293,7 @@ func TestHistogramEdgeCases(t *testing.T) {
 	})
 	t.Run("the number of bins grows with the cube root of the detections, up to 40", func(t *testing.T) {
 		for _, c := range []struct{ n, bins int }{{4, 5}, {16, 6}, {1000, 20}, {8000, 40}, {20000, 40}} {
-			var obs []Observation
+			var obs []Sample
 			for i := range c.n {
 				obs = append(obs, det(1+49*float64(i)/float64(c.n)))
 			}

@@ -14,7 +14,7 @@ import (
 )
 
 // Formats names the formats Render writes, the default first.
-var Formats = []string{"table", "markdown", "json", "junit", "html", "github"}
+var Formats = []string{"table", "markdown", "json", "junit", "html", "github", "test2json"}
 
 // Render writes s to w in format, one of Formats; an unknown format is an
 // error and writes nothing.
@@ -32,6 +32,8 @@ func Render(w io.Writer, format string, s Summary) error {
 		return HTML(w, s)
 	case "github":
 		return GitHub(w, s)
+	case "test2json":
+		return Test2JSON(w, s)
 	}
 	return fmt.Errorf("report: unknown format %q (have %s)", format, strings.Join(Formats, ", "))
 }
@@ -50,7 +52,11 @@ func Table(w io.Writer, s Summary) error {
 		groups := groupsOf(s, sc)
 		sw, isSweep := sweepOf(groups)
 		if !isSweep {
-			fmt.Fprintf(w, "scenario %s: %s\n", sc, knobsLine(groups[0].Knobs))
+			lines := s.scenarioLines(sc, knobsLine(groups[0].Knobs))
+			fmt.Fprintf(w, "scenario %s: %s\n", sc, lines[0])
+			for _, l := range lines[1:] {
+				fmt.Fprintf(w, "  %s\n", l)
+			}
 			if err := asciiComparison(w, groups, columnName, s.Policy); err != nil {
 				return err
 			}
@@ -76,13 +82,17 @@ func Table(w io.Writer, s Summary) error {
 	}
 	if sigs := s.Signatures(); len(sigs) > 0 {
 		fmt.Fprintln(w, "\nfailure signatures")
-		h, rows := signatureRows(sigs)
+		h, rows := signatureKeyRows(sigs)
 		if err := asciiTable(w, h, rows); err != nil {
 			return err
 		}
+		writeSignatureKeys(w, sigs, tableWidth)
 	}
 	for _, e := range s.Effects() {
 		fmt.Fprintf(w, "effect: %s\n", e.Statement())
+	}
+	for _, plan := range s.effectPlans() {
+		fmt.Fprintf(w, "effect gate: %s\n", plan)
 	}
 	for i, warn := range s.Warnings {
 		fmt.Fprintf(w, "[%d] %s\n", i+1, warn)
@@ -146,7 +156,14 @@ func Markdown(w io.Writer, s Summary) error {
 		groups := groupsOf(s, sc)
 		sw, isSweep := sweepOf(groups)
 		if !isSweep {
-			fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(knobsLine(groups[0].Knobs)))
+			lines := s.scenarioLines(sc, knobsLine(groups[0].Knobs))
+			fmt.Fprintf(w, "**scenario %s**: %s\n\n", mdEscape(sc), mdEscape(lines[0]))
+			for i, l := range lines[1:] {
+				fmt.Fprintf(w, "- %s\n", mdEscape(l))
+				if i == len(lines)-2 {
+					fmt.Fprintln(w)
+				}
+			}
 			if err := markdownComparison(w, groups, columnName, s.Policy); err != nil {
 				return err
 			}
@@ -184,6 +201,9 @@ func Markdown(w io.Writer, s Summary) error {
 			fmt.Fprintf(w, "- **effect**: %s\n", mdEscape(e.Statement()))
 		}
 	}
+	for _, plan := range s.effectPlans() {
+		fmt.Fprintf(w, "- **effect gate**: %s\n", mdEscape(plan))
+	}
 	if len(s.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWarnings:")
 		fmt.Fprintln(w)
@@ -198,7 +218,7 @@ func Markdown(w io.Writer, s Summary) error {
 // markdownAlignment aligns the statistic names left and the numbers right.
 // asciiComparison writes the comparison table of groups, columns named by
 // name, and under it one rate statement per group.
-func asciiComparison(w io.Writer, groups []Group, name func(Group) string, p Policy) error {
+func asciiComparison(w io.Writer, groups []Group, name func(Group) string, p result.VerdictPolicy) error {
 	header, rows := comparison(groups, name, p)
 	if err := asciiTable(w, header, rows); err != nil {
 		return err
@@ -211,7 +231,7 @@ func asciiComparison(w io.Writer, groups []Group, name func(Group) string, p Pol
 
 // markdownComparison writes the comparison table of groups, columns named
 // by name, and under it one rate statement per group.
-func markdownComparison(w io.Writer, groups []Group, name func(Group) string, p Policy) error {
+func markdownComparison(w io.Writer, groups []Group, name func(Group) string, p result.VerdictPolicy) error {
 	header, rows := comparison(groups, name, p)
 	if err := markdownTable(w, header, rows); err != nil {
 		return err
@@ -260,7 +280,7 @@ const kmNote = "ttff median/p90/p99: Kaplan-Meier estimates, trials never detect
 
 // comparison returns the header and rows of the side-by-side table of
 // groups: one column per registry, one row per statistic.
-func comparison(groups []Group, name func(Group) string, p Policy) (header []string, rows [][]string) {
+func comparison(groups []Group, name func(Group) string, p result.VerdictPolicy) (header []string, rows [][]string) {
 	header = []string{""}
 	for _, g := range groups {
 		header = append(header, name(g))
@@ -287,7 +307,7 @@ func comparison(groups []Group, name func(Group) string, p Policy) (header []str
 		row(groups, "callbacks/s", func(g Group) string { return si(g.CallbacksPerSec()) }),
 		row(groups, "outcomes", outcomeCell),
 		row(groups, "mutations seen", mutationCell),
-		row(groups, "verdict", func(g Group) string { return p.judge(g).Cell }),
+		row(groups, "verdict", func(g Group) string { return judge(p, g).Cell }),
 	}
 	if !slices.ContainsFunc(groups, func(g Group) bool { return g.Objects > 0 || g.Callbacks > 0 || len(g.Mutations) > 0 }) {
 		// Subjects that count no objects (external commands): the rows

@@ -17,7 +17,7 @@ func TestReportsGoOnPastTheFailureSignatures(t *testing.T) {
 	clean := trials("fixed", result.Clean, 20, 0, 0)
 	fail(&clean[3], "panic: boom")
 	clean[5].Warnings = []string{"the registry was not empty at teardown"}
-	s := summary(Policy{}, trials("unfixed", result.Control, 20, 20, 0), clean)
+	s := summary(policy{}, trials("unfixed", result.Control, 20, 20, 0), clean)
 	for _, format := range []string{"table", "markdown"} {
 		out := string(render(t, format, s))
 		last := -1
@@ -34,7 +34,7 @@ func TestReportsGoOnPastTheFailureSignatures(t *testing.T) {
 func TestMarkdownLeavesOutWhatARunDidNotHave(t *testing.T) {
 	// No effect (no control), no warning: no empty list, no heading of
 	// none, no run of blank lines.
-	s := summary(Policy{}, trials("fixed", result.Clean, 5, 0, 0))
+	s := summary(policy{}, trials("fixed", result.Clean, 5, 0, 0))
 	require.Empty(t, s.Effects())
 	require.Empty(t, s.Warnings)
 	for _, format := range []string{"markdown", "github"} {
@@ -62,7 +62,7 @@ func TestMdEscapeOpensNoHTMLTag(t *testing.T) {
 
 func TestComparisonShowsThroughputRowsOnlyForSubjectsThatCount(t *testing.T) {
 	rowNames := func(rs []result.Record) []string {
-		_, rows := comparison(summary(Policy{}, rs).Groups, columnName, Policy{})
+		_, rows := comparison(summary(policy{}, rs).Groups, columnName, result.VerdictPolicy{})
 		var names []string
 		for _, r := range rows {
 			if r[0] == "objects/s" || r[0] == "callbacks/s" || r[0] == "mutations seen" {

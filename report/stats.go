@@ -73,10 +73,10 @@ var tolerance = math.Log1p(1e-9)
 // longer tells one number of trials from the next.
 const maxRuns = 1 << 53
 
-// Observation is one trial seen as survival data: the time from its start to
+// Sample is one trial seen as survival data: the time from its start to
 // its first forbidden outcome when Detected, otherwise its length, at which
 // it is censored (it might have failed later, had it run longer).
-type Observation struct {
+type Sample struct {
 	T        time.Duration
 	Detected bool
 }
@@ -105,9 +105,9 @@ type Curve struct {
 // estimator: S(t) = Π over detection times tᵢ <= t of (1 - dᵢ/nᵢ), where dᵢ
 // trials were detected at tᵢ and nᵢ were at risk just before it (a trial
 // censored at tᵢ counts as at risk at tᵢ), and P(detected by t) = 1 - S(t).
-func KaplanMeier(obs []Observation) Curve {
+func KaplanMeier(obs []Sample) Curve {
 	sorted := slices.Clone(obs)
-	slices.SortStableFunc(sorted, func(a, b Observation) int { return cmp.Compare(a.T, b.T) })
+	slices.SortStableFunc(sorted, func(a, b Sample) int { return cmp.Compare(a.T, b.T) })
 	c := Curve{Trials: len(sorted)}
 	survive := 1.0
 	// Each pass takes the trials tied at one time, at least one of them, so

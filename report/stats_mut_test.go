@@ -119,7 +119,7 @@ func TestRunsNeededForSmallRates(t *testing.T) {
 //
 // The two trials censored at 2 count as at risk at 2 but not at 5; the
 // trial censored at 7 is at risk at 7. The horizon is 7ms.
-var kmTies = []Observation{
+var kmTies = []Sample{
 	{T: 7 * time.Millisecond, Detected: true},
 	{T: 2 * time.Millisecond, Detected: true},
 	{T: 4 * time.Millisecond},
@@ -133,7 +133,7 @@ var kmTies = []Observation{
 }
 
 func TestKaplanMeierWithTiesAndCensoring(t *testing.T) {
-	in := append([]Observation(nil), kmTies...)
+	in := append([]Sample(nil), kmTies...)
 	c := KaplanMeier(in)
 	assert.Equal(t, kmTies, in, "the caller's observations are left in their order")
 	want := []Step{
@@ -186,7 +186,7 @@ func TestKaplanMeierWithTiesAndCensoring(t *testing.T) {
 
 func TestKaplanMeierEdgeCases(t *testing.T) {
 	t.Run("all detected at once reach one", func(t *testing.T) {
-		c := KaplanMeier([]Observation{{T: 3, Detected: true}, {T: 3, Detected: true}, {T: 3, Detected: true}})
+		c := KaplanMeier([]Sample{{T: 3, Detected: true}, {T: 3, Detected: true}, {T: 3, Detected: true}})
 		require.Len(t, c.Steps, 1)
 		assert.Equal(t, Step{T: 3, P: 1, AtRisk: 3, Detected: 3}, c.Steps[0])
 		assert.Zero(t, c.Censored)
@@ -195,7 +195,7 @@ func TestKaplanMeierEdgeCases(t *testing.T) {
 		assert.Equal(t, time.Duration(3), d)
 	})
 	t.Run("censored before any detection shrink the risk set", func(t *testing.T) {
-		c := KaplanMeier([]Observation{{T: 1}, {T: 1}, {T: 2, Detected: true}, {T: 3}})
+		c := KaplanMeier([]Sample{{T: 1}, {T: 1}, {T: 2, Detected: true}, {T: 3}})
 		require.Len(t, c.Steps, 1)
 		assert.Equal(t, 2, c.Steps[0].AtRisk)
 		assert.InDelta(t, 0.5, c.Steps[0].P, 1e-12)
@@ -203,7 +203,7 @@ func TestKaplanMeierEdgeCases(t *testing.T) {
 		assert.Equal(t, 3, c.Censored)
 	})
 	t.Run("a detection at time zero counts at zero", func(t *testing.T) {
-		c := KaplanMeier([]Observation{{T: 0, Detected: true}, {T: 10}})
+		c := KaplanMeier([]Sample{{T: 0, Detected: true}, {T: 10}})
 		require.Len(t, c.Steps, 1)
 		assert.InDelta(t, 0.5, c.At(0), 1e-12)
 	})

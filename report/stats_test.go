@@ -90,7 +90,7 @@ func TestRunsNeeded(t *testing.T) {
 //
 // Dropping the censored trials instead would put the median at 3 ms; the
 // estimate puts it at 5 ms, and p90 is not reached within 6 ms.
-var handWorked = []Observation{
+var handWorked = []Sample{
 	{T: 5 * time.Millisecond, Detected: true},
 	{T: 1 * time.Millisecond, Detected: true},
 	{T: 2 * time.Millisecond},
@@ -141,7 +141,7 @@ func TestKaplanMeier(t *testing.T) {
 		assert.Equal(t, 6*time.Millisecond, d)
 	})
 	t.Run("a trial censored at a detection time is still at risk then", func(t *testing.T) {
-		c := KaplanMeier([]Observation{{T: 2, Detected: true}, {T: 2}, {T: 4, Detected: true}})
+		c := KaplanMeier([]Sample{{T: 2, Detected: true}, {T: 2}, {T: 4, Detected: true}})
 		require.Len(t, c.Steps, 2)
 		assert.Equal(t, 3, c.Steps[0].AtRisk)
 		assert.InDelta(t, 1.0/3, c.Steps[0].P, 1e-12)
@@ -149,13 +149,13 @@ func TestKaplanMeier(t *testing.T) {
 	})
 	t.Run("exactly one half reaches the median despite rounding", func(t *testing.T) {
 		// 1 - (3/4)(2/3) = 1/2, computed in floating point.
-		c := KaplanMeier([]Observation{{T: 1, Detected: true}, {T: 2, Detected: true}, {T: 3}, {T: 4}})
+		c := KaplanMeier([]Sample{{T: 1, Detected: true}, {T: 2, Detected: true}, {T: 3}, {T: 4}})
 		d, ok := c.Quantile(0.5)
 		assert.True(t, ok)
 		assert.Equal(t, time.Duration(2), d)
 	})
 	t.Run("no detections give a flat curve with nothing reached", func(t *testing.T) {
-		c := KaplanMeier([]Observation{{T: time.Second}, {T: 2 * time.Second}})
+		c := KaplanMeier([]Sample{{T: time.Second}, {T: 2 * time.Second}})
 		assert.Empty(t, c.Steps)
 		assert.Equal(t, 0.0, c.Final())
 		d, ok := c.Quantile(0.5)
@@ -188,7 +188,7 @@ func TestGroupStatistics(t *testing.T) {
 		assert.Equal(t, records, s.Records)
 	})
 	t.Run("undetected trials are censored at their length, not dropped", func(t *testing.T) {
-		assert.Len(t, g.Observations, 7)
+		assert.Len(t, g.Samples, 7)
 		d, ok := g.KMQuantile(0.5)
 		assert.True(t, ok)
 		assert.Equal(t, 5*time.Millisecond, d)

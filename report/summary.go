@@ -14,12 +14,29 @@ type Summary struct {
 	Groups   []Group
 	Warnings []string // problems that did not stop the run, printed as footnotes
 
-	// Policy is what the verdict asks of the groups (see Verdict).
-	Policy Policy
+	// Policy is what the verdict asks of the groups (see Verdict): the
+	// verdict policy the run's results header recorded.
+	Policy result.VerdictPolicy
+	// Subjects names the subjects the run meant to stress; one that ran no
+	// valid trial is reported.
+	Subjects []string
+	// Incomplete, when set, says why the records are not the whole run
+	// (missing shards): statistics are shown, but no pass is given.
+	Incomplete string
+	// Empty, when set, says why the records rightly hold no trial (a shard
+	// of a run with fewer rounds than shards): with no trial and nothing
+	// incomplete the verdict is then this note, exit status 0, and no
+	// claim about any subject.
+	Empty string
 
 	// Records are the trials behind Groups, in the order Summarize got them;
 	// the JUnit renderer writes one testcase per record.
 	Records []result.Record
+
+	// Header, when set, is the run's results header: the renderers say
+	// from it what an exec or gotest run ran (its commands, or its
+	// package, tests and build flags). Summarize leaves it nil.
+	Header *result.Header
 }
 
 // Group is the statistics of one scenario × registry.
@@ -50,9 +67,9 @@ type Group struct {
 
 	// TTFF holds the times to first failure of the detected trials, sorted.
 	TTFF []time.Duration
-	// Observations hold every trial as survival data, in record order: its
+	// Samples hold every trial as survival data, in record order: its
 	// time to first failure when detected, else its length, censored.
-	Observations []Observation
+	Samples []Sample
 
 	Objects   uint64
 	Callbacks uint64
@@ -94,7 +111,7 @@ func (g Group) RunsNeeded99() (n int, ok bool) { return RunsNeeded(g.Rate(), 0.9
 
 // KaplanMeier returns the estimate of P(detected by t) over the group's
 // trials, those never detected censored at their length.
-func (g Group) KaplanMeier() Curve { return KaplanMeier(g.Observations) }
+func (g Group) KaplanMeier() Curve { return KaplanMeier(g.Samples) }
 
 // KMQuantile returns the q-quantile of the time to first failure from the
 // Kaplan–Meier curve; reached is false when the curve never gets to q, and d
@@ -222,7 +239,7 @@ func Summarize(records []result.Record) Summary {
 			}
 			g.Detected++
 			g.TTFF = append(g.TTFF, r.TTFF())
-			g.Observations = append(g.Observations, Observation{T: r.TTFF(), Detected: true})
+			g.Samples = append(g.Samples, Sample{T: r.TTFF(), Detected: true})
 		default:
 			if r.Detected {
 				g.Other++
@@ -230,7 +247,7 @@ func Summarize(records []result.Record) Summary {
 					g.FirstError = r.FirstError
 				}
 			}
-			g.Observations = append(g.Observations, Observation{T: r.Duration()})
+			g.Samples = append(g.Samples, Sample{T: r.Duration()})
 		}
 		g.Objects += r.Counts.Objects
 		g.Callbacks += r.Counts.Callbacks()

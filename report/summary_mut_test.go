@@ -12,7 +12,7 @@ import (
 func TestAGroupWithAHarnessErrorDidNotPass(t *testing.T) {
 	// Four clean trials and one the harness could not run: not a pass,
 	// neither in the group nor in the JSON report.
-	s := summary(Policy{}, trials("fixed", result.Clean, 5, 0, 1), trials("unfixed", result.Control, 5, 4, 1))
+	s := summary(policy{}, trials("fixed", result.Clean, 5, 0, 1), trials("unfixed", result.Control, 5, 4, 1))
 	doc := NewJSONReport(s)
 	require.Len(t, doc.Groups, 2)
 	for i, g := range s.Groups {
@@ -33,7 +33,7 @@ func TestAControlsOtherFailures(t *testing.T) {
 		r := &control[i+1]
 		r.Outcome, r.Grade, r.Detected, r.TTFFNanos, r.FirstError = result.Lost, result.Forbidden, true, 1e6, msg
 	}
-	s := summary(Policy{}, control)
+	s := summary(policy{}, control)
 	g := s.Groups[0]
 	assert.Equal(t, 0, g.Detected)
 	assert.Equal(t, 2, g.Other)

@@ -2,33 +2,12 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
-)
 
-// Policy is what a run's verdict asks of its groups. It is part of what a
-// run recorded (the results file's header), so that a saved run renders
-// with the verdict it ended with.
-type Policy struct {
-	// MinPower is the lowest acceptable lower 95% Clopper–Pearson bound of
-	// a control's detection rate. Whatever its value, a control must be
-	// detected at least once.
-	MinPower float64 `json:"min_power"`
-	// RequireControl refuses a pass when no control ran: nothing then
-	// measured the harness's power to detect (the gate).
-	RequireControl bool `json:"require_control,omitempty"`
-	// Subjects names the subjects the run meant to stress; one that ran no
-	// valid trial is reported.
-	Subjects []string `json:"subjects,omitempty"`
-	// Incomplete, when set, says why the results are not the whole run
-	// (missing shards): statistics are shown, but no pass is given.
-	Incomplete string `json:"-"`
-	// Empty, when set, says why the results rightly hold no trial (a shard
-	// of a run with fewer rounds than shards): with no trial and nothing
-	// incomplete the verdict is then this note, exit status 0, and no
-	// claim about any subject.
-	Empty string `json:"-"`
-}
+	"github.com/racestress/racestress/result"
+)
 
 // Status is a verdict's outcome.
 type Status int
@@ -90,20 +69,28 @@ type GroupVerdict struct {
 	Text string
 }
 
-// Verdict judges s under s.Policy. It is the one verdict of racestress:
+// Verdict judges s under s.Policy, the verdict policy its run recorded,
+// and s's Subjects, Incomplete and Empty. It is the one verdict of racestress:
 // the run, the gate, report, merge, every format and the test helper all
 // take theirs from here.
 func (s Summary) Verdict() Verdict {
 	p := s.Policy
-	if p.Empty != "" && p.Incomplete == "" && len(s.Groups) == 0 {
-		return Verdict{Status: Pass, Line: "EMPTY: " + p.Empty}
+	if s.Empty != "" && s.Incomplete == "" && len(s.Groups) == 0 {
+		return Verdict{Status: Pass, Line: "EMPTY: " + s.Empty}
 	}
 	v := Verdict{Status: Pass}
 	var byStatus [Invalid + 1][]string
 	seen := map[string]bool{}
 	controls := 0
+	var tests []EffectTest
+	if p.MinEffect > 0 {
+		tests = s.EffectTests(p.MinEffect, DefaultAlpha)
+	}
 	for _, g := range s.Groups {
-		gv := p.judge(g)
+		gv := judge(p, g)
+		if p.MinEffect > 0 && gv.Status == Pass && g.IsClean() {
+			gv = judgeEffect(g, tests)
+		}
 		v.Groups = append(v.Groups, gv)
 		byStatus[gv.Status] = append(byStatus[gv.Status], gv.Text)
 		if g.Runs > 0 {
@@ -113,7 +100,7 @@ func (s Summary) Verdict() Verdict {
 			controls++
 		}
 	}
-	for _, name := range p.Subjects {
+	for _, name := range s.Subjects {
 		if seen[name] || slices.ContainsFunc(s.Groups, func(g Group) bool { return g.Registry == name && g.Errors > 0 }) {
 			continue
 		}
@@ -127,8 +114,8 @@ func (s Summary) Verdict() Verdict {
 	if p.RequireControl && controls == 0 {
 		byStatus[LostPower] = append(byStatus[LostPower], "no control ran: nothing measured the harness's power to detect")
 	}
-	if p.Incomplete != "" {
-		byStatus[Invalid] = append(byStatus[Invalid], "incomplete: "+p.Incomplete)
+	if s.Incomplete != "" {
+		byStatus[Invalid] = append(byStatus[Invalid], "incomplete: "+s.Incomplete)
 	}
 	if len(s.Groups) == 0 {
 		byStatus[Invalid] = append(byStatus[Invalid], "no trial ran")
@@ -140,8 +127,68 @@ func (s Summary) Verdict() Verdict {
 			return v
 		}
 	}
+	if p.MinEffect == 0 && !p.RequireControl {
+		// A plain run: its pass says so when a comparison it ran cannot
+		// show the fix's effect, so that a line which reads like a proof
+		// of the fix does not stand alone.
+		for _, e := range s.Effects() {
+			if e.PerTrial >= 1 {
+				byStatus[Pass] = append(byStatus[Pass], fmt.Sprintf("%s's effect against %s is not shown: too few trials (see the effect line)",
+					groupLabel(e.Clean), groupLabel(e.Control)))
+			}
+		}
+	}
 	v.Line = "PASS " + strings.Join(byStatus[Pass], "; ")
 	return v
+}
+
+// groupLabel names a group in a verdict clause: its subject, and its cell
+// in a sweep.
+func groupLabel(g Group) string {
+	if g.Cell != "" {
+		return g.Registry + " [" + g.Cell + "]"
+	}
+	return g.Registry
+}
+
+// judgeEffect is the effect gate's judgement of a clean group that showed
+// no forbidden outcome: it passes when its effect against a control of its
+// scenario and cell is shown; until then the run has not shown the fix,
+// which is the harness's missing power (status LostPower), with the plan
+// of what it still needs.
+func judgeEffect(g Group, tests []EffectTest) GroupVerdict {
+	name := groupLabel(g)
+	var mine []EffectTest
+	for _, t := range tests {
+		if t.Clean.Name() == g.Name() {
+			mine = append(mine, t)
+		}
+	}
+	if len(mine) == 0 {
+		return GroupVerdict{LostPower, "FAIL: no control", fmt.Sprintf(
+			"%s clean in %d trials, but no control of its scenario ran: the effect gate has nothing to measure its effect against", name, g.Runs)}
+	}
+	for _, t := range mine {
+		if t.State == EffectShown {
+			return GroupVerdict{Pass, "PASS: effect shown", fmt.Sprintf(
+				"%s clean in %d trials: fails at most 1/%s as often as %s per trial (effect gate, error <= %s: %d detections of %s in its first %d trials, none of %s in %d)",
+				name, g.Runs, formatFactor(t.MinEffect), t.Control.Registry, pctUp(t.Error), t.Need, t.Control.Registry, t.ControlTrials, g.Registry, g.Runs)}
+		}
+	}
+	t := mine[0]
+	for _, u := range mine[1:] {
+		if u.Have > t.Have {
+			t = u
+		}
+	}
+	est, _, _ := t.Plan()
+	more := ""
+	if !math.IsInf(est, 1) {
+		more = fmt.Sprintf("; about %s trials each in all at %s's rate", trialsText(est), t.Control.Registry)
+	}
+	return GroupVerdict{LostPower, "FAIL: effect undecided", fmt.Sprintf(
+		"%s clean in %d trials, but its effect of at least %sx is not shown yet: %s%s",
+		name, g.Runs, formatFactor(t.MinEffect), t.Missing(), more)}
 }
 
 // roleOf returns the role of the subject called name as the records give
@@ -155,8 +202,8 @@ func (s Summary) roleOf(name string) string {
 	return ""
 }
 
-// judge returns g's part of the verdict.
-func (p Policy) judge(g Group) GroupVerdict {
+// judge returns g's part of the verdict under p.
+func judge(p result.VerdictPolicy, g Group) GroupVerdict {
 	name := g.Registry
 	if g.Cell != "" {
 		name += " [" + g.Cell + "]"
@@ -179,7 +226,7 @@ func (p Policy) judge(g Group) GroupVerdict {
 	case g.Detected == 0:
 		return GroupVerdict{LostPower, "FAIL: never detected", fmt.Sprintf(
 			"%s was never detected in %d trials (detection rate < %s at %s)", name, g.Runs, pctUp(hi), pct(Confidence))}
-	case lo < p.MinPower:
+	case lo < p.MinPower && p.MinEffect == 0: // the effect gate asks for its detections instead
 		return GroupVerdict{LostPower, "FAIL: power below minimum", fmt.Sprintf(
 			"%s detected in %d of %d trials: power >= %s at %s (lower bound), below the minimum %s",
 			name, g.Detected, g.Runs, pctDown(lo), pct(Confidence), pct(p.MinPower))}

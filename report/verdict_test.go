@@ -36,7 +36,16 @@ func trials(registry string, role result.Role, n, hits, errors int) []result.Rec
 	return rs
 }
 
-func summary(p Policy, parts ...[]result.Record) Summary {
+// policy is what a test's summary is judged under: the verdict policy and
+// the run's facts the verdict reads besides it.
+type policy struct {
+	MinPower       float64
+	RequireControl bool
+	Subjects       []string
+	Incomplete     string
+}
+
+func summary(p policy, parts ...[]result.Record) Summary {
 	var rs []result.Record
 	for _, p := range parts {
 		for _, r := range p {
@@ -45,12 +54,13 @@ func summary(p Policy, parts ...[]result.Record) Summary {
 		}
 	}
 	s := Summarize(rs)
-	s.Policy = p
+	s.Policy = result.VerdictPolicy{MinPower: p.MinPower, RequireControl: p.RequireControl}
+	s.Subjects, s.Incomplete = p.Subjects, p.Incomplete
 	return s
 }
 
 func TestVerdict(t *testing.T) {
-	gate := Policy{MinPower: 0.5, RequireControl: true}
+	gate := policy{MinPower: 0.5, RequireControl: true}
 	cases := []struct {
 		name   string
 		s      Summary
@@ -76,18 +86,18 @@ func TestVerdict(t *testing.T) {
 			summary(gate, trials("fixed", result.Clean, 10, 0, 0)),
 			LostPower, "FAIL lost power: no control ran: nothing measured the harness's power to detect"},
 		{"a plain run passes with no control",
-			summary(Policy{}, trials("fixed", result.Clean, 10, 0, 0)),
+			summary(policy{}, trials("fixed", result.Clean, 10, 0, 0)),
 			Pass, "PASS fixed clean in 10 trials"},
 		{"a control named by the run but never run is reported",
-			summary(Policy{Subjects: []string{"unfixed", "fixed"}}, trials("fixed", result.Clean, 3, 0, 0)),
+			summary(policy{Subjects: []string{"unfixed", "fixed"}}, trials("fixed", result.Clean, 3, 0, 0)),
 			Invalid, "INVALID: unfixed ran no trial"},
 		{"a never-detected control in a plain run lost power",
-			summary(Policy{}, trials("unfixed", result.Control, 3, 0, 0)),
+			summary(policy{}, trials("unfixed", result.Control, 3, 0, 0)),
 			LostPower, "FAIL lost power: unfixed was never detected in 3 trials (detection rate < 70.8% at 95%)"},
 		{"missing shards make the run incomplete",
-			summary(Policy{Incomplete: "shards 2/2 not given"}, trials("unfixed", result.Control, 3, 3, 0)),
+			summary(policy{Incomplete: "shards 2/2 not given"}, trials("unfixed", result.Control, 3, 3, 0)),
 			Invalid, "INVALID: incomplete: shards 2/2 not given"},
-		{"no records is invalid", summary(Policy{}), Invalid, "INVALID: no trial ran"},
+		{"no records is invalid", summary(policy{}), Invalid, "INVALID: no trial ran"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

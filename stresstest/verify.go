@@ -1,6 +1,7 @@
 // Package stresstest runs racestress from a user's own go test: Verify
-// stresses a registry through the same engine, and fails the test with the
-// same one-line verdict, as racestress run and gate.
+// stresses a registry through the same run library (package stress) and
+// engine, and fails the test with the same one-line verdict, as racestress
+// run and gate.
 package stresstest
 
 import (
@@ -9,24 +10,28 @@ import (
 	"testing"
 
 	"github.com/racestress/racestress/harness"
-
 	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/stress"
 )
 
 // VerifyOption configures Verify.
-type VerifyOption func(*report.Policy)
+type VerifyOption func(*stress.Config)
 
 // MinPower makes Verify require every control's detection rate to have a
 // lower 95% bound of at least p (besides at least one detection).
-func MinPower(p float64) VerifyOption { return func(pol *report.Policy) { pol.MinPower = p } }
+func MinPower(p float64) VerifyOption { return func(c *stress.Config) { c.MinPower = p } }
 
 // RequireControl makes Verify fail when no control ran, as the gate does.
-func RequireControl() VerifyOption { return func(pol *report.Policy) { pol.RequireControl = true } }
+func RequireControl() VerifyOption { return func(c *stress.Config) { c.RequireControl = true } }
 
 // Verify runs cfg's trials (in this process unless cfg.Executor says
 // otherwise) and fails t, with the run's one-line verdict, unless they pass:
 // the same verdict, from the same function, that racestress run and gate
-// give. A harness error fails t too: it is never a pass.
+// give. Its run is a stress.Config: cfg's scenario, subjects with their
+// roles, knobs (every knob resolved by the engine, chaos included), cells,
+// rounds, seed, executor and parallelism, checked as racestress checks
+// them; it writes no results file. A configuration out of bounds or a
+// harness error fails t too: neither is ever a pass.
 //
 //	func TestMyRegistry(t *testing.T) {
 //		stresstest.Verify(t, harness.Config{Scenario: scenarios.ThreadSafety,
@@ -34,26 +39,37 @@ func RequireControl() VerifyOption { return func(pol *report.Policy) { pol.Requi
 //	}
 func Verify(t testing.TB, cfg harness.Config, opts ...VerifyOption) report.Verdict {
 	t.Helper()
-	var pol report.Policy
-	for _, o := range opts {
-		o(&pol)
+	c := stress.Config{
+		Declared: cfg.Scenario, Subjects: cfg.Subjects, Knobs: &cfg.Knobs, Cells: cfg.Cells,
+		Runs: cfg.Runs, RunsSet: true, Seed: cfg.Seed, SeedSet: true,
+		Isolation: "none", Executor: cfg.Executor, PoolTrials: harness.DefaultPoolTrials, Parallel: max(1, cfg.Parallel),
 	}
-	for _, s := range cfg.Subjects {
-		pol.Subjects = append(pol.Subjects, s.Name)
+	for _, o := range opts {
+		o(&c)
 	}
 	ctx := context.Background()
 	if d, ok := t.(interface{ Context() context.Context }); ok {
 		ctx = d.Context()
 	}
-	records, err := harness.Run(ctx, cfg)
-	sum := report.Summarize(records)
-	sum.Policy = pol
-	v := sum.Verdict()
+	var res *stress.Result
+	plan, err := stress.Prepare(c)
+	if err == nil {
+		res, err = plan.Run(ctx, stress.Hooks{})
+	}
+	if err == nil {
+		err = res.Err
+	}
 	if err != nil {
-		v.Status, v.Line = report.Invalid, fmt.Sprintf("INVALID: %v (%d trials completed)", err, len(records))
+		n := 0
+		if res != nil {
+			n = len(res.Records)
+		}
+		v := report.Verdict{Status: report.Invalid, Line: fmt.Sprintf("INVALID: %v (%d trials completed)", err, n)}
 		t.Errorf("racestress: %s", v.Line)
 		return v
 	}
+	sum := res.Summary
+	v := sum.Verdict()
 	for _, w := range sum.Warnings {
 		t.Logf("racestress: warning: %s", w)
 	}

@@ -1,17 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -19,7 +13,7 @@ import (
 	"github.com/racestress/racestress/harness"
 	"github.com/racestress/racestress/report"
 	"github.com/racestress/racestress/result"
-	"github.com/racestress/racestress/scenarios"
+	"github.com/racestress/racestress/stress"
 )
 
 // Defaults of racestress exec and gotest.
@@ -30,24 +24,7 @@ const (
 	execDefaultRuns = 100
 	// execDefaultTimeout is the watchdog, as go test's -timeout.
 	execDefaultTimeout = 10 * time.Minute
-	// gotestBackstop is how much longer than the test binary's own
-	// -test.timeout alarm (which names the running tests) the watchdog
-	// waits before it sends SIGQUIT itself.
-	gotestBackstop = 5 * time.Second
 )
-
-// execOptions are what racestress exec and gotest add to a run's options.
-type execOptions struct {
-	run      harness.ExecRun // the commands and their limits, as the header records them
-	subjects []scenarios.Subject
-	env      multiFlag
-	failOn   string
-	ignore   string
-	grace    time.Duration
-	logAll   bool
-	maxFails int
-	targets  targetFlag // --control and --clean, in the order given
-}
 
 // multiFlag is a repeatable string flag.
 type multiFlag []string
@@ -55,56 +32,49 @@ type multiFlag []string
 func (f *multiFlag) String() string     { return strings.Join(*f, " ") }
 func (f *multiFlag) Set(s string) error { *f = append(*f, s); return nil }
 
-// targetFlag collects --control and --clean NAME=COMMAND, each with its
-// role, in the order given: the order of the trials in every round.
-type targetFlag []harness.ExecTarget
-
+// roleFlag collects --control or --clean NAME=COMMAND with its role, in
+// the order given: the order of the trials in every round.
 type roleFlag struct {
-	list *targetFlag
+	list *[]harness.ExecTarget
 	role result.Role
 }
 
 func (f roleFlag) String() string { return "" }
 
-// targetName is what a NAME= prefix must look like.
-var targetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-
 func (f roleFlag) Set(s string) error {
-	name, line, ok := strings.Cut(s, "=")
-	if !ok || !targetName.MatchString(name) || strings.ContainsAny(name, " \t'\"") {
-		name, line = "", s
-	}
-	argv, err := splitCommand(line)
+	t, err := stress.ParseTarget(s, f.role)
 	if err != nil {
 		return err
 	}
-	*f.list = append(*f.list, harness.ExecTarget{Name: name, Role: f.role, Argv: argv})
+	*f.list = append(*f.list, t)
 	return nil
 }
 
 // addExecFlags defines the flags exec and gotest share: how many trials,
 // how they run, their limits and the verdict.
-func addExecFlags(fs *flag.FlagSet, o *options, x *execOptions) {
-	fs.IntVar(&o.runs, "runs", execDefaultRuns, "run `N` rounds: each runs every command once, in the order given")
-	fs.IntVar(&o.runs, "count", execDefaultRuns, "the same as --runs, named as in go test")
-	fs.Int64Var(&o.seed, "seed", 0, "seed round 0 with `S` and round i with S+i, given to each command as RACESTRESS_SEED (default: random)")
-	fs.DurationVar(&o.budget, "budget", 0, "start no trial after `D` of wall-clock time (with no --runs/--count: as many rounds as fit)")
-	fs.BoolVar(&o.failfast, "failfast", false, "stop running a clean command after its first failure (controls keep running)")
-	fs.IntVar(&x.maxFails, "max-fails", 0, "stop the run after `N` failures of clean commands (0: no limit)")
-	fs.IntVar(&o.parallel, "parallel", 1, "run `P` trials at once; on few cores parallel trials change each other's timing")
-	fs.StringVar(&o.shard, "shard", "", "run only shard `K/N` of the rounds (needs --seed; merge shards with racestress merge)")
-	fs.DurationVar(&o.timeout, "timeout", execDefaultTimeout, "watchdog: a trial still running after `D` gets SIGQUIT (a Go program dumps its goroutines), then SIGKILL; 0: none")
-	fs.DurationVar(&x.grace, "grace", 0, "time between the watchdog's SIGQUIT and SIGKILL (default 2s)")
-	fs.StringVar(&o.memoryLimit, "memory-limit", "", "give each trial GOMEMLIMIT=`SIZE` (e.g. 512MiB) and kill it when its processes' resident set passes twice that")
-	fs.StringVar(&x.failOn, "fail-on", "", "fail a trial whose output matches `REGEX`, even when it exits 0")
-	fs.StringVar(&x.ignore, "ignore", "", "count a failed trial whose output matches `REGEX` as passed, as stress -ignore")
-	fs.Var(&x.env, "env", "add `KEY=V` to every command's environment; repeatable")
-	fs.BoolVar(&x.logAll, "log-all", false, "keep the output of every trial, not only of failed ones")
-	fs.StringVar(&o.out, "out", "", "write results to the new `FILE` (default racestress-out/<time>/results.jsonl); logs go beside it")
+func addExecFlags(fs *flag.FlagSet, o *options) {
+	c, x := &o.cfg, &o.exec
+	fs.IntVar(&c.Runs, "runs", execDefaultRuns, "run `N` rounds: each runs every command once, in the order given")
+	fs.IntVar(&c.Runs, "count", execDefaultRuns, "the same as --runs, named as in go test")
+	fs.Int64Var(&c.Seed, "seed", 0, "seed round 0 with `S` and round i with S+i, given to each command as RACESTRESS_SEED (default: random)")
+	fs.DurationVar(&c.Budget, "budget", 0, "start no trial after `D` of wall-clock time (with no --runs/--count: as many rounds as fit)")
+	fs.BoolVar(&c.Failfast, "failfast", false, "stop running a clean command after its first failure (controls keep running)")
+	fs.IntVar(&c.MaxFails, "max-fails", 0, "stop the run after `N` failures of clean commands (0: no limit)")
+	fs.IntVar(&c.Parallel, "parallel", 1, "run `P` trials at once; on few cores parallel trials change each other's timing")
+	fs.StringVar(&c.Shard, "shard", "", "run only shard `K/N` of the rounds (needs --seed; merge shards with racestress merge)")
+	fs.DurationVar(&c.Timeout, "timeout", execDefaultTimeout, "watchdog: a trial still running after `D` gets SIGQUIT (a Go program dumps its goroutines), then SIGKILL; 0: none")
+	fs.DurationVar(&x.Grace, "grace", 0, "time between the watchdog's SIGQUIT and SIGKILL (default 2s)")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", "", "give each trial GOMEMLIMIT=`SIZE` (e.g. 512MiB) and kill it when its processes' resident set passes twice that")
+	fs.StringVar(&x.FailOn, "fail-on", "", "fail a trial whose output matches `REGEX`, even when it exits 0")
+	fs.StringVar(&x.Ignore, "ignore", "", "count a failed trial whose output matches `REGEX` as passed, as stress -ignore")
+	fs.Var((*multiFlag)(&x.Env), "env", "add `KEY=V` to every command's environment; repeatable")
+	fs.BoolVar(&x.LogAll, "log-all", false, "keep the output of every trial, not only of failed ones")
+	fs.StringVar(&c.Out, "out", "", "write results to the new `FILE` (default racestress-out/<time>/results.jsonl); logs go beside it")
 	fs.StringVar(&o.format, "format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
 	fs.BoolVar(&o.quiet, "quiet", false, "print no progress and per-failure lines on stderr")
-	fs.BoolVar(&o.gate, "gate", false, "gate CI on the run: every control must be caught with --min-power, and a run with no control fails")
-	fs.Float64Var(&o.minPower, "min-power", 0, fmt.Sprintf("with --gate, the lowest acceptable lower 95%% bound of a control's failure rate, `P` (default %g with --gate)", DefaultMinPower))
+	fs.BoolVar(&c.Gate, "gate", false, "gate CI on the run: every control must be caught with --min-power, and a run with no control fails")
+	fs.Float64Var(&c.MinPower, "min-power", 0, fmt.Sprintf("with --gate, the lowest acceptable lower 95%% bound of a control's failure rate, `P` (default %g with --gate, 0 with --min-effect)", stress.DefaultMinPower))
+	fs.Float64Var(&c.MinEffect, "min-effect", 0, minEffectUsage)
 }
 
 const execUsage = `usage: racestress exec [flags] [--] CMD ARGS...
@@ -148,178 +118,92 @@ flags (the go test build flags -race, -tags, -ldflags, -gcflags, -asmflags,
 -msan, -asan, -a, -buildvcs are passed to go test -c):
 `
 
-func printExecUsage(w io.Writer, head string, fs *flag.FlagSet) {
-	fmt.Fprint(w, head)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-}
-
-// execCmd is racestress exec.
-func execCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// execCmd is racestress exec and racestress gotest: commands, or a Go
+// package's test binary, run as trials.
+func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
 	var o options
-	x := &execOptions{}
-	fs := newBareFlagSet("racestress exec")
-	addExecFlags(fs, &o, x)
-	fs.Var(roleFlag{&x.targets, result.Control}, "control", "run `NAME=COMMAND` as a control: it has the bug and must be caught (fail); repeatable")
-	fs.Var(roleFlag{&x.targets, result.Clean}, "clean", "run `NAME=COMMAND` as clean: it must never fail; repeatable")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printExecUsage(stdout, execUsage, fs)
-			return nil
+	fs := newBareFlagSet("racestress " + name)
+	addExecFlags(fs, &o)
+	var targets []harness.ExecTarget
+	g := stress.GoTestPackage{}
+	var role string
+	head := execUsage
+	if name == "exec" {
+		fs.Var(roleFlag{&targets, result.Control}, "control", "run `NAME=COMMAND` as a control: it has the bug and must be caught (fail); repeatable")
+		fs.Var(roleFlag{&targets, result.Clean}, "clean", "run `NAME=COMMAND` as clean: it must never fail; repeatable")
+	} else {
+		head = gotestUsage
+		for _, n := range goBuildValueFlags {
+			fs.Var(goFlag{name: n, into: &g.BuildFlags}, n, "go test -c -"+n+" `VALUE`")
 		}
-		return usageError("exec: %v (see racestress exec -h)", err)
-	}
-	targets := slices.Clone(x.targets)
-	if cmdline := fs.Args(); len(cmdline) > 0 {
-		targets = append(targets, harness.ExecTarget{Role: result.Clean, Argv: cmdline})
-	}
-	if len(targets) == 0 {
-		return usageError("exec: no command: give one after the flags (racestress exec [flags] -- CMD ARGS...), or --clean/--control NAME=COMMAND")
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return invalid("exec: the working directory: %v", err)
-	}
-	for i := range targets {
-		t := &targets[i]
-		if t.Name == "" {
-			t.Name = filepath.Base(t.Argv[0])
+		for _, n := range goBuildBoolFlags {
+			fs.Var(goFlag{name: n, isBool: true, into: &g.BuildFlags}, n, "go test -c -"+n)
 		}
-		t.Dir = dir
-		if _, err := exec.LookPath(t.Argv[0]); err != nil {
-			return usageError("exec: %s: %v", t.Name, unwrapExecError(err))
-		}
+		fs.StringVar(&role, "role", string(result.Clean), "the package's `ROLE`: clean (its tests must never fail) or control (they have the bug and must be caught)")
+		fs.StringVar(&g.Run, "run", "", "run only the tests matching `RE` (-test.run)")
+		fs.StringVar(&g.Skip, "skip", "", "skip the tests matching `RE` (-test.skip)")
+		fs.StringVar(&g.CPU, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
+		fs.BoolVar(&g.Short, "short", false, "run the tests with -test.short")
 	}
-	o.args = append([]string{"racestress", "exec"}, args...)
-	return x.runTargets(ctx, &o, fs, targets, nil, nil, stdout, stderr)
-}
-
-// unwrapExecError drops exec.Error's repetition of the program name.
-func unwrapExecError(err error) error {
-	var ee *exec.Error
-	if errors.As(err, &ee) {
-		return fmt.Errorf("%s: %v", ee.Name, ee.Err)
+	pos, help, err := parseExecArgs(fs, name, args, &g.Args)
+	if help {
+		fmt.Fprint(stdout, head)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return nil
 	}
-	return err
-}
-
-// runTargets configures and runs targets: the flags set in fs, the
-// commands' limits, the subjects; then build, when set (once every flag
-// is checked), and the run through execute.
-func (x *execOptions) runTargets(ctx context.Context, o *options, fs *flag.FlagSet, targets []harness.ExecTarget, gotest *harness.GoTestBuild, build func() error, stdout, stderr io.Writer) error {
-	o.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
-	if o.gate && !o.set["min-power"] {
-		o.minPower = DefaultMinPower
-	}
-	if o.set["min-power"] && !o.gate {
-		return usageError("--min-power applies to --gate runs only")
-	}
-	for _, kv := range x.env {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return usageError("--env: want KEY=V, got %q", kv)
-		}
-	}
-	for i, t := range targets {
-		if slices.ContainsFunc(targets[:i], func(u harness.ExecTarget) bool { return u.Name == t.Name }) {
-			return usageError("two commands are named %q: name them with NAME=COMMAND", t.Name)
-		}
-		targets[i].Env = slices.Clone(x.env)
-	}
-	limit, err := parseSize(o.memoryLimit)
-	if err != nil {
-		return usageError("--memory-limit: %v", err)
-	}
-	x.run = harness.ExecRun{
-		Targets: targets, TimeoutNs: int64(o.timeout), GraceNs: int64(x.grace), MemoryLimit: limit,
-		FailOn: x.failOn, Ignore: x.ignore, LogAll: x.logAll, GoTest: gotest,
-	}
-	if gotest != nil && o.timeout > 0 {
-		x.run.TimeoutNs = int64(o.timeout + gotestBackstop)
-	}
-	cfg, err := x.config(o)
 	if err != nil {
 		return err
 	}
-	o.exec = x
-	if err := x.check(o); err != nil {
+	o.set = given(fs)
+	cfg := o.config(append([]string{"racestress", name}, args...))
+	if name == "exec" {
+		if len(pos) > 0 {
+			targets = append(targets, harness.ExecTarget{Role: result.Clean, Argv: pos})
+		}
+	} else {
+		if len(pos) != 1 {
+			return usageError("gotest needs one package, got %d arguments (%s)", len(pos), strings.Join(pos, " "))
+		}
+		g.Package, g.Role = pos[0], result.Role(role)
+		t, build, err := stress.GoTest(ctx, g, cfg.Out, cfg.Timeout)
+		if err != nil {
+			return fromStress(err)
+		}
+		targets, o.exec.GoTest = []harness.ExecTarget{t}, build
+	}
+	o.exec.Targets = targets
+	cfg.Exec = &o.exec
+	plan, err := stress.Prepare(cfg)
+	if err != nil {
+		return fromStress(err)
+	}
+	if err := checkFormat(o.format); err != nil {
 		return err
 	}
-	if build != nil {
-		if err := build(); err != nil {
-			return err
+	return execute(ctx, plan, o.format, o.quiet, stdout, stderr)
+}
+
+// parseExecArgs parses the arguments of exec, flags then the command, or
+// of gotest, flags before and after the package and, after a "--", the
+// test binary's own arguments (into extra).
+func parseExecArgs(fs *flag.FlagSet, name string, args []string, extra *[]string) (pos []string, help bool, err error) {
+	if i := slices.Index(args, "--"); i >= 0 && name == "gotest" {
+		args, *extra = args[:i], args[i+1:]
+	}
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, true, nil
+			}
+			return nil, false, usageError("%s: %v (see racestress %s -h)", name, err, name)
 		}
+		if fs.NArg() == 0 || name == "exec" {
+			return append(pos, fs.Args()...), false, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	return execute(ctx, o, cfg, nil, stdout, stderr)
-}
-
-// config checks the run's flags and returns its configuration.
-func (x *execOptions) config(o *options) (harness.Config, error) {
-	var cfg harness.Config
-	switch {
-	case o.runs < 1 || o.runs > maxRuns:
-		return cfg, usageError("--runs must be between 1 and %d, got %d", maxRuns, o.runs)
-	case !(o.minPower >= 0 && o.minPower < 1):
-		return cfg, usageError("--min-power must be in [0, 1), got %g", o.minPower)
-	case x.maxFails < 0 || x.maxFails > maxRuns:
-		return cfg, usageError("--max-fails must be between 0 (no limit) and %d, got %d", maxRuns, x.maxFails)
-	case x.grace < 0 || x.grace > time.Hour:
-		return cfg, usageError("--grace must be between 0 (default) and 1h, got %v", x.grace)
-	}
-	subjects, err := x.run.Subjects()
-	if err != nil {
-		return cfg, usageError("%v", err)
-	}
-	x.subjects = subjects
-	seed := o.seed
-	if !o.set["seed"] {
-		seed = rand.Int64N(1 << 40)
-	}
-	shard, err := harness.ParseShard(o.shard)
-	if err != nil {
-		return cfg, usageError("--shard: %v", err)
-	}
-	runs := o.runs
-	if o.budget > 0 && !o.runsSet() {
-		runs = -1
-	}
-	switch {
-	case o.shard != "" && !o.set["seed"]:
-		return cfg, usageError("--shard needs --seed, so that every shard runs its part of the same trials")
-	case o.shard != "" && runs < 0:
-		return cfg, usageError("--shard needs --runs, so that every shard knows the run's rounds")
-	}
-	return harness.Config{Scenario: harness.ExecScenario, Subjects: subjects, Runs: runs, Seed: seed, Shard: shard, Extra: x.run.Extra()}, nil
-}
-
-// check is checkRunFlags for exec runs.
-func (x *execOptions) check(o *options) error {
-	switch {
-	case o.timeout < 0 || o.timeout > maxTimeout:
-		return usageError("--timeout must be between 0 (no watchdog) and %v, got %v", maxTimeout, o.timeout)
-	case o.parallel < 1 || o.parallel > maxParallel:
-		return usageError("--parallel must be between 1 and %d, got %d", maxParallel, o.parallel)
-	case !slices.Contains(report.Formats, o.format):
-		return usageError("--format must be one of %s, got %q", strings.Join(report.Formats, ", "), o.format)
-	case o.budget < 0 || o.budget > maxBudget:
-		return usageError("--budget must be between 0 and %v, got %v", maxBudget, o.budget)
-	}
-	limit, err := parseSize(o.memoryLimit)
-	if err != nil {
-		return usageError("--memory-limit: %v", err)
-	}
-	if mem := physicalMemory(); limit > 0 && mem > 0 && limit > mem {
-		return usageError("--memory-limit %s is more than the machine's %d MiB", o.memoryLimit, mem>>20)
-	}
-	return nil
-}
-
-// executor returns the executor of the run's commands. Its records name
-// their logs relative to logBase, the results file's folder, as the
-// built-in scenarios' do (see result.LogPath).
-func (x *execOptions) executor(logDir, logBase string) harness.Executor {
-	return harness.Commands{Subjects: x.subjects, LogDir: logDir, LogBase: logBase}
 }
 
 // goBuildFlags are the go test build flags gotest passes to go test -c:
@@ -346,241 +230,5 @@ func (f goFlag) Set(v string) error {
 	return nil
 }
 
-// gotestCmd is racestress gotest.
-func gotestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o options
-	x := &execOptions{}
-	fs := newBareFlagSet("racestress gotest")
-	addExecFlags(fs, &o, x)
-	var build []string
-	for _, n := range goBuildValueFlags {
-		fs.Var(goFlag{name: n, into: &build}, n, "go test -c -"+n+" `VALUE`")
-	}
-	for _, n := range goBuildBoolFlags {
-		fs.Var(goFlag{name: n, isBool: true, into: &build}, n, "go test -c -"+n)
-	}
-	var runRE, skipRE, cpu, role string
-	var short bool
-	fs.StringVar(&role, "role", string(result.Clean), "the package's `ROLE`: clean (its tests must never fail) or control (they have the bug and must be caught)")
-	fs.StringVar(&runRE, "run", "", "run only the tests matching `RE` (-test.run)")
-	fs.StringVar(&skipRE, "skip", "", "skip the tests matching `RE` (-test.skip)")
-	fs.StringVar(&cpu, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
-	fs.BoolVar(&short, "short", false, "run the tests with -test.short")
-	pos, extra, help, err := parseGoTestArgs(fs, args)
-	if help {
-		printExecUsage(stdout, gotestUsage, fs)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usageError("gotest needs one package, got %d arguments (%s)", len(pos), strings.Join(pos, " "))
-	}
-	pkg := pos[0]
-	if r := result.Role(role); !r.Valid() {
-		return usageError("--role must be %s or %s, got %q", result.Clean, result.Control, role)
-	}
-	o.args = append([]string{"racestress", "gotest"}, args...)
-	if o.out == "" {
-		o.out = filepath.Join(result.RunDir("racestress-out", time.Now()), "results.jsonl")
-	}
-	importPath, pkgDir, err := goList(ctx, pkg, build)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(o.out)
-	bin, err := filepath.Abs(filepath.Join(dir, filepath.Base(importPath)+".test"))
-	if err != nil {
-		return invalid("gotest: %v", err)
-	}
-	argv := []string{bin}
-	if runRE != "" {
-		argv = append(argv, "-test.run="+runRE)
-	}
-	if skipRE != "" {
-		argv = append(argv, "-test.skip="+skipRE)
-	}
-	if cpu != "" {
-		argv = append(argv, "-test.cpu="+cpu)
-	}
-	if short {
-		argv = append(argv, "-test.short")
-	}
-	argv = append(argv, "-test.count=1", "-test.v=test2json", "-test.timeout="+o.timeout.String())
-	argv = append(argv, extra...)
-	name := filepath.Base(importPath)
-	targets := []harness.ExecTarget{{Name: name, Role: result.Role(role), Argv: argv, Dir: pkgDir}}
-	gt := &harness.GoTestBuild{Package: pkg, ImportPath: importPath, Binary: bin, BuildFlags: build}
-	return x.runTargets(ctx, &o, fs, targets, gt, func() error { return buildTest(ctx, pkg, importPath, build, bin) }, stdout, stderr)
-}
-
-// parseGoTestArgs parses gotest's arguments: flags before and after the
-// package, and after a "--" the test binary's own arguments.
-func parseGoTestArgs(fs *flag.FlagSet, args []string) (pos, extra []string, help bool, err error) {
-	if i := slices.Index(args, "--"); i >= 0 {
-		args, extra = args[:i], args[i+1:]
-	}
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, nil, true, nil
-			}
-			return nil, nil, false, usageError("gotest: %v (see racestress gotest -h)", err)
-		}
-		if fs.NArg() == 0 {
-			return pos, extra, false, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
-// goList returns pkg's import path and folder; it refuses a pattern that
-// names no package or several.
-func goList(ctx context.Context, pkg string, build []string) (importPath, dir string, err error) {
-	args := []string{"list", "-f", "{{.ImportPath}}\t{{.Dir}}"}
-	for _, f := range build {
-		if strings.HasPrefix(f, "-tags=") || strings.HasPrefix(f, "-mod=") || strings.HasPrefix(f, "-modfile=") || strings.HasPrefix(f, "-overlay=") {
-			args = append(args, f)
-		}
-	}
-	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return "", "", usageError("gotest: go list %s: %s", pkg, firstLineOf(errb.String(), err))
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 1 || lines[0] == "" {
-		return "", "", usageError("gotest: %s names %d packages; give one", pkg, len(lines))
-	}
-	importPath, dir, _ = strings.Cut(lines[0], "\t")
-	return importPath, dir, nil
-}
-
-// buildTest builds pkg's test binary bin with go test -c. A package
-// without test files gets no binary: that is a usage error, as there is
-// nothing to stress.
-func buildTest(ctx context.Context, pkg, importPath string, build []string, bin string) error {
-	dir := filepath.Dir(bin)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return invalid("gotest: the run's folder: %v", err)
-	}
-	args := append([]string{"test", "-c", "-o", bin}, build...)
-	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		os.Remove(dir) // only when empty
-		if ctx.Err() != nil {
-			return &exitError{code: 130, msg: "interrupted while building the test binary"}
-		}
-		return usageError("gotest: go test -c %s failed: %s", pkg, firstLineOf(out.String(), err))
-	}
-	if _, err := os.Stat(bin); err != nil {
-		os.Remove(dir)
-		return usageError("gotest: package %s has no test files: go test -c wrote no test binary, so there is nothing to stress", importPath)
-	}
-	return nil
-}
-
-// firstLineOf returns the first line of a tool's output that says what
-// went wrong, else err's text.
-func firstLineOf(out string, err error) string {
-	for _, l := range strings.Split(out, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "FAIL") {
-			continue
-		}
-		return l
-	}
-	return err.Error()
-}
-
-// execReplay reruns trial rec of an exec run: the same command line,
-// working directory, added environment, trial number and seed.
-func execReplay(ctx context.Context, o *options, args []string, h *result.Header, rec result.Record, stdout, stderr io.Writer) error {
-	x, _, err := harness.ExecRunOf(h)
-	if err != nil {
-		return usageError("replay: %v", err)
-	}
-	for _, unused := range []string{"race", "isolate"} {
-		if o.set[unused] {
-			return usageError("replay: --%s does not apply to an exec run", unused)
-		}
-	}
-	if o.set["timeout"] {
-		x.TimeoutNs = int64(o.timeout)
-	}
-	if o.set["memory-limit"] {
-		limit, err := parseSize(o.memoryLimit)
-		if err != nil {
-			return usageError("--memory-limit: %v", err)
-		}
-		x.MemoryLimit = limit
-	}
-	i := slices.IndexFunc(x.Targets, func(t harness.ExecTarget) bool { return t.Name == rec.Registry })
-	if i < 0 {
-		return usageError("replay: the header has no command for subject %q", rec.Registry)
-	}
-	x.Targets = []harness.ExecTarget{x.Targets[i]}
-	x.Targets[0].Role = rec.Role
-	subs, err := x.Subjects()
-	if err != nil {
-		return usageError("replay: %v", err)
-	}
-	if h != nil {
-		o.minPower, o.gate = h.Verdict.MinPower, h.Verdict.RequireControl
-	}
-	o.args = append([]string{"racestress", "replay"}, args...)
-	o.exec = &execOptions{run: x, subjects: subs}
-	sub := subs[0]
-	cfg := harness.Config{Scenario: harness.ExecScenario, Subjects: subs, Runs: 1, Seed: rec.Seed, Extra: x.Extra()}
-	spec := harness.Spec{Trial: rec.Trial, Scenario: rec.Scenario, Registry: rec.Registry, Role: sub.Role, Signature: sub.Signature,
-		Seed: rec.Seed, Knobs: rec.Knobs, Cell: rec.Cell}
-	err = execute(ctx, o, cfg, []harness.Spec{spec}, stdout, stderr)
-	var ee *exitError
-	if err != nil && (!errors.As(err, &ee) || ee.code == 2 || ee.code == 130) {
-		return err
-	}
-	got, rerr := result.ReadResultsFile(o.out)
-	if rerr != nil || len(got.Records) != 1 {
-		return invalid("replay: the replayed trial left no record in %s", o.out)
-	}
-	r := got.Records[0]
-	line := fmt.Sprintf("replay of trial %d (%s/%s, seed %d): recorded %s, replayed %s", rec.Trial, rec.Scenario, rec.Registry, rec.Seed, rec.Outcome, r.Outcome)
-	if r.Outcome == rec.Outcome && r.FailureSignature != rec.FailureSignature {
-		line += " (with another signature: " + r.FailureSignature + ")"
-	}
-	if r.Outcome != rec.Outcome {
-		return &exitError{code: 1, msg: line + ": they disagree (the replay reruns the command line, environment, trial number and seed, not the machine's timing)"}
-	}
-	return &exitError{code: 0, msg: line + ": they agree"}
-}
-
-// appendStepSummary appends s's job summary to the file $GITHUB_STEP_SUMMARY
-// names, when it is set, as GitHub Actions expects of a step.
-func appendStepSummary(s report.Summary) error {
-	path := os.Getenv("GITHUB_STEP_SUMMARY")
-	if path == "" {
-		return nil
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("GITHUB_STEP_SUMMARY: %v", err)
-	}
-	var b bytes.Buffer
-	if err := report.GitHubSummary(&b, s); err != nil {
-		f.Close()
-		return err
-	}
-	_, err = f.Write(b.Bytes()) // one write: a summary is appended whole
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("GITHUB_STEP_SUMMARY: %v", err)
-	}
-	return nil
-}
+// minEffectUsage is the --min-effect flag's usage.
+const minEffectUsage = "the effect gate: every clean subject must be shown to fail at most 1/`R` as often per trial as its control (error <= 5%, exact at any stop; suits rare bugs: with --budget and no --runs the run stops once decided)"

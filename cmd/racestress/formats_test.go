@@ -55,12 +55,13 @@ func TestEveryFormatParses(t *testing.T) {
 		{"merge of an incomplete run", 4, func(f string) []string { return []string{"merge", "--format", f, s1} }},
 	}
 	parsers := map[string]func(t *testing.T, doc string) (verdict string, exit int){
-		"json":     parseJSON,
-		"junit":    parseJUnit,
-		"html":     parseHTML,
-		"markdown": parseMarkdown,
-		"table":    parseTable,
-		"github":   parseGitHub,
+		"json":      parseJSON,
+		"junit":     parseJUnit,
+		"html":      parseHTML,
+		"markdown":  parseMarkdown,
+		"table":     parseTable,
+		"github":    parseGitHub,
+		"test2json": parseTest2JSON,
 	}
 	for _, f := range report.Formats {
 		require.Contains(t, parsers, f, "a parser for every format")
@@ -404,4 +405,28 @@ func parseGitHub(t *testing.T, doc string) (string, int) {
 	assert.LessOrEqual(t, annotations, report.MaxAnnotations)
 	assert.Equal(t, strings.HasPrefix(doc, "### racestress: PASS"), annotations == 0, "annotations exactly when the run did not pass")
 	return parseMarkdown(t, strings.Join(md, "\n"))
+}
+
+// parseTest2JSON reads a go test -json stream: every line an event, the
+// verdict in the package's output, and the package's last action its
+// outcome.
+func parseTest2JSON(t *testing.T, doc string) (string, int) {
+	t.Helper()
+	verdict, last := "", ""
+	for _, line := range strings.Split(strings.TrimSuffix(doc, "\n"), "\n") {
+		var ev struct{ Action, Package, Test, Output string }
+		require.NoError(t, json.Unmarshal([]byte(line), &ev), line)
+		require.NotEmpty(t, ev.Action, line)
+		if ev.Test == "" && ev.Action == "output" && strings.HasPrefix(ev.Output, "verdict: ") {
+			verdict = strings.TrimSuffix(strings.TrimPrefix(ev.Output, "verdict: "), "\n")
+		}
+		if ev.Test == "" && (ev.Action == "pass" || ev.Action == "fail") {
+			last = ev.Action
+		}
+	}
+	if last == "pass" {
+		return verdict, 0
+	}
+	assert.Equal(t, "fail", last, "the stream ends with its package's outcome")
+	return verdict, -1
 }

@@ -3,75 +3,42 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/racestress/racestress/harness"
+	"github.com/racestress/racestress/stress"
 )
 
 // The seed corpora of these fuzz targets are checked in under
 // testdata/fuzz and run, with the seeds added here, as ordinary tests.
 
-// FuzzParseSize: a size is accepted only positive and without overflow,
-// and a refusal is one line.
-func FuzzParseSize(f *testing.F) {
-	for _, s := range []string{"", "512MiB", "1GiB", "64MB", "1000000", "1KiB", "0", "-1MiB", "9999999999GiB", "8EiB", "1.5GiB", " 1MiB", "MiB", "1TiB", "9223372036854775807", "9223372036854775807B", "8388608TiB"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		n, err := parseSize(s)
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") || n != 0 {
-				t.Fatalf("%q: %d, %q", s, n, err)
-			}
-			return
-		}
-		if s == "" {
-			if n != 0 {
-				t.Fatalf("no size is no limit, got %d", n)
-			}
-			return
-		}
-		if n <= 0 {
-			t.Fatalf("%q accepted as %d", s, n)
-		}
-		back, err := parseSize(strconv.FormatInt(n, 10))
-		if err != nil || back != n {
-			t.Fatalf("%q: %d does not read back: %d, %v", s, n, back, err)
-		}
-	})
-}
-
 // configure does what run and gate do with their arguments up to the run
-// itself: parse, configure, check the run flags.
-func configure(args []string) (*options, harness.Config, error) {
+// itself: parse, configure, check every bound.
+func configure(args []string) (*options, *stress.Plan, error) {
 	var o options
-	var fs *flag.FlagSet
 	gate := len(args) > 0 && args[0] == "gate"
+	name := "racestress"
 	if gate {
-		fs = newFlagSet("racestress gate", &o)
-		fs.Float64Var(&o.minPower, "min-power", DefaultMinPower, "")
-		o.gate = true
-		args = args[1:]
-	} else {
-		fs = newFlagSet("racestress", &o)
+		name, args = "racestress gate", args[1:]
+	}
+	fs := newFlagSet(name, &o)
+	if gate {
+		fs.Float64Var(&o.cfg.MinPower, "min-power", stress.DefaultMinPower, "")
 	}
 	if err := o.parse(fs, args, io.Discard); err != nil || o.help {
-		return &o, harness.Config{}, err
+		return &o, nil, err
 	}
-	if gate && !o.runsSet() && o.budget == 0 {
-		o.runs = gateDefaultCount
+	if err := checkFormat(o.format); err != nil {
+		return &o, nil, err
 	}
-	cfg, err := o.config()
-	if err != nil {
-		return &o, cfg, err
-	}
-	return &o, cfg, o.checkRunFlags(cfg)
+	cfg := o.config(nil)
+	cfg.Gate, cfg.MinPowerSet = gate, gate
+	plan, err := stress.Prepare(cfg)
+	return &o, plan, err
 }
 
 // FuzzRunFlags: no command line makes run or gate panic; one they refuse
@@ -96,10 +63,10 @@ func FuzzRunFlags(f *testing.F) {
 			return // not run's flags
 		}
 		args = append(args, "--out", filepath.Join(t.TempDir(), "r.jsonl"))
-		o, cfg, err := configure(args)
+		o, plan, err := configure(args)
 		if err == nil {
 			if !o.help {
-				checkAccepted(t, o, cfg)
+				checkAccepted(t, o, plan)
 			}
 			return
 		}
@@ -112,8 +79,9 @@ func FuzzRunFlags(f *testing.F) {
 }
 
 // checkAccepted fails t unless cfg is a run within every bound.
-func checkAccepted(t *testing.T, o *options, cfg harness.Config) {
+func checkAccepted(t *testing.T, o *options, plan *stress.Plan) {
 	t.Helper()
+	cfg := plan.Engine()
 	if cfg.Scenario == nil || len(cfg.Subjects) == 0 {
 		t.Fatal("accepted a run of nothing")
 	}
@@ -128,19 +96,19 @@ func checkAccepted(t *testing.T, o *options, cfg harness.Config) {
 		if d := harness.DefaultTimeout(c.Knobs); d <= 0 || d > harness.MaxTimeout {
 			t.Fatalf("default timeout %v for %+v", d, c.Knobs)
 		}
-		if o.timeout > 0 && o.timeout < harness.MinTimeout(c.Knobs) {
-			t.Fatalf("accepted --timeout %v for a %gs trial", o.timeout, c.Knobs.Seconds)
+		if o.cfg.Timeout > 0 && o.cfg.Timeout < harness.MinTimeout(c.Knobs) {
+			t.Fatalf("accepted --timeout %v for a %gs trial", o.cfg.Timeout, c.Knobs.Seconds)
 		}
 	}
 	switch {
-	case cfg.Runs == 0 || cfg.Runs > maxRuns:
+	case cfg.Runs == 0 || cfg.Runs > stress.MaxRuns:
 		t.Fatalf("accepted %d runs", cfg.Runs)
-	case cfg.Shard.N > 1 && (cfg.Runs < 0 || !o.seedSet()):
+	case cfg.Shard.N > 1 && (cfg.Runs < 0 || !o.set["seed"]):
 		t.Fatal("accepted a shard without its runs and seed")
-	case o.parallel < 1 || o.parallel > maxParallel:
-		t.Fatalf("accepted --parallel %d", o.parallel)
-	case !(o.minPower >= 0 && o.minPower < 1):
-		t.Fatalf("accepted --min-power %g", o.minPower)
+	case o.cfg.Parallel < 1 || o.cfg.Parallel > stress.MaxParallel:
+		t.Fatalf("accepted --parallel %d", o.cfg.Parallel)
+	case !(plan.Verdict().MinPower >= 0 && plan.Verdict().MinPower < 1):
+		t.Fatalf("accepted --min-power %g", o.cfg.MinPower)
 	}
 	for _, s := range cfg.Subjects {
 		if !s.Role.Valid() {

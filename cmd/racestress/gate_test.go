@@ -20,6 +20,9 @@ func lastLine(s string) string {
 }
 
 func TestGate(t *testing.T) {
+	// Parallel: it waits mostly on watchdogs and children, which the
+	// other parallel tests overlap.
+	t.Parallel()
 	dir := t.TempDir()
 	// finalize-order is deterministic: every registry passes it, so a
 	// registry made a control there is never caught.
@@ -56,7 +59,7 @@ func TestGate(t *testing.T) {
 		// The locked registry deadlocks as soon as a reentrant callback is
 		// called from Run: with no runner sleep that is within microseconds.
 		code, _, stderr := runCLI(t, context.Background(), "gate", "--registry", "locked", "--clean", "locked", "--reentrant",
-			"--sleep-scale", "0", "--seconds", "0.3", "--runs", "1", "--timeout", "5s", "--quiet", "--out", filepath.Join(dir, "d.jsonl"))
+			"--sleep-scale", "0", "--seconds", "0.3", "--runs", "1", "--timeout", "1.5s", "--quiet", "--out", filepath.Join(dir, "d.jsonl"))
 		assert.Equal(t, 1, code, stderr)
 		assert.True(t, strings.HasPrefix(lastLine(stderr), "racestress: FAIL regression: locked showed forbidden outcomes in 1 of 1 trials (failure rate 100%, 95% CI [2.5%, 100%]; first: hang"), lastLine(stderr))
 	})
@@ -68,7 +71,7 @@ func TestGate(t *testing.T) {
 		// microseconds of its first reentrant callback.
 		out := filepath.Join(dir, "e.jsonl")
 		code, _, stderr := runCLI(t, context.Background(), "gate", "--registry", "locked,unfixed", "--clean", "locked", "--reentrant",
-			"--sleep-scale", "0", "--seconds", "0.3", "--runs", "1", "--timeout", "5s", "--quiet", "--out", out)
+			"--sleep-scale", "0", "--seconds", "0.3", "--runs", "1", "--timeout", "1.5s", "--quiet", "--out", out)
 		assert.Equal(t, 1, code, stderr)
 		assert.Contains(t, lastLine(stderr), "FAIL regression: locked showed forbidden outcomes")
 		rcode, stdout, rstderr := runCLI(t, context.Background(), "report", out)
@@ -79,6 +82,9 @@ func TestGate(t *testing.T) {
 }
 
 func TestDeclaredRoles(t *testing.T) {
+	// Parallel: it waits mostly on watchdogs and children, which the
+	// other parallel tests overlap.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs child processes")
 	}

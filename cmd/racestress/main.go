@@ -1,18 +1,26 @@
-// Command racestress stress-tests finalizer registries for the race of
-// CPython bug bpo-24484 and reports, side by side, how an unfixed and a
-// fixed registry fare.
+// Command racestress stress-tests code for races: it runs a scenario's
+// trials on its subjects (by default, finalizer registries with the race of
+// CPython bug bpo-24484), or any command or Go test binary as trials, and
+// reports, with exact statistics, whether each control was caught and each
+// clean subject never failed.
 //
 // Usage:
 //
-//	racestress [flags]                  run a scenario on registries and compare them
-//	racestress list                     name the scenarios and registries
-//	racestress report [flags] FILE      re-render a saved results file
+//	racestress [flags]                  run a scenario on its subjects and compare them
+//	racestress gate [flags]             the same run as a CI gate
+//	racestress list                     the scenarios, their subjects with roles, the presets
+//	racestress report [flags] FILE      re-render a saved results file, with its verdict
+//	racestress merge [flags] FILE...    combine the results files of one run's shards
 //	racestress replay [flags] FILE N    rerun trial N of a saved run with its seed and knobs
+//	racestress exec [flags] -- CMD...   run any command as trials, or compare two
+//	racestress gotest [flags] PKG       build PKG's test binary once and run it as trials
 //
-// Exit status: 0 when every clean registry showed no forbidden outcome and
-// every control registry was detected; 1 when a clean registry showed a
-// forbidden outcome; 3 when a control was never detected (the harness lost
-// its power to detect); 2 for usage errors; 130 when interrupted.
+// Exit status: 0 when every clean subject showed no forbidden outcome and
+// every control was caught; 1 when a clean subject showed a forbidden
+// outcome; 3 when a control was not caught with the required power (for
+// the gate, also when no control ran): the harness lost its power to
+// detect; 4 when the run is invalid (harness errors or limits, results not
+// writable, incomplete shards); 2 for usage errors; 130 when interrupted.
 package main
 
 import (
@@ -27,17 +35,12 @@ import (
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
 
 	"github.com/racestress/racestress/harness"
+	"github.com/racestress/racestress/report"
+	"github.com/racestress/racestress/stress"
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == harness.WorkerArg {
-		lighten()
-		os.Exit(worker())
-	}
-	if len(os.Args) > 1 && os.Args[1] == harness.PoolWorkerArg {
-		lighten()
-		os.Exit(poolWorker())
-	}
+	harness.MaybeWorker(lighten)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -54,40 +57,6 @@ func lighten() {
 	twwidth.SetCacheCapacity(0)
 }
 
-// worker is the hidden worker mode: one trial, spec on stdin, record on
-// file descriptor 3. It installs no signal handler, so the Go runtime's
-// deadlock detector and SIGQUIT goroutine dump work as usual.
-func worker() int {
-	out := os.NewFile(3, "result")
-	if out == nil {
-		fmt.Fprintln(os.Stderr, "racestress worker: no result pipe on fd 3")
-		return 1
-	}
-	if err := harness.Worker(context.Background(), os.Stdin, out, harness.InProcess{Hook: chaosHook}); err != nil {
-		fmt.Fprintln(os.Stderr, "racestress worker:", err)
-		return 1
-	}
-	return 0
-}
-
-// poolWorker is the hidden pool-worker mode (--isolate pool): trials one
-// after another, spec lines on stdin, record and fitness lines on file
-// descriptor 3, until stdin ends. Like worker, it installs no signal
-// handler.
-func poolWorker() int {
-	out := os.NewFile(3, "result")
-	cfg, err := harness.PoolWorkerConfigFromEnv()
-	if out == nil || err != nil {
-		fmt.Fprintln(os.Stderr, "racestress pool worker: no result pipe on fd 3 or no pool settings:", err)
-		return 1
-	}
-	if err := harness.PoolWorker(context.Background(), os.Stdin, out, os.Stderr, harness.InProcess{Hook: chaosHook}, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "racestress pool worker:", err)
-		return 1
-	}
-	return 0
-}
-
 // exitError carries an exit status and the one line to print for it.
 type exitError struct {
 	code int
@@ -98,6 +67,26 @@ func (e *exitError) Error() string { return e.msg }
 
 func usageError(format string, args ...any) error {
 	return &exitError{code: 2, msg: fmt.Sprintf(format, args...)}
+}
+
+func invalid(format string, args ...any) error {
+	return &exitError{code: report.Invalid.ExitCode(), msg: "INVALID: " + fmt.Sprintf(format, args...)}
+}
+
+// fromStress is the exit of a stress error: 2 for a configuration that
+// cannot run, 4 for a run that cannot be judged, 130 when interrupted.
+func fromStress(err error) error {
+	var se *stress.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Kind {
+	case stress.Usage:
+		return &exitError{code: 2, msg: se.Msg}
+	case stress.Interrupted:
+		return &exitError{code: 130, msg: se.Msg}
+	}
+	return invalid("%s", se.Msg)
 }
 
 // exitCode prints err's line, if any, on stderr and returns the exit status.

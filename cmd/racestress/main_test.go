@@ -23,12 +23,7 @@ import (
 func TestMain(m *testing.M) {
 	// Process isolation re-executes os.Executable(): the test binary must
 	// serve as a worker too.
-	if len(os.Args) > 1 && os.Args[1] == harness.WorkerArg {
-		os.Exit(worker())
-	}
-	if len(os.Args) > 1 && os.Args[1] == harness.PoolWorkerArg {
-		os.Exit(poolWorker())
-	}
+	harness.MaybeWorker(nil)
 	os.Exit(m.Run())
 }
 
@@ -181,6 +176,9 @@ func TestFinalizeOrderRun(t *testing.T) {
 }
 
 func TestProcessIsolation(t *testing.T) {
+	// Parallel: it waits mostly on watchdogs and children, which the
+	// other parallel tests overlap.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs child processes for seconds")
 	}
@@ -190,9 +188,11 @@ func TestProcessIsolation(t *testing.T) {
 		// With no runner sleep, Run is called continually; the first Run
 		// that finds an entry calls a callback that re-enters the registry
 		// under its lock, so every trial deadlocks as soon as the maker has
-		// registered anything, within microseconds of a 1 s trial.
+		// registered anything, within microseconds of a 0.5 s trial. The
+		// watchdog, 1.5 s, races nothing: whenever it fires, the trial is
+		// deadlocked or still running, a hang either way.
 		code, stdout, stderr := runCLI(t, context.Background(), "--registry", "locked", "--reentrant", "--sleep-scale", "0",
-			"--seconds", "1", "--timeout", "4s", "--out", out)
+			"--seconds", "0.5", "--timeout", "1.5s", "--out", out)
 		assert.Equal(t, 0, code, "locked is a control whose signature is a hang: caught: %s", stderr)
 		assert.Contains(t, stdout, "hang 1")
 		recs := readRecords(t, out)
@@ -204,13 +204,13 @@ func TestProcessIsolation(t *testing.T) {
 	})
 	t.Run("as a clean subject its hang is a regression", func(t *testing.T) {
 		code, _, stderr := runCLI(t, context.Background(), "--registry", "locked", "--clean", "locked", "--reentrant", "--sleep-scale", "0",
-			"--seconds", "1", "--timeout", "4s", "--out", filepath.Join(dir, "clean.jsonl"))
+			"--seconds", "0.5", "--timeout", "1.5s", "--out", filepath.Join(dir, "clean.jsonl"))
 		assert.Equal(t, 1, code, stderr)
 		assert.Contains(t, stderr, "goroutine dump: ")
 		assert.Contains(t, stderr, "racestress: FAIL regression: locked showed forbidden outcomes in 1 of 1 trials")
 	})
 	t.Run("replay reruns the trial with its recorded seed and knobs", func(t *testing.T) {
-		code, stdout, stderr := runCLI(t, context.Background(), "replay", out, "0", "--out", filepath.Join(dir, "replay.jsonl"))
+		code, stdout, stderr := runCLI(t, context.Background(), "replay", out, "0", "--timeout", "1.5s", "--out", filepath.Join(dir, "replay.jsonl"))
 		assert.Equal(t, 0, code, stderr)
 		assert.Contains(t, stderr, "replay of trial 0 (bpo24484/locked, seed ")
 		assert.Contains(t, stderr, "recorded hang, replayed hang: they agree")

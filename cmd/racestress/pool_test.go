@@ -18,6 +18,9 @@ import (
 // worker, which is replaced, and their trials are classified as in process
 // mode.
 func TestPoolIsolation(t *testing.T) {
+	// Parallel: it waits mostly on watchdogs and children, which the
+	// other parallel tests overlap.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs worker processes for seconds")
 	}
@@ -26,7 +29,7 @@ func TestPoolIsolation(t *testing.T) {
 	pool := []string{"--isolate", "pool"}
 	t.Run("a locked registry with reentrant callbacks hangs, its signature, and the dump is kept", func(t *testing.T) {
 		code, stdout, stderr := runCLI(t, context.Background(), append(pool, "--registry", "locked", "--reentrant", "--sleep-scale", "0",
-			"--seconds", "1", "--timeout", "4s", "--out", out)...)
+			"--seconds", "0.5", "--timeout", "1.5s", "--out", out)...)
 		assert.Equal(t, 0, code, "locked is a control whose signature is a hang: caught: %s", stderr)
 		assert.Contains(t, stdout, "hang 1")
 		recs := readRecords(t, out)
@@ -40,19 +43,19 @@ func TestPoolIsolation(t *testing.T) {
 	})
 	t.Run("as a clean subject its hang is a regression", func(t *testing.T) {
 		code, _, stderr := runCLI(t, context.Background(), append(pool, "--registry", "locked", "--clean", "locked", "--reentrant", "--sleep-scale", "0",
-			"--seconds", "1", "--timeout", "4s", "--out", filepath.Join(dir, "clean.jsonl"))...)
+			"--seconds", "0.5", "--timeout", "1.5s", "--out", filepath.Join(dir, "clean.jsonl"))...)
 		assert.Equal(t, 1, code, stderr)
 		assert.Contains(t, stderr, "goroutine dump: ")
 		assert.Contains(t, stderr, "racestress: FAIL regression: locked showed forbidden outcomes in 1 of 1 trials")
 	})
 	t.Run("replay in a pool reruns the trial with its recorded seed and knobs", func(t *testing.T) {
-		code, _, stderr := runCLI(t, context.Background(), "replay", "--isolate", "pool", out, "0", "--out", filepath.Join(dir, "replay.jsonl"))
+		code, _, stderr := runCLI(t, context.Background(), "replay", "--isolate", "pool", out, "0", "--timeout", "1.5s", "--out", filepath.Join(dir, "replay.jsonl"))
 		assert.Equal(t, 0, code, stderr)
 		assert.Contains(t, stderr, "recorded hang, replayed hang: they agree")
 	})
 	t.Run("the gate fails on the locked registry's hang", func(t *testing.T) {
 		code, _, stderr := runCLI(t, context.Background(), "gate", "--isolate", "pool", "--registry", "locked", "--clean", "locked", "--reentrant",
-			"--sleep-scale", "0", "--seconds", "0.3", "--runs", "1", "--timeout", "5s", "--quiet", "--out", filepath.Join(dir, "gate.jsonl"))
+			"--sleep-scale", "0", "--seconds", "0.3", "--runs", "1", "--timeout", "1.5s", "--quiet", "--out", filepath.Join(dir, "gate.jsonl"))
 		assert.Equal(t, 1, code, stderr)
 		assert.True(t, strings.HasPrefix(lastLine(stderr), "racestress: FAIL regression: locked showed forbidden outcomes in 1 of 1 trials"), lastLine(stderr))
 	})
@@ -80,8 +83,8 @@ func TestPoolIsolation(t *testing.T) {
 	})
 	t.Run("unfixed and fixed: workers are reused, unfixed is caught, fixed never fails, and the report states the independence argument", func(t *testing.T) {
 		out := filepath.Join(dir, "mixed.jsonl")
-		code, stdout, stderr := runCLI(t, context.Background(), append(pool, "--runs", "8", "--seconds", "2", "--quiet", "--pool-trials", "5", "--out", out)...)
-		// Whether unfixed is caught in a given 2 s trial depends on the GC's
+		code, stdout, stderr := runCLI(t, context.Background(), append(pool, "--runs", "8", "--seconds", "0.3", "--quiet", "--pool-trials", "5", "--out", out)...)
+		// Whether unfixed is caught in a given 0.3 s trial depends on the GC's
 		// timing (and a race-built worker is slower): the test asks only
 		// that nothing fails but by unfixed's signature, so the exit is 0
 		// (caught) or 3 (not caught in these 8), never 1 or 4.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/racestress/racestress/report"
 	"github.com/racestress/racestress/result"
 )
 
@@ -77,7 +78,7 @@ func TestLogsOfTwoRunsSharingAFolderNeverCollide(t *testing.T) {
 	t.Run("the console shows the head of a failed trial's log, found from the results file", func(t *testing.T) {
 		r := ra[0]
 		r.Outcome = result.Fatal
-		head := logHead(r, a)
+		head := report.LogHead(r, a, nil)
 		assert.Contains(t, head, "    log: "+filepath.Join(dir, r.Process.Log))
 		assert.Contains(t, head, "    | init ")
 	})
@@ -153,12 +154,6 @@ func TestMoreShardsThanRounds(t *testing.T) {
 		assert.Equal(t, 4, code)
 		assert.True(t, strings.HasPrefix(lastLine(stderr), "racestress: INVALID: "), lastLine(stderr))
 		assert.Contains(t, lastLine(stderr), "incomplete: shards 1/4, 2/4 not given")
-	})
-	t.Run("a run that is no shard and ran no trial stays invalid", func(t *testing.T) {
-		assert.Empty(t, emptyShard(result.Header{Shard: result.HeaderShard{K: 1, N: 1}, Rounds: 0}))
-		assert.Empty(t, emptyShard(result.Header{Shard: result.HeaderShard{K: 2, N: 4}, Rounds: 2}), "shard 2/4 holds round 1")
-		assert.NotEmpty(t, emptyShard(result.Header{Shard: result.HeaderShard{K: 3, N: 4}, Rounds: 2}))
-		assert.Empty(t, emptyShard(result.Header{Shard: result.HeaderShard{K: 3, N: 4}, Rounds: -1}), "rounds by budget")
 	})
 }
 

@@ -37,6 +37,11 @@ func classify(r *Result, output []byte, failOn, ignore *regexp.Regexp, timeout t
 		// test2json does.
 		r.Test = unfinishedTest(text)
 	}
+	if r.Test == "" && (r.ExitCode != 0 || r.Signal != "") && raceLine.MatchString(text) {
+		// A race reported after the tests ended (at exit, or "outside of
+		// test execution") fails no test, but its stacks name one.
+		r.Test = raceTest(text)
+	}
 	in := ""
 	if r.Test != "" {
 		in = " (in " + r.Test + ")"
@@ -121,12 +126,19 @@ func classify(r *Result, output []byte, failOn, ignore *regexp.Regexp, timeout t
 //   - panic, fatal: the panic's or fatal error's line, then " @ " and the
 //     top frames (up to three) of the goroutine that failed, innermost
 //     first, joined by " < ";
-//   - data-race: the top frames of both accesses of the first report,
-//     sorted, joined by " / " (not the kinds of access: the two sides of a
-//     race on x++ are reported as read or write, in either order);
+//   - data-race: the source locations of both accesses of the first
+//     report, each the innermost frame of its stack that is the
+//     program's, as "function (file:line)", sorted, joined by " / ": not
+//     the kinds of access (the two sides of a race on x++ are reported as
+//     read or write, in either order), nor the callers that reached them
+//     (one race reached from several callers is one bug). The file is
+//     named by its package's import path, not its folder, and its line
+//     number is kept;
 //   - hang: what saw it (deadlock, test timed out, watchdog), then the set
-//     of goroutines, each as its wait state and innermost frame outside the
-//     standard library, sorted, joined by " | ";
+//     of the program's blocked goroutines, each as its wait state and
+//     innermost frame outside the standard library, sorted, joined by
+//     " | ": goroutines with no such frame (the runtime's, the testing
+//     package's, a test binary's main waiting for its tests) are left out;
 //   - fail: the failing test and its first t.Error line, or the FailOn
 //     line, or the exit status and the first line that reads like an error;
 //   - crash: the signal, or the memory limit.
@@ -173,11 +185,13 @@ func signature(text string, r Result) string {
 	case result.Hang:
 		return head + hangSignature(text, r)
 	case result.DataRace:
-		// The accesses' frames, not their kinds: the two sides of a race on
-		// x++ are reported as read or write, in either order.
+		// The accesses' locations, not their kinds (the two sides of a
+		// race on x++ are reported as read or write, in either order),
+		// nor the callers that reached them: one race reached from
+		// several places is one bug.
 		var acc []string
 		for _, a := range raceAccesses(text) {
-			acc = append(acc, strings.Join(topFrames(a.frames, frameCount), " < "))
+			acc = append(acc, a.location())
 		}
 		if len(acc) == 0 {
 			return head + "exit status N, no report"
@@ -236,6 +250,9 @@ func hangSignature(text string, r Result) string {
 	var gs []string
 	for _, g := range goroutines(text) {
 		top := programFrame(g.frames)
+		if top == "main.main" && slices.ContainsFunc(g.frames, func(f string) bool { return strings.HasPrefix(f, "testing.") }) {
+			continue // a test binary's main, waiting for its tests
+		}
 		if top == "" {
 			continue
 		}
@@ -249,23 +266,27 @@ func hangSignature(text string, r Result) string {
 	if len(gs) > 8 {
 		gs = append(gs[:8], "...")
 	}
-	if len(gs) == 0 && r.TimedOut {
+	switch {
+	case len(gs) > 0 || !r.TimedOut:
+	case dumpStart(text) < 0:
 		gs = append(gs, "no goroutine dump")
+	default:
+		// Stopped before it ran any code of its own (starting up), or
+		// blocked in the standard library's only.
+		gs = append(gs, "no goroutine in the program's code")
 	}
 	return strings.Join(append(parts, gs...), " | ")
 }
 
 // programFrame returns a blocked goroutine's innermost frame outside the
-// standard library (whose wait state says what it waits for already), or
-// else its innermost user frame; "" when it has none.
+// standard library (whose wait state says what it waits for already); ""
+// when it has none: the goroutine is the runtime's or the standard
+// library's, not the program's.
 func programFrame(frames []string) string {
 	for _, f := range frames {
 		if userFrame(f) && !stdFrame(f) {
 			return f
 		}
-	}
-	if top := topFrames(frames, 1); len(top) > 0 {
-		return top[0]
 	}
 	return ""
 }

@@ -25,6 +25,8 @@ var (
 
 	goroutineHeader = regexp.MustCompile(`^goroutine \d+ (?:[^\[]* )?\[([^\]]*)\]:\s*$`)
 	raceAccess      = regexp.MustCompile(`^((?:Previous )?[A-Za-z ]+?) at (?:0x[0-9a-fA-F]+ )?by (?:goroutine \d+|main goroutine|thread T\d+):\s*$`)
+	raceCreator     = regexp.MustCompile(`^Goroutine \d+ \([^)]*\) created at:\s*$`)
+	emptyName       = regexp.MustCompile(`(?m)^=== NAME\s*\n`)
 	testLogLine     = regexp.MustCompile(`^\s+\S+\.go:\d+: `)
 	errorWord       = regexp.MustCompile(`(?i)error|fail|fatal|panic|cannot|can't|unable|denied|not found|no such|invalid|unexpected|assert`)
 	summaryLine     = regexp.MustCompile(`^(?:(?:FAIL|ok)\s|FAIL$|exit status \d+$|PASS$)`)
@@ -62,8 +64,9 @@ type event struct {
 }
 
 // plainText returns output as text: test2json events are replaced by their
-// Output, other lines kept, -test.v=test2json's framing marks dropped. It also returns the tests that test2json events
-// report failed, in order.
+// Output, other lines kept, -test.v=test2json's framing marks and empty
+// "=== NAME" lines dropped. It also returns the tests that test2json
+// events report failed, in order.
 func plainText(output []byte) (text string, failed []string) {
 	// A test binary run with -test.v=test2json frames its "=== RUN",
 	// "--- FAIL" and summary lines with a leading ^V for test2json: the
@@ -72,7 +75,7 @@ func plainText(output []byte) (text string, failed []string) {
 		output = bytes.ReplaceAll(output, []byte{testFrame}, nil)
 	}
 	if !bytes.Contains(output, []byte(`"Action"`)) {
-		return string(output), nil
+		return emptyName.ReplaceAllString(string(output), ""), nil
 	}
 	var b strings.Builder
 	b.Grow(len(output))
@@ -92,7 +95,17 @@ func plainText(output []byte) (text string, failed []string) {
 		}
 		b.Write(line)
 	}
-	return b.String(), failed
+	return emptyName.ReplaceAllString(b.String(), ""), failed
+}
+
+// PlainText returns a test's or program's output as a person reads it:
+// test2json events replaced by their output, the marks of
+// -test.v=test2json dropped, and the empty "=== NAME" lines go test
+// prints when output resumes outside any test left out. Excerpts of a
+// trial's log are best shown through it.
+func PlainText(output []byte) string {
+	text, _ := plainText(output)
+	return text
 }
 
 // failingTest returns the innermost failing test of the ones named by
@@ -306,15 +319,59 @@ func topFrames(frames []string, n int) []string {
 type access struct {
 	kind   string   // "read", "write", "atomic write", ...
 	frames []string // function names, innermost first
+	files  []string // each frame's "file:line", "" when not given
 }
 
-// raceAccesses returns the two accesses of the first race report in text.
-func raceAccesses(text string) []access {
+// location returns the source location of the access: the innermost of
+// its frames that is the program's (see userFrame), as "function (file:
+// line)", the file named by its package's import path (see sourcePath);
+// "" when it has none.
+func (a access) location() string {
+	for i, f := range a.frames {
+		if userFrame(f) {
+			if a.files[i] == "" {
+				return f
+			}
+			return f + " (" + sourcePath(f, a.files[i]) + ")"
+		}
+	}
+	return ""
+}
+
+// sourcePath returns the "file:line" of a frame of function fn with the
+// file's directory replaced by the import path of fn's package, so that
+// two builds of one module in different folders (two checkouts, two
+// temporary directories) name it alike: "/home/u/src/cache/cache.go:22"
+// in "example.com/cache.(*Cache).Size" is "example.com/cache/cache.go:22".
+// A main package's files keep their base name only; an external test
+// package's (pkg_test) are named by the package it tests, whose folder
+// they share.
+func sourcePath(fn, file string) string {
+	file, _, _ = strings.Cut(strings.TrimSpace(file), " ") // " +0x1d"
+	base := file[strings.LastIndexByte(file, '/')+1:]
+	pkg := fn
+	if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
+		if j := strings.IndexByte(pkg[i:], '.'); j >= 0 {
+			pkg = pkg[:i+j]
+		}
+	} else if j := strings.IndexByte(pkg, '.'); j >= 0 {
+		pkg = pkg[:j]
+	}
+	pkg = strings.TrimSuffix(pkg, "_test")
+	if pkg == "main" || pkg == "" {
+		return base
+	}
+	return pkg + "/" + base
+}
+
+// raceReport returns the accesses of the first race report in text (two,
+// unless the report is cut), then the stacks that created their
+// goroutines.
+func raceReport(text string) (accesses, creators []access) {
 	i := raceLine.FindStringIndex(text)
 	if i == nil {
-		return nil
+		return nil, nil
 	}
-	var out []access
 	var cur *access
 	for l := range strings.Lines(text[i[1]:]) {
 		l = strings.TrimRight(l, "\r\n")
@@ -322,11 +379,16 @@ func raceAccesses(text string) []access {
 			break
 		}
 		if m := raceAccess.FindStringSubmatch(l); m != nil {
-			if len(out) == 2 {
+			if len(accesses) == 2 {
 				break
 			}
-			out = append(out, access{kind: strings.ToLower(strings.TrimPrefix(m[1], "Previous "))})
-			cur = &out[len(out)-1]
+			accesses = append(accesses, access{kind: strings.ToLower(strings.TrimPrefix(m[1], "Previous "))})
+			cur = &accesses[len(accesses)-1]
+			continue
+		}
+		if raceCreator.MatchString(l) {
+			creators = append(creators, access{kind: "created"})
+			cur = &creators[len(creators)-1]
 			continue
 		}
 		switch {
@@ -335,7 +397,41 @@ func raceAccesses(text string) []access {
 			cur = nil
 		case !strings.HasPrefix(l, "   "):
 			cur.frames = append(cur.frames, funcName(l))
+			cur.files = append(cur.files, "")
+		case len(cur.files) > 0 && cur.files[len(cur.files)-1] == "":
+			cur.files[len(cur.files)-1] = strings.TrimSpace(l)
 		}
 	}
-	return out
+	return accesses, creators
+}
+
+// raceAccesses returns the two accesses of the first race report in text.
+func raceAccesses(text string) []access {
+	a, _ := raceReport(text)
+	return a
+}
+
+// testFunc matches a test function's name, as go test finds them, at the
+// start of a function's name within its package: "TestX" in
+// "TestX.func1".
+var testFunc = regexp.MustCompile(`^(?:Test|Benchmark|Fuzz|Example)(?:[^a-z.][^.]*)?(?:\.|$)`)
+
+// raceTest returns the test that the stacks of the first race report in
+// text name: the innermost test function of the accesses' stacks, else of
+// the stacks that created their goroutines; "" when none does. go test
+// names no test for a race reported after its tests ended (at exit, or
+// "outside of test execution"), though the race's stacks do.
+func raceTest(text string) string {
+	acc, created := raceReport(text)
+	for _, a := range append(acc, created...) {
+		for _, f := range a.frames {
+			name := f[strings.LastIndexByte(f, '/')+1:]
+			_, name, ok := strings.Cut(name, ".")
+			if ok && testFunc.MatchString(name) {
+				name, _, _ = strings.Cut(name, ".")
+				return name
+			}
+		}
+	}
+	return ""
 }

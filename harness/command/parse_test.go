@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/racestress/racestress/result"
@@ -101,5 +105,60 @@ func TestClassifyText(t *testing.T) {
 				t.Errorf("got %s %q %q, want %s %q %q (%s)", r.Outcome, r.Test, r.Signature, tc.outcome, tc.test, tc.sig, r.Message)
 			}
 		})
+	}
+}
+
+// TestSavedOutputs classifies saved outputs of a race-enabled test binary
+// (testdata/outputs, see its README): one race reached by different
+// callers, from different tests, and after the tests ended, signs as one;
+// a hang signs as the blocked code under test only; a failure names its
+// test once. Each output is also read as if built in another folder: the
+// signature must not change.
+func TestSavedOutputs(t *testing.T) {
+	const race = "data-race: example.com/cache.(*Cache).Put (example.com/cache/cache.go:17) / example.com/cache.(*Cache).Size (example.com/cache/cache.go:22)"
+	cases := []struct {
+		file    string
+		exit    int
+		outcome result.Outcome
+		test    string
+		sig     string
+	}{
+		{"race-Report.out", 1, result.DataRace, "TestReport", race},
+		{"race-Full.json", 1, result.DataRace, "TestFull", race},
+		{"race-outside.out", 66, result.DataRace, "TestLeak", race},
+		{"race-early.out", 1, result.DataRace, "TestMain", race},
+		{"hang.out", 2, result.Hang, "TestHang", "hang: test timed out (TestHang) | chan receive: example.com/cache.Wait"},
+		{"fail.out", 1, result.Fail, "TestSum", "fail: TestSum: cache_test.go:N: sum = N, want N"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			out, err := os.ReadFile(filepath.Join("testdata", "outputs", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			moved := bytes.ReplaceAll(out, []byte("/tmp/racepkg/"), []byte("/home/u/src/cache-v2/"))
+			for i, o := range [][]byte{out, moved} {
+				r := Result{ExitCode: tc.exit}
+				text := classify(&r, o, nil, nil, 0)
+				if r.Outcome != tc.outcome || r.Test != tc.test || r.Signature != tc.sig {
+					t.Errorf("build %d: got %s %q\n%s\nwant %s %q\n%s", i, r.Outcome, r.Test, r.Signature, tc.outcome, tc.test, tc.sig)
+				}
+				if strings.Contains(text, "=== NAME") && regexp.MustCompile(`(?m)^=== NAME\s*$`).MatchString(text) {
+					t.Errorf("build %d: the text keeps an empty === NAME line:\n%s", i, text)
+				}
+			}
+		})
+	}
+}
+
+// TestHangWithoutProgramFrames checks a watchdog's dump whose goroutines
+// are all the runtime's and the standard library's (a program stopped
+// while it started up): it is a dump, but of no code of the program's.
+func TestHangWithoutProgramFrames(t *testing.T) {
+	out := "SIGQUIT: quit\nPC=0x1 m=0 sigcode=0\n\ngoroutine 1 gp=0x1 m=0 mp=0x1 [running]:\nruntime.doInit1(0x1)\n\t/usr/local/go/src/runtime/proc.go:7350 +0x1\nruntime.main()\n\t/usr/local/go/src/runtime/proc.go:250 +0x1\n\ngoroutine 2 [sleep]:\ntime.Sleep(0x1)\n\t/usr/local/go/src/runtime/time.go:363 +0x1\nos/signal.loop()\n\t/usr/local/go/src/os/signal/signal_unix.go:23 +0x1\n"
+	r := Result{ExitCode: 2, TimedOut: true}
+	classify(&r, []byte(out), nil, nil, 0)
+	if want := "hang: watchdog | no goroutine in the program's code"; r.Signature != want {
+		t.Errorf("signature %q, want %q", r.Signature, want)
 	}
 }

@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,6 +149,15 @@ func TestHang(t *testing.T) {
 }
 `
 
+// lineOf returns the number of the line of src that holds s.
+func lineOf(src, s string) int {
+	i := strings.Index(src, s)
+	if i < 0 {
+		panic("no " + s)
+	}
+	return strings.Count(src[:i], "\n") + 1
+}
+
 // buildAll builds each kind of program ("prog", "race" and "test") twice,
 // in two directories, so that paths differ between the two builds.
 func buildAll(t *testing.T) map[string][2]string {
@@ -253,7 +263,7 @@ func TestSignatures(t *testing.T) {
 		{"another exit status", "prog", []string{"exit2"}, result.Fail, "",
 			"fail: exit 1: error: no gadgets", 1},
 		{"race on a counter", "race", []string{"counter"}, result.DataRace, "",
-			"data-race: main.inc < main.counter.func1 / main.inc < main.counter.func1", 1},
+			fmt.Sprintf("data-race: main.inc (main.go:%[1]d) / main.inc (main.go:%[1]d)", lineOf(bugProgram, "func inc(")), 1},
 		// The race detector misses the race on a flag in some runs: 26
 		// of 300 (8.7%) at load 7 on 2 cores. Taking a miss to be at
 		// most 1 in 2, four times that, a run fails all of 21 tries with
@@ -261,7 +271,7 @@ func TestSignatures(t *testing.T) {
 		// 2 × 2^-21 < 1e-6. A try costs one run of a small program, and
 		// is made only after a miss.
 		{"race on a flag", "race", []string{"flag"}, result.DataRace, "",
-			"data-race: main.get < main.flag < main.main / main.set", 21},
+			fmt.Sprintf("data-race: main.get (main.go:%d) / main.set (main.go:%d)", lineOf(bugProgram, "func get("), lineOf(bugProgram, "func set(")), 21},
 		{"failing test", "test", []string{"-test.run=^TestSum$"}, result.Fail, "TestSum",
 			"fail: TestSum: bug_test.go:N: sum = N, want N", 1},
 		{"failing test -v", "test", []string{"-test.v", "-test.run=^TestSum$"}, result.Fail, "TestSum",
@@ -273,7 +283,7 @@ func TestSignatures(t *testing.T) {
 		{"panicking test", "test", []string{"-test.run=^TestPanic$"}, result.Panic, "TestPanic",
 			"panic: assignment to entry in nil map [recovered, repanicked] @ example.com/bug.TestPanic", 1},
 		{"go test -timeout", "test", []string{"-test.run=^TestHang$", "-test.timeout=500ms"}, result.Hang, "TestHang",
-			"hang: test timed out (TestHang) | chan receive: main.main | sleep: example.com/bug.TestHang", 1},
+			"hang: test timed out (TestHang) | sleep: example.com/bug.TestHang", 1},
 	}
 	sigs := map[string]string{}
 	for _, tc := range cases {

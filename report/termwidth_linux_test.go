@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bytes"
@@ -12,14 +12,14 @@ import (
 // Only a terminal has a width: a pipe, a file and a buffer have none, so
 // the status line falls back to COLUMNS.
 func TestTerminalWidthOfWhatIsNoTerminal(t *testing.T) {
-	assert.Zero(t, terminalWidth(&bytes.Buffer{}))
+	assert.Zero(t, TerminalColumns(&bytes.Buffer{}))
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
 	defer r.Close()
 	defer w.Close()
-	assert.Zero(t, terminalWidth(w))
+	assert.Zero(t, TerminalColumns(w))
 	f, err := os.Create(t.TempDir() + "/log")
 	require.NoError(t, err)
 	defer f.Close()
-	assert.Zero(t, terminalWidth(f))
+	assert.Zero(t, TerminalColumns(f))
 }

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"io"
@@ -7,9 +7,9 @@ import (
 	"unsafe"
 )
 
-// terminalWidth asks the terminal behind w for its width in columns (the
+// TerminalColumns asks the terminal behind w for its width in columns (the
 // TIOCGWINSZ ioctl); 0 when w is not a terminal or does not say.
-func terminalWidth(w io.Writer) int {
+func TerminalColumns(w io.Writer) int {
 	f, ok := w.(*os.File)
 	if !ok {
 		return 0
