@@ -92,7 +92,8 @@ func (b *Batch) Ended() bool { return b.ended && len(b.ready) == 0 }
 // test binary reported it (or, for an iteration cut off, the wall time
 // since the previous one ended), and its log when it failed. ok is false
 // when the process ended without another iteration; its Result then says
-// how the process ended (a binary that failed before its first test).
+// how the process ended. A binary that failed before its first test gives
+// that failure as an iteration (ok true), so that it is not lost.
 // trial names the iteration's log. A cancelled ctx interrupts the process
 // and returns a Result with Interrupted set.
 func (b *Batch) Next(ctx context.Context, trial int) (r Result, ok bool) {
@@ -116,12 +117,14 @@ func (b *Batch) Next(ctx context.Context, trial int) (r Result, ok bool) {
 	}
 	now := time.Now()
 	if len(b.ready) == 0 {
-		// The process ended with no iteration: it failed before its first
-		// test (a flag it refused, TestMain, an init), or ran none.
+		// The process ended with no iteration left. After its iterations
+		// that is its end, not another; before its first, it failed (a
+		// flag it refused, TestMain, an init) or ran no test.
 		r = b.processResult(b.split.Outside(), now)
-		if r.Outcome == result.OK {
+		if b.taken > 0 || r.Outcome == result.OK {
 			return r, false
 		}
+		b.taken++
 		b.c.keepLogs(&r, trial, b.split.Outside(), classifyText(b.split.Outside()))
 		return r, true
 	}
