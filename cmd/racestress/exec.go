@@ -105,13 +105,21 @@ flags:
 `
 
 const gotestUsage = `usage: racestress gotest [flags] [-race] [-run RE] [go test build flags] PKG [-- TEST BINARY ARGS]
+       racestress gotest [flags] --control NAME=REV_OR_DIR --clean NAME=REV_OR_DIR [PKG]
 
 gotest builds PKG's test binary once (go test -c, into the run's folder) and
-runs it as trials, each with -test.run RE -test.count=1 -test.v=test2json in
-the package's folder, as go test would. Its statistics, limits and exit
-status are racestress exec's; a failure's signature names the failing test.
---timeout is passed to the test binary as -test.timeout (its alarm names the
-tests that hung); the watchdog fires 5s later.
+runs its iterations as trials, --batch of them in each warm test process
+(-test.count; -test.v=test2json, read iteration by iteration), in the
+package's folder, as go test would. A process is replaced after any
+iteration that can taint the next (a race, a panic, a fatal error, a hang);
+--batch 1 runs each iteration in a process of its own. The iteration is the
+unit of every statistic; --runs counts iterations of each subject. With
+--control and --clean, the package is built in each tree (a git revision,
+exported beside the results, or a directory; PKG resolved in each as here),
+and their iterations are interleaved batch by batch. Its statistics, limits
+and exit status are racestress exec's; a failure's signature names the
+failing test. --timeout is each iteration's watchdog (with --batch 1 it is
+also passed as -test.timeout, whose alarm names the tests that hung).
 
 flags (the go test build flags -race, -tags, -ldflags, -gcflags, -asmflags,
 -cover, -covermode, -coverpkg, -mod, -modfile, -overlay, -pgo, -trimpath,
@@ -144,6 +152,9 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 		fs.StringVar(&g.Skip, "skip", "", "skip the tests matching `RE` (-test.skip)")
 		fs.StringVar(&g.CPU, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
 		fs.BoolVar(&g.Short, "short", false, "run the tests with -test.short")
+		fs.IntVar(&o.exec.Batch, "batch", stress.DefaultBatch, "run `N` iterations in each test process (-test.count; a process is replaced after a race, panic, fatal error or hang); 1: a process per iteration")
+		fs.Var(treeFlag{&g.Trees, result.Control}, "control", "build the package in `NAME=REV_OR_DIR` (a git revision or a directory) as a control; repeatable")
+		fs.Var(treeFlag{&g.Trees, result.Clean}, "clean", "build the package in `NAME=REV_OR_DIR` as clean; repeatable")
 	}
 	pos, help, err := parseExecArgs(fs, name, args, &g.Args)
 	if help {
@@ -162,15 +173,23 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 			targets = append(targets, harness.ExecTarget{Role: result.Clean, Argv: pos})
 		}
 	} else {
-		if len(pos) != 1 {
-			return usageError("gotest needs one package, got %d arguments (%s)", len(pos), strings.Join(pos, " "))
+		if len(pos) > 1 || len(pos) == 0 && len(g.Trees) == 0 {
+			return usageError("gotest needs one package (default . with --control/--clean trees), got %d arguments (%s)", len(pos), strings.Join(pos, " "))
 		}
-		g.Package, g.Role = pos[0], result.Role(role)
-		t, build, err := stress.GoTest(ctx, g, cfg.Out, cfg.Timeout)
+		if len(pos) == 1 {
+			g.Package = pos[0]
+		}
+		g.Role = result.Role(role)
+		ts, builds, err := stress.GoTest(ctx, g, cfg.Out, cfg.Timeout)
 		if err != nil {
 			return fromStress(err)
 		}
-		targets, o.exec.GoTest = []harness.ExecTarget{t}, build
+		targets = ts
+		if len(g.Trees) == 0 {
+			o.exec.GoTest = &builds[0]
+		} else {
+			o.exec.GoTests = builds
+		}
 	}
 	o.exec.Targets = targets
 	cfg.Exec = &o.exec
@@ -232,3 +251,19 @@ func (f goFlag) Set(v string) error {
 
 // minEffectUsage is the --min-effect flag's usage.
 const minEffectUsage = "the effect gate: every clean subject must be shown to fail at most 1/`R` as often per trial as its control (error <= 5%, exact at any stop; suits rare bugs: with --budget and no --runs the run stops once decided)"
+
+// treeFlag collects gotest's --control or --clean NAME=REV_OR_DIR.
+type treeFlag struct {
+	list *[]stress.GoTestTree
+	role result.Role
+}
+
+func (f treeFlag) String() string { return "" }
+
+func (f treeFlag) Set(s string) error {
+	t, err := stress.ParseTree(s, f.role)
+	if err == nil {
+		*f.list = append(*f.list, t)
+	}
+	return err
+}
