@@ -32,22 +32,23 @@ type multiFlag []string
 func (f *multiFlag) String() string     { return strings.Join(*f, " ") }
 func (f *multiFlag) Set(s string) error { *f = append(*f, s); return nil }
 
-// roleFlag collects --control or --clean NAME=COMMAND with its role, in
-// the order given: the order of the trials in every round.
-type roleFlag struct {
-	list *[]harness.ExecTarget
-	role result.Role
+// roleFlag collects --control or --clean values (exec's NAME=COMMAND,
+// gotest's NAME=REV_OR_DIR) with their role, in the order given: the
+// order of the trials in every round.
+type roleFlag[T any] struct {
+	list  *[]T
+	role  result.Role
+	parse func(string, result.Role) (T, error)
 }
 
-func (f roleFlag) String() string { return "" }
+func (f roleFlag[T]) String() string { return "" }
 
-func (f roleFlag) Set(s string) error {
-	t, err := stress.ParseTarget(s, f.role)
-	if err != nil {
-		return err
+func (f roleFlag[T]) Set(s string) error {
+	v, err := f.parse(s, f.role)
+	if err == nil {
+		*f.list = append(*f.list, v)
 	}
-	*f.list = append(*f.list, t)
-	return nil
+	return err
 }
 
 // addExecFlags defines the flags exec and gotest share: how many trials,
@@ -107,19 +108,13 @@ flags:
 const gotestUsage = `usage: racestress gotest [flags] [-race] [-run RE] [go test build flags] PKG [-- TEST BINARY ARGS]
        racestress gotest [flags] --control NAME=REV_OR_DIR --clean NAME=REV_OR_DIR [PKG]
 
-gotest builds PKG's test binary once (go test -c, into the run's folder) and
-runs its iterations as trials, --batch of them in each warm test process
-(-test.count; -test.v=test2json, read iteration by iteration), in the
-package's folder, as go test would. A process is replaced after any
-iteration that can taint the next (a race, a panic, a fatal error, a hang);
---batch 1 runs each iteration in a process of its own. The iteration is the
-unit of every statistic; --runs counts iterations of each subject. With
---control and --clean, the package is built in each tree (a git revision,
-exported beside the results, or a directory; PKG resolved in each as here),
-and their iterations are interleaved batch by batch. Its statistics, limits
-and exit status are racestress exec's; a failure's signature names the
-failing test. --timeout is each iteration's watchdog (with --batch 1 it is
-also passed as -test.timeout, whose alarm names the tests that hung).
+gotest builds PKG's test binary (go test -c, into the run's folder) and runs
+its iterations as trials, --batch at a time in a warm process (-test.count),
+in the package's folder; a process is replaced after a race, panic, fatal
+error or hang. The iteration is the unit of every statistic (--runs counts
+them). --control/--clean build PKG in each tree (a git revision, exported
+beside the results, or a directory), interleaved batch by batch. Statistics,
+limits and exit status are exec's; --timeout is an iteration's watchdog.
 
 flags (the go test build flags -race, -tags, -ldflags, -gcflags, -asmflags,
 -cover, -covermode, -coverpkg, -mod, -modfile, -overlay, -pgo, -trimpath,
@@ -137,8 +132,8 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 	var role string
 	head := execUsage
 	if name == "exec" {
-		fs.Var(roleFlag{&targets, result.Control}, "control", "run `NAME=COMMAND` as a control: it has the bug and must be caught (fail); repeatable")
-		fs.Var(roleFlag{&targets, result.Clean}, "clean", "run `NAME=COMMAND` as clean: it must never fail; repeatable")
+		fs.Var(roleFlag[harness.ExecTarget]{&targets, result.Control, stress.ParseTarget}, "control", "run `NAME=COMMAND` as a control: it has the bug and must be caught (fail); repeatable")
+		fs.Var(roleFlag[harness.ExecTarget]{&targets, result.Clean, stress.ParseTarget}, "clean", "run `NAME=COMMAND` as clean: it must never fail; repeatable")
 	} else {
 		head = gotestUsage
 		for _, n := range goBuildValueFlags {
@@ -153,8 +148,8 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 		fs.StringVar(&g.CPU, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
 		fs.BoolVar(&g.Short, "short", false, "run the tests with -test.short")
 		fs.IntVar(&o.exec.Batch, "batch", stress.DefaultBatch, "run `N` iterations in each test process (-test.count; a process is replaced after a race, panic, fatal error or hang); 1: a process per iteration")
-		fs.Var(treeFlag{&g.Trees, result.Control}, "control", "build the package in `NAME=REV_OR_DIR` (a git revision or a directory) as a control; repeatable")
-		fs.Var(treeFlag{&g.Trees, result.Clean}, "clean", "build the package in `NAME=REV_OR_DIR` as clean; repeatable")
+		fs.Var(roleFlag[stress.GoTestTree]{&g.Trees, result.Control, stress.ParseTree}, "control", "build the package in `NAME=REV_OR_DIR` (a git revision or a directory) as a control; repeatable")
+		fs.Var(roleFlag[stress.GoTestTree]{&g.Trees, result.Clean, stress.ParseTree}, "clean", "build the package in `NAME=REV_OR_DIR` as clean; repeatable")
 	}
 	pos, help, err := parseExecArgs(fs, name, args, &g.Args)
 	if help {
@@ -251,19 +246,3 @@ func (f goFlag) Set(v string) error {
 
 // minEffectUsage is the --min-effect flag's usage.
 const minEffectUsage = "the effect gate: every clean subject must be shown to fail at most 1/`R` as often per trial as its control (error <= 5%, exact at any stop; suits rare bugs: with --budget and no --runs the run stops once decided)"
-
-// treeFlag collects gotest's --control or --clean NAME=REV_OR_DIR.
-type treeFlag struct {
-	list *[]stress.GoTestTree
-	role result.Role
-}
-
-func (f treeFlag) String() string { return "" }
-
-func (f treeFlag) Set(s string) error {
-	t, err := stress.ParseTree(s, f.role)
-	if err == nil {
-		*f.list = append(*f.list, t)
-	}
-	return err
-}
