@@ -224,11 +224,11 @@ func CommandRecord(sc *scenarios.Scenario, spec Spec, rec result.Record, res com
 	return rec
 }
 
-// recordPath is a log's path as a record stores it, as Process's are:
+// recordPath is a log's path as a record stores it, as Processes' are:
 // relative to base when set; "" stays "".
 func recordPath(base, name string) string {
 	if name == "" {
 		return ""
 	}
-	return Process{LogBase: base}.recordPath(name)
+	return Processes{LogBase: base}.recordPath(name)
 }

@@ -124,7 +124,7 @@ const readyMarker = "fake worker: ready"
 // can take seconds (with four busy loops on 2 cores and the tests at nice
 // 10, over 3 s were seen): a watchdog that came first is doubled and the
 // trial run again. Log files are needed to see the marker.
-func executeReady(t *testing.T, p harness.Process, s harness.Spec) result.Record {
+func executeReady(t *testing.T, p harness.Processes, s harness.Spec) result.Record {
 	t.Helper()
 	require.NotEmpty(t, p.LogDir)
 	for d := hangWatchdog; ; d *= 2 {
@@ -143,7 +143,7 @@ func executeReady(t *testing.T, p harness.Process, s harness.Spec) result.Record
 	}
 }
 
-// watchdog returns a Process.Timeout of d.
+// watchdog returns a Processes.Timeout of d.
 func watchdog(d time.Duration) func(result.Knobs) time.Duration {
 	return func(result.Knobs) time.Duration { return d }
 }
@@ -153,10 +153,10 @@ func watchdog(d time.Duration) func(result.Knobs) time.Duration {
 // machine took over 2 s; the grace must not cut it short.
 const dumpGrace = time.Minute
 
-// fakeProcess returns a Process whose worker ends in mode, with a watchdog
+// fakeProcess returns a Processes whose worker ends in mode, with a watchdog
 // that cannot fire first.
-func fakeProcess(t *testing.T, mode string) harness.Process {
-	return harness.Process{
+func fakeProcess(t *testing.T, mode string) harness.Processes {
+	return harness.Processes{
 		Path: os.Args[0], Env: []string{fakeWorkerEnv + "=" + mode},
 		LogDir: t.TempDir(), Grace: dumpGrace,
 		Timeout: watchdog(noWatchdog),

@@ -42,7 +42,7 @@ const PoolIndependence = "pool isolation: trials ran in reused worker processes;
 //
 // A worker whose trial ends in anything but a clean record (a fatal error,
 // an escaped panic, a hang, a crash, a data race, an error, malformed
-// output) is replaced, and the trial is classified exactly as Process
+// output) is replaced, and the trial is classified exactly as Processes
 // classifies a one-trial worker, with the stderr the worker wrote during
 // that trial (kept per trial in LogDir). A clean record whose outcome is
 // not ok, or one of the subject's signature outcomes the worker recovered
@@ -54,8 +54,8 @@ type Pool struct {
 	// Process is the worker command and the per-trial limits (watchdog,
 	// memory, log directory), as for process isolation. Its Args must put
 	// the command in pool-worker mode (PoolWorkerArg for racestress).
-	// (A field, not embedded: a Pool must not pass for a Process.)
-	Process Process
+	// (A field, not embedded: a Pool must not pass for a Processes.)
+	Process Processes
 	// TrialsPerWorker recycles a worker after this many trials;
 	// DefaultPoolTrials when zero.
 	TrialsPerWorker int

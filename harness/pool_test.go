@@ -38,7 +38,7 @@ const fakePoolParentEnv = "RACESTRESS_FAKE_POOL_PARENT"
 // fakePoolParent runs one "pidfile-hang" trial in a pool of fake workers.
 func fakePoolParent() int {
 	os.Unsetenv(fakePoolParentEnv)
-	p := &harness.Pool{Process: harness.Process{Path: os.Args[0]}}
+	p := &harness.Pool{Process: harness.Processes{Path: os.Args[0]}}
 	p.Execute(context.Background(), poolSpec(0, "pidfile-hang"))
 	return 0
 }

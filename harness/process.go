@@ -27,12 +27,12 @@ import (
 // and writes its record as one JSON line to file descriptor 3.
 const WorkerArg = "__racestress_worker"
 
-// Process runs each trial in a child process: the worker command, normally
+// Processes runs each trial in a child process of its own: the worker command, normally
 // the racestress binary itself re-executed with WorkerArg. The worker finds
 // scenarios and registries by name, so the racestress binary knows only the
 // built-in ones; to isolate trials of your own registry, build a binary
 // whose main calls Worker with it (or use InProcess).
-type Process struct {
+type Processes struct {
 	// Path and Args are the worker command (Args excludes Path).
 	Path string
 	Args []string
@@ -78,7 +78,7 @@ func capSeconds(s float64) time.Duration {
 }
 
 // Execute implements Executor.
-func (p Process) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
+func (p Processes) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	rec := newRecord(spec, time.Now())
 	proc := &result.Process{Isolation: p.Isolation, ExitCode: -1}
 	if proc.Isolation == "" {
@@ -122,7 +122,7 @@ func fillExit(proc *result.Process, e child.Exit) {
 	proc.TimedOut, proc.OverMemory = e.TimedOut, e.OverMemory
 }
 
-func (p Process) timeout(k result.Knobs) time.Duration {
+func (p Processes) timeout(k result.Knobs) time.Duration {
 	if p.Timeout != nil {
 		return p.Timeout(k)
 	}
@@ -147,7 +147,7 @@ func MinTimeout(k result.Knobs) time.Duration {
 }
 
 // harnessLimit names the harness limit that ended the trial, if one did.
-func (p Process) harnessLimit(k result.Knobs, timeout time.Duration, proc *result.Process) string {
+func (p Processes) harnessLimit(k result.Knobs, timeout time.Duration, proc *result.Process) string {
 	switch {
 	case proc.TimedOut && timeout < MinTimeout(k):
 		return fmt.Sprintf("the watchdog limit %v is shorter than the trial (%v plus %v): a harness limit, not a hang of the subject", timeout, k.Duration(), MinTimeoutSlack)
@@ -166,7 +166,7 @@ type running struct {
 }
 
 // environ returns a worker's environment.
-func (p Process) environ() []string {
+func (p Processes) environ() []string {
 	env := append(os.Environ(), "GOTRACEBACK=all")
 	if p.MemoryLimit > 0 {
 		env = append(env, "GOMEMLIMIT="+strconv.FormatInt(p.MemoryLimit, 10))
@@ -175,7 +175,7 @@ func (p Process) environ() []string {
 }
 
 // start starts a one-trial worker and hands it spec.
-func (p Process) start(spec Spec) (*running, error) {
+func (p Processes) start(spec Spec) (*running, error) {
 	cmd := exec.Command(p.Path, p.Args...)
 	cmd.Env = p.environ()
 	r := &running{stderr: &bytes.Buffer{}, read: make(chan error, 1)}
@@ -213,7 +213,7 @@ func (p Process) start(spec Spec) (*running, error) {
 	return r, nil
 }
 
-func (p Process) keepLogs(trial int, stderr []byte, proc *result.Process) {
+func (p Processes) keepLogs(trial int, stderr []byte, proc *result.Process) {
 	if p.LogDir == "" || len(stderr) == 0 || os.MkdirAll(p.LogDir, 0o755) != nil {
 		return
 	}
@@ -231,7 +231,7 @@ func (p Process) keepLogs(trial int, stderr []byte, proc *result.Process) {
 
 // recordPath is name as a record stores it: relative to LogBase when set,
 // so that a results file and its logs can move together.
-func (p Process) recordPath(name string) string {
+func (p Processes) recordPath(name string) string {
 	if p.LogBase == "" {
 		return name
 	}

@@ -55,9 +55,9 @@ func init() {
 	os.Exit(99)
 }
 
-func groupProcess(t *testing.T, mode string) harness.Process {
+func groupProcess(t *testing.T, mode string) harness.Processes {
 	dir := t.TempDir()
-	return harness.Process{
+	return harness.Processes{
 		Path: os.Args[0], Env: []string{groupWorkerEnv + "=" + mode},
 		LogDir: filepath.Join(dir, "logs-r"), LogBase: dir, Grace: 300 * time.Millisecond,
 		Timeout: watchdog(noWatchdog), // see executeReady

@@ -193,7 +193,7 @@ func (p *Plan) executor(ctx context.Context, logDir string) (harness.Executor, e
 	if err != nil {
 		return nil, invalid("locating the worker binary: %v", err)
 	}
-	w := harness.Process{Path: self, Args: []string{harness.WorkerArg}, MemoryLimit: p.limit, LogDir: logDir, LogBase: logBase(c.Out)}
+	w := harness.Processes{Path: self, Args: []string{harness.WorkerArg}, MemoryLimit: p.limit, LogDir: logDir, LogBase: logBase(c.Out)}
 	if c.Timeout > 0 {
 		w.Timeout = func(result.Knobs) time.Duration { return c.Timeout }
 	}
