@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
@@ -78,6 +79,9 @@ func threadSafety(ctx context.Context, env Env) Observation {
 	if k.Makers < 1 || k.Runners < 1 || k.Slots < 1 || k.PerSlot < 1 || k.MaxPriority < 1 {
 		return errorObservation(errors.New("knobs need at least one maker, runner, slot, object per slot and priority"))
 	}
+	if k.MaxPriority >= math.MaxInt32 {
+		return errorObservation(fmt.Errorf("max-priority %d is too large (at most %d)", k.MaxPriority, math.MaxInt32-1))
+	}
 	defer debug.SetGCPercent(debug.SetGCPercent(k.GOGC))
 
 	start := env.now()
@@ -106,9 +110,9 @@ func threadSafety(ctx context.Context, env Env) Observation {
 		n := reentered.Add(1)
 		ps := led.probes(1)
 		p := &ps[0]
-		p.prio = finalizer.P(1 + int(n%uint64(k.MaxPriority)))
+		p.setPrio(finalizer.P(1 + int(n%uint64(k.MaxPriority))))
 		t := led.begin()
-		p.setHandle(reg.Register(f, p.fire, p.prio))
+		p.setHandle(reg.Register(f, p.fire, p.priority()))
 		led.add(t, ps)
 	}
 	gc0 := gcCycles()
@@ -140,12 +144,12 @@ func threadSafety(ctx context.Context, env Env) Observation {
 						f := &foo{}
 						f.ref = f // create reference cycle
 						p := &probes[j]
-						p.prio = finalizer.P(1 + rng.IntN(k.MaxPriority))
+						p.setPrio(finalizer.P(1 + rng.IntN(k.MaxPriority)))
 						cb := p.fire
 						if k.Reentrant {
 							cb = func() { p.fire(); reenter() }
 						}
-						p.setHandle(reg.Register(f, cb, p.prio))
+						p.setHandle(reg.Register(f, cb, p.priority()))
 						set[j] = f
 					}
 					led.add(t, probes)
@@ -225,8 +229,8 @@ func threadSafety(ctx context.Context, env Env) Observation {
 				f := &foo{}
 				f.ref = f
 				p := &ps[j]
-				p.prio = finalizer.P(1 + j%k.MaxPriority)
-				p.setHandle(reg.Register(f, p.fire, p.prio))
+				p.setPrio(finalizer.P(1 + j%k.MaxPriority))
+				p.setHandle(reg.Register(f, p.fire, p.priority()))
 				tail.Add(1)
 			}
 			led.add(t, ps)
@@ -276,7 +280,7 @@ func registerDuringRun(mon *monitor, led *ledger, reg finalizer.Registry, top in
 	var d *probe
 	var registering sync.WaitGroup
 	h := led.probes(1)
-	h[0].prio = finalizer.P(top)
+	h[0].setPrio(finalizer.P(top))
 	led.setName(&h[0], "h")
 	cb := func() {
 		h[0].fire()
@@ -290,10 +294,10 @@ func registerDuringRun(mon *monitor, led *ledger, reg finalizer.Registry, top in
 			defer close(done)
 			mon.guard("Register", func() {
 				ps := led.probes(1)
-				ps[0].prio = finalizer.P(top - 1)
+				ps[0].setPrio(finalizer.P(top - 1))
 				led.setName(&ps[0], "d")
 				t := led.begin()
-				if ps[0].setHandle(reg.Register(dObj, ps[0].fire, ps[0].prio)) {
+				if ps[0].setHandle(reg.Register(dObj, ps[0].fire, ps[0].priority())) {
 					d = &ps[0]
 				}
 				led.add(t, ps)
@@ -308,7 +312,7 @@ func registerDuringRun(mon *monitor, led *ledger, reg finalizer.Registry, top in
 	}
 	if mon.guard("Register", func() {
 		t := led.begin()
-		h[0].setHandle(reg.Register(hObj, cb, h[0].prio))
+		h[0].setHandle(reg.Register(hObj, cb, h[0].priority()))
 		led.add(t, h)
 	}) {
 		return

@@ -140,7 +140,7 @@ func newLedger(iv *invariants, alive bool) *ledger {
 func (l *ledger) probes(n int) []probe {
 	ps := make([]probe, n)
 	for i := range ps {
-		ps[i].l = l
+		ps[i].l, ps[i].prio = l, noPrio
 	}
 	return ps
 }
@@ -372,12 +372,14 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 				continue // cancelled: no Run owes it anything
 			}
 			called := p.called()
-			ranIt := l.alive && !overlapped && p.during.Load() == id
+			pr := p.priority()
+			due := eligible(pr, min)
+			ranIt := l.alive && !overlapped && p.calledDuring(id)
 			switch {
-			case eligible(p.prio, min) && called:
-			case eligible(p.prio, min) && p.alive():
+			case due && called:
+			case due && p.alive():
 				stale = append(stale, p)
-			case eligible(p.prio, min):
+			case due:
 				switch {
 				case overlapped || b.overlapped:
 					l.markCleared(p)
@@ -389,7 +391,7 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 					later = append(later, unsettled{p: p, run: id, mark: l.runs.Load(), at: now})
 				}
 			case ranIt:
-				fail("Run %d (min %v) called finalizer %s, which it must not call (priority %v)", id, min, p.label(), p.prio)
+				fail("Run %d (min %v) called finalizer %s, which it must not call (priority %v)", id, min, p.label(), pr)
 			case !min.IsSet() && p.alive():
 				stale = append(stale, p)
 			case called:
@@ -441,7 +443,7 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 		p.state.Or(cancelled)
 		p.state.And(^uint32(cancelling))
 		l.cancelledN.Add(1)
-		if eligible(p.prio, min) {
+		if eligible(p.priority(), min) {
 			fail("Run %d (min %v) returned without calling finalizer %s, registered before it began; it is still registered", id, min, p.label())
 		} else {
 			fail("Run %d (min none) returned but finalizer %s, registered before it began, is still registered: Run(NoPriority) must clear the registry", id, p.label())

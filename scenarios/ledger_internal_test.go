@@ -1,8 +1,11 @@
 package scenarios
 
 import (
+	"math"
 	"testing"
+	"unsafe"
 
+	"github.com/racestress/racestress/finalizer"
 	"github.com/racestress/racestress/result"
 )
 
@@ -42,5 +45,52 @@ func TestClearedUncalledCountsOnlyUncalledProbes(t *testing.T) {
 	o := mon.observation(0, result.Counts{})
 	if o.Failures[result.DoubleCall] != 1 || o.FirstError != "double-call: finalizer c called 2 times" {
 		t.Fatalf("double call: failures %v, first error %q", o.Failures, o.FirstError)
+	}
+}
+
+// A probe keeps its finalizer's priority, NoPriority included, in its
+// compact form, and its slab stays as small as the stress scenario needs:
+// a set of 10 finalizers in one 480-byte size class.
+func TestProbeKeepsPriorityCompactly(t *testing.T) {
+	if got := unsafe.Sizeof(probe{}); got > 48 {
+		t.Errorf("a probe is %d bytes, want at most 48: the stress scenario allocates one per finalizer", got)
+	}
+	led := newLedger(newInvariants(newMonitor(Env{}, nil)), false)
+	p := &led.probes(1)[0]
+	if got := p.priority(); got != finalizer.NoPriority {
+		t.Errorf("a fresh probe's priority is %v, want none", got)
+	}
+	for _, pr := range []finalizer.Priority{finalizer.P(0), finalizer.P(-5), finalizer.P(1), finalizer.P(1e6 + 1), finalizer.P(math.MaxInt32), finalizer.P(math.MinInt32 + 1), finalizer.NoPriority} {
+		p.setPrio(pr)
+		if got := p.priority(); got != pr {
+			t.Errorf("setPrio(%v): priority() = %v", pr, got)
+		}
+	}
+	for _, v := range []int{math.MinInt32, math.MaxInt32 + 1} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("setPrio(P(%d)) did not panic", v)
+				}
+			}()
+			p.setPrio(finalizer.P(v))
+		}()
+	}
+}
+
+// A probe remembers the Run during which it was first called; an id too
+// large to keep matches no Run, and is never taken for one.
+func TestProbeCalledDuring(t *testing.T) {
+	led := newLedger(newInvariants(newMonitor(Env{}, nil)), false)
+	ps := led.probes(2)
+	ps[0].setDuring(7)
+	ps[0].setDuring(8) // only the first call counts
+	if !ps[0].calledDuring(7) || ps[0].calledDuring(8) || ps[0].calledDuring(0) {
+		t.Errorf("calledDuring after a call during Run 7: 7 %v, 8 %v, 0 %v", ps[0].calledDuring(7), ps[0].calledDuring(8), ps[0].calledDuring(0))
+	}
+	big := uint64(duringUnknown) + 7
+	ps[1].setDuring(big)
+	if ps[1].calledDuring(big) || ps[1].calledDuring(7) || ps[1].calledDuring(duringUnknown) {
+		t.Errorf("a Run id past 32 bits matched a Run")
 	}
 }
