@@ -122,7 +122,12 @@ func threadSafety(ctx context.Context, env Env) Observation {
 		rng := rand.New(rand.NewPCG(uint64(env.Seed), uint64(2*i)))
 		maker := fmt.Sprintf("maker %d", i)
 		g.Go(func() error {
+			// slots[s] holds the objects of a set: replacing it makes
+			// the old set garbage. set is where a new one is built
+			// before it replaces a slot's, all at once; both are
+			// allocated once, so that a set costs no slice of its own.
 			slots := make([][]*foo, k.Slots)
+			set := make([]*foo, k.PerSlot)
 			// slotProbes[s] are the finalizers of slots[s]'s objects.
 			slotProbes := make([][]probe, k.Slots)
 			var last []probe // the set registered before
@@ -138,7 +143,6 @@ func threadSafety(ctx context.Context, env Env) Observation {
 			for !stop.Load() {
 				mon.guard("Register", func() {
 					t := led.begin()
-					set := make([]*foo, k.PerSlot)
 					probes := led.probes(k.PerSlot)
 					for j := range set {
 						f := &foo{}
@@ -173,7 +177,11 @@ func threadSafety(ctx context.Context, env Env) Observation {
 					// Old sets get gradually replaced and later collected.
 					s := rng.IntN(k.Slots)
 					old := slotProbes[s]
-					slots[s], slotProbes[s] = set, probes
+					if slots[s] == nil {
+						slots[s] = make([]*foo, k.PerSlot)
+					}
+					copy(slots[s], set)
+					slotProbes[s] = probes
 					if old != nil && rng.Float64() < cancelShare {
 						// Its object is garbage now: the GC cleanup may
 						// be removing it as Cancel does.
