@@ -50,10 +50,10 @@ func TestClearedUncalledCountsOnlyUncalledProbes(t *testing.T) {
 
 // A probe keeps its finalizer's priority, NoPriority included, in its
 // compact form, and its slab stays as small as the stress scenario needs:
-// a set of 10 finalizers in one 480-byte size class.
+// a set of 10 finalizers in one 416-byte size class.
 func TestProbeKeepsPriorityCompactly(t *testing.T) {
-	if got := unsafe.Sizeof(probe{}); got > 48 {
-		t.Errorf("a probe is %d bytes, want at most 48: the stress scenario allocates one per finalizer", got)
+	if got := unsafe.Sizeof(probe{}); got > 40 {
+		t.Errorf("a probe is %d bytes, want at most 40: the stress scenario allocates one per finalizer", got)
 	}
 	led := newLedger(newInvariants(newMonitor(Env{}, nil)), false)
 	p := &led.probes(1)[0]

@@ -213,17 +213,16 @@ func (iv *invariants) Observe(e finalizer.Event) {
 
 // probe is the callback registered for one finalizer; it is also the
 // contract ledger's record of it. Probes come in slabs (ledger.probes) and
-// are kept small, 48 bytes: the stress scenario allocates one per
+// are kept small, 40 bytes: the stress scenario allocates one per
 // finalizer, and at its aggressive GC setting every byte allocated per
 // finalizer costs throughput.
 type probe struct {
 	l *ledger
 	// handle is the finalizer's handle, set once Register returns and read
-	// only under the ledger's lock (add happens after it is set), or by
-	// the goroutine that registered it; seq is its key's creation number,
-	// for messages from callbacks, which may run before Register returns.
+	// only under the ledger's lock (add happens after it is set), by the
+	// goroutine that registered it, or, for messages, once state has
+	// hasHandle (callbacks may run before Register returns).
 	handle finalizer.Handle
-	seq    atomic.Uint64
 	// calls counts the callback's calls, plus clearedMark once the ledger
 	// counts it as cleared uncalled (ledger.markCleared).
 	calls atomic.Int32
@@ -293,6 +292,7 @@ const (
 	notAliveMark             // Alive said it was not registered right after Register, with no Run in progress
 	reportedMark             // a call after Cancel was reported
 	cancelCall               // the callback ran while Cancel was in progress
+	hasHandle                // handle is set
 )
 
 // excused reports whether p was cancelled, or is being cancelled: no Run
@@ -367,7 +367,7 @@ func (p *probe) setHandle(h finalizer.Handle) bool {
 		return false
 	}
 	p.handle = h
-	p.seq.Store(h.Key().Seq)
+	p.state.Or(hasHandle) // publishes handle to label
 	return true
 }
 
@@ -376,11 +376,13 @@ func (p *probe) setHandle(h finalizer.Handle) bool {
 func (p *probe) alive() bool { return p.handle != nil && p.handle.Alive() }
 
 // label names the finalizer in messages: its name (ledger.setName) and
-// key, e.g. "d01 (0, 17)".
+// key, e.g. "d01 (0, 17)", once Register has returned its handle. It asks
+// the handle for the key's sequence number (Key reads what Register
+// fixed), so that probes need not keep a copy.
 func (p *probe) label() string {
 	var key string
-	if seq := p.seq.Load(); seq != 0 {
-		key = finalizer.Key{Priority: p.priority(), Seq: seq}.String()
+	if p.state.Load()&hasHandle != 0 {
+		key = finalizer.Key{Priority: p.priority(), Seq: p.handle.Key().Seq}.String()
 	}
 	name := p.l.name(p)
 	switch {
