@@ -94,3 +94,58 @@ func TestProbeCalledDuring(t *testing.T) {
 		t.Errorf("a Run id past 32 bits matched a Run")
 	}
 }
+
+// add prunes, once pending has grown, the batches whose finalizers all
+// have a priority and were called: no Run's check can fail or settle them
+// any more. It keeps the others, in order, and prunes nothing where a
+// Run's check still looks at called finalizers (ledger.alive).
+func TestAddPrunesBatchesCalledEarly(t *testing.T) {
+	for _, alive := range []bool{false, true} {
+		led := newLedger(newInvariants(newMonitor(Env{}, nil)), alive)
+		var kept []*probe
+		for i := range minPrune {
+			ps := led.probes(2)
+			ps[0].setPrio(finalizer.P(1))
+			ps[1].setPrio(finalizer.P(2))
+			switch i % 4 {
+			case 0: // all called: pruned
+				ps[0].fire()
+				ps[1].fire()
+			case 1: // one uncalled: kept
+				ps[0].fire()
+				kept = append(kept, &ps[0])
+			case 2: // called, but one has no priority: kept
+				ps[1].setPrio(finalizer.NoPriority)
+				ps[0].fire()
+				ps[1].fire()
+				kept = append(kept, &ps[0])
+			case 3: // cleared uncalled: kept
+				led.markCleared(&ps[0])
+				led.markCleared(&ps[1])
+				kept = append(kept, &ps[0])
+			}
+			led.add(led.begin(), ps)
+		}
+		want := minPrune - minPrune/4
+		if alive {
+			want = minPrune
+		}
+		if len(led.pending) != want {
+			t.Fatalf("alive %v: %d batches pending after %d adds, want %d", alive, len(led.pending), minPrune, want)
+		}
+		if alive {
+			continue
+		}
+		for i, b := range led.pending {
+			if &b.ps[0] != kept[i] {
+				t.Fatalf("pending[%d] is not the %d-th batch kept", i, i)
+			}
+			if i > 0 && b.idx <= led.pending[i-1].idx {
+				t.Fatalf("pending out of order at %d", i)
+			}
+		}
+		if led.pruneAt != 2*want {
+			t.Errorf("pruneAt = %d after a prune that left %d, want %d", led.pruneAt, want, 2*want)
+		}
+	}
+}
