@@ -57,6 +57,11 @@ type store struct {
 	items    []*entry
 	removed  uint64 // removals so far, under mu
 	inserted uint64 // insertions so far, under mu
+	// spare is the array of the items a clear dropped, emptied once Run
+	// has reported them: the next clear's items start from it, so that
+	// the registry does not grow its array again from nothing after every
+	// Run(NoPriority). Under mu.
+	spare []*entry
 
 	// walk, when guardWalk is set, makes a registration atomic with respect
 	// to a walk of the unfixed variant, as CPython's GIL does: Register
@@ -205,6 +210,10 @@ func (s *store) runUnlocked(min Priority, id uint64) {
 		dropped := s.clearLocked()
 		s.mu.Unlock()
 		s.reportDropped(dropped, id)
+		clear(dropped) // private since the clear
+		s.mu.Lock()
+		s.keepSpare(dropped)
+		s.mu.Unlock()
 	}
 }
 
@@ -221,7 +230,10 @@ func (s *store) runLocked(min Priority, id uint64) {
 	}
 	s.callInOrder(keys, id, s.removeLocked)
 	if !min.set {
-		s.reportDropped(s.clearLocked(), id)
+		dropped := s.clearLocked()
+		s.reportDropped(dropped, id)
+		clear(dropped)
+		s.keepSpare(dropped)
 	}
 }
 
@@ -243,14 +255,25 @@ func (s *store) callInOrder(keys []*entry, id uint64, remove func(*entry) bool) 
 	}
 }
 
+// clearLocked empties the registry, under mu, and returns the entries it
+// held, in an array that only the caller holds now; the caller hands it
+// back, emptied, with keepSpare.
 func (s *store) clearLocked() []*entry {
 	dropped := s.items
 	for _, e := range dropped {
 		e.idx = -1
 	}
 	s.removed += uint64(len(dropped))
-	s.items = nil
+	s.items, s.spare = s.spare[:0], nil
 	return dropped
+}
+
+// keepSpare keeps a, whose elements are nil, for the next clear's items,
+// under mu.
+func (s *store) keepSpare(a []*entry) {
+	if s.spare == nil {
+		s.spare = a[:0]
+	}
 }
 
 func (s *store) reportDropped(dropped []*entry, id uint64) {

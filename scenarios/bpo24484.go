@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
@@ -78,6 +79,9 @@ func threadSafety(ctx context.Context, env Env) Observation {
 	if k.Makers < 1 || k.Runners < 1 || k.Slots < 1 || k.PerSlot < 1 || k.MaxPriority < 1 {
 		return errorObservation(errors.New("knobs need at least one maker, runner, slot, object per slot and priority"))
 	}
+	if k.MaxPriority >= math.MaxInt32 {
+		return errorObservation(fmt.Errorf("max-priority %d is too large (at most %d)", k.MaxPriority, math.MaxInt32-1))
+	}
 	defer debug.SetGCPercent(debug.SetGCPercent(k.GOGC))
 
 	start := env.now()
@@ -106,9 +110,9 @@ func threadSafety(ctx context.Context, env Env) Observation {
 		n := reentered.Add(1)
 		ps := led.probes(1)
 		p := &ps[0]
-		p.prio = finalizer.P(1 + int(n%uint64(k.MaxPriority)))
+		p.setPrio(finalizer.P(1 + int(n%uint64(k.MaxPriority))))
 		t := led.begin()
-		p.setHandle(reg.Register(f, p.fire, p.prio))
+		p.setHandle(reg.Register(f, p.fire, p.priority()))
 		led.add(t, ps)
 	}
 	gc0 := gcCycles()
@@ -118,7 +122,12 @@ func threadSafety(ctx context.Context, env Env) Observation {
 		rng := rand.New(rand.NewPCG(uint64(env.Seed), uint64(2*i)))
 		maker := fmt.Sprintf("maker %d", i)
 		g.Go(func() error {
+			// slots[s] holds the objects of a set: replacing it makes
+			// the old set garbage. set is where a new one is built
+			// before it replaces a slot's, all at once; both are
+			// allocated once, so that a set costs no slice of its own.
 			slots := make([][]*foo, k.Slots)
+			set := make([]*foo, k.PerSlot)
 			// slotProbes[s] are the finalizers of slots[s]'s objects.
 			slotProbes := make([][]probe, k.Slots)
 			var last []probe // the set registered before
@@ -134,18 +143,17 @@ func threadSafety(ctx context.Context, env Env) Observation {
 			for !stop.Load() {
 				mon.guard("Register", func() {
 					t := led.begin()
-					set := make([]*foo, k.PerSlot)
 					probes := led.probes(k.PerSlot)
 					for j := range set {
 						f := &foo{}
 						f.ref = f // create reference cycle
 						p := &probes[j]
-						p.prio = finalizer.P(1 + rng.IntN(k.MaxPriority))
+						p.setPrio(finalizer.P(1 + rng.IntN(k.MaxPriority)))
 						cb := p.fire
 						if k.Reentrant {
 							cb = func() { p.fire(); reenter() }
 						}
-						p.setHandle(reg.Register(f, cb, p.prio))
+						p.setHandle(reg.Register(f, cb, p.priority()))
 						set[j] = f
 					}
 					led.add(t, probes)
@@ -169,7 +177,11 @@ func threadSafety(ctx context.Context, env Env) Observation {
 					// Old sets get gradually replaced and later collected.
 					s := rng.IntN(k.Slots)
 					old := slotProbes[s]
-					slots[s], slotProbes[s] = set, probes
+					if slots[s] == nil {
+						slots[s] = make([]*foo, k.PerSlot)
+					}
+					copy(slots[s], set)
+					slotProbes[s] = probes
 					if old != nil && rng.Float64() < cancelShare {
 						// Its object is garbage now: the GC cleanup may
 						// be removing it as Cancel does.
@@ -225,8 +237,8 @@ func threadSafety(ctx context.Context, env Env) Observation {
 				f := &foo{}
 				f.ref = f
 				p := &ps[j]
-				p.prio = finalizer.P(1 + j%k.MaxPriority)
-				p.setHandle(reg.Register(f, p.fire, p.prio))
+				p.setPrio(finalizer.P(1 + j%k.MaxPriority))
+				p.setHandle(reg.Register(f, p.fire, p.priority()))
 				tail.Add(1)
 			}
 			led.add(t, ps)
@@ -276,7 +288,7 @@ func registerDuringRun(mon *monitor, led *ledger, reg finalizer.Registry, top in
 	var d *probe
 	var registering sync.WaitGroup
 	h := led.probes(1)
-	h[0].prio = finalizer.P(top)
+	h[0].setPrio(finalizer.P(top))
 	led.setName(&h[0], "h")
 	cb := func() {
 		h[0].fire()
@@ -290,10 +302,10 @@ func registerDuringRun(mon *monitor, led *ledger, reg finalizer.Registry, top in
 			defer close(done)
 			mon.guard("Register", func() {
 				ps := led.probes(1)
-				ps[0].prio = finalizer.P(top - 1)
+				ps[0].setPrio(finalizer.P(top - 1))
 				led.setName(&ps[0], "d")
 				t := led.begin()
-				if ps[0].setHandle(reg.Register(dObj, ps[0].fire, ps[0].prio)) {
+				if ps[0].setHandle(reg.Register(dObj, ps[0].fire, ps[0].priority())) {
 					d = &ps[0]
 				}
 				led.add(t, ps)
@@ -308,7 +320,7 @@ func registerDuringRun(mon *monitor, led *ledger, reg finalizer.Registry, top in
 	}
 	if mon.guard("Register", func() {
 		t := led.begin()
-		h[0].setHandle(reg.Register(hObj, cb, h[0].prio))
+		h[0].setHandle(reg.Register(hObj, cb, h[0].priority()))
 		led.add(t, h)
 	}) {
 		return

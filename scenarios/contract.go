@@ -68,8 +68,10 @@ type ledger struct {
 
 	mu sync.Mutex
 	// pending holds the batches of finalizers registered and not yet
-	// settled by a Run, ascending idx.
-	pending   []batch
+	// settled by a Run (or pruned: prune), ascending idx.
+	pending []batch
+	// pruneAt is the length of pending at which add next prunes it.
+	pruneAt   int
 	unsettled []unsettled
 	suspects  []suspect
 	// clearedUncalledN counts the finalizers a Run(NoPriority) may have
@@ -131,7 +133,7 @@ type suspect struct {
 }
 
 func newLedger(iv *invariants, alive bool) *ledger {
-	return &ledger{mon: iv.mon, iv: iv, alive: alive, inRun: map[uint64]struct{}{}}
+	return &ledger{mon: iv.mon, iv: iv, alive: alive, inRun: map[uint64]struct{}{}, pruneAt: minPrune}
 }
 
 // probes returns n fresh probes of l, in one allocation: a set's
@@ -140,7 +142,7 @@ func newLedger(iv *invariants, alive bool) *ledger {
 func (l *ledger) probes(n int) []probe {
 	ps := make([]probe, n)
 	for i := range ps {
-		ps[i].l = l
+		ps[i].l, ps[i].prio = l, noPrio
 	}
 	return ps
 }
@@ -186,7 +188,49 @@ func (l *ledger) add(t regToken, ps []probe) {
 	overlapped := t.active || l.starts.Load() != t.starts
 	l.mu.Lock()
 	l.pending = append(l.pending, batch{idx: l.next.Add(1) - 1, overlapped: overlapped, ps: ps})
+	if len(l.pending) >= l.pruneAt {
+		l.prune()
+	}
 	l.mu.Unlock()
+}
+
+// minPrune is the least length of pending at which add prunes it.
+const minPrune = 64
+
+// prune drops from pending, under l.mu, the batches that no Run's check
+// can fail or settle any more: every finalizer of theirs has a priority
+// and was called. A Run calls no finalizer twice (fire reports a second
+// call, pending or not), and one already called is owed nothing; only a
+// finalizer without a priority, which a Run(NoPriority) must still clear,
+// or one that a Run must not have called (where the objects are held:
+// ledger.alive), is checked after its call. Between two Runs, the GC's
+// cleanups call the finalizers of the sets a maker dropped: without the
+// prune, their slabs, and the registry's entries they hold, would stay
+// live until the next Run's check. pruneAt doubles with what is left, so
+// that prune costs add O(1) amortised.
+func (l *ledger) prune() {
+	if !l.alive {
+		kept := l.pending[:0]
+		for _, b := range l.pending {
+			if !settledEarly(b.ps) {
+				kept = append(kept, b)
+			}
+		}
+		clear(l.pending[len(kept):])
+		l.pending = kept
+	}
+	l.pruneAt = max(2*len(l.pending), minPrune)
+}
+
+// settledEarly reports whether every finalizer of ps has a priority and
+// was called.
+func settledEarly(ps []probe) bool {
+	for i := range ps {
+		if p := &ps[i]; p.prio == noPrio || !p.called() {
+			return false
+		}
+	}
+	return true
 }
 
 // checkBatch checks, right after they were registered and added, that the
@@ -372,12 +416,14 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 				continue // cancelled: no Run owes it anything
 			}
 			called := p.called()
-			ranIt := l.alive && !overlapped && p.during.Load() == id
+			pr := p.priority()
+			due := eligible(pr, min)
+			ranIt := l.alive && !overlapped && p.calledDuring(id)
 			switch {
-			case eligible(p.prio, min) && called:
-			case eligible(p.prio, min) && p.alive():
+			case due && called:
+			case due && p.alive():
 				stale = append(stale, p)
-			case eligible(p.prio, min):
+			case due:
 				switch {
 				case overlapped || b.overlapped:
 					l.markCleared(p)
@@ -389,7 +435,7 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 					later = append(later, unsettled{p: p, run: id, mark: l.runs.Load(), at: now})
 				}
 			case ranIt:
-				fail("Run %d (min %v) called finalizer %s, which it must not call (priority %v)", id, min, p.label(), p.prio)
+				fail("Run %d (min %v) called finalizer %s, which it must not call (priority %v)", id, min, p.label(), pr)
 			case !min.IsSet() && p.alive():
 				stale = append(stale, p)
 			case called:
@@ -413,6 +459,7 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 	} else {
 		l.pending = append(keep, l.pending[n:]...)
 	}
+	l.pruneAt = max(2*len(l.pending), minPrune)
 	l.unsettled = append(l.unsettled, later...)
 	l.mu.Unlock()
 	// A finalizer Alive says is still registered: Cancel tells whether it
@@ -441,7 +488,7 @@ func (l *ledger) check(id uint64, min finalizer.Priority, before uint64, overlap
 		p.state.Or(cancelled)
 		p.state.And(^uint32(cancelling))
 		l.cancelledN.Add(1)
-		if eligible(p.prio, min) {
+		if eligible(p.priority(), min) {
 			fail("Run %d (min %v) returned without calling finalizer %s, registered before it began; it is still registered", id, min, p.label())
 		} else {
 			fail("Run %d (min none) returned but finalizer %s, registered before it began, is still registered: Run(NoPriority) must clear the registry", id, p.label())

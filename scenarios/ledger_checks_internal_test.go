@@ -77,7 +77,7 @@ func (r *ledgerRig) register(name string, p finalizer.Priority) *probe {
 
 // name gives p its name and priority.
 func (r *ledgerRig) name(p *probe, name string, prio finalizer.Priority) *probe {
-	p.prio = prio
+	p.setPrio(prio)
 	r.led.setName(p, name)
 	return p
 }

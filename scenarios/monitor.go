@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -212,27 +213,75 @@ func (iv *invariants) Observe(e finalizer.Event) {
 
 // probe is the callback registered for one finalizer; it is also the
 // contract ledger's record of it. Probes come in slabs (ledger.probes) and
-// are kept small: the stress scenario allocates one per finalizer.
+// are kept small, 40 bytes: the stress scenario allocates one per
+// finalizer, and at its aggressive GC setting every byte allocated per
+// finalizer costs throughput.
 type probe struct {
 	l *ledger
+	// handle is the finalizer's handle, set once Register returns and read
+	// only under the ledger's lock (add happens after it is set), by the
+	// goroutine that registered it, or, for messages, once state has
+	// hasHandle (callbacks may run before Register returns).
+	handle finalizer.Handle
 	// calls counts the callback's calls, plus clearedMark once the ledger
 	// counts it as cleared uncalled (ledger.markCleared).
 	calls atomic.Int32
 	// state holds the cancel bits and notAliveMark.
 	state atomic.Uint32
-
-	// handle is the finalizer's handle, set once Register returns and read
-	// only under the ledger's lock (add happens after it is set), or by
-	// the goroutine that registered it; seq is its key's creation number,
-	// for messages from callbacks, which may run before Register returns.
-	handle finalizer.Handle
-	seq    atomic.Uint64
-	prio   finalizer.Priority
 	// during is the id of the Run in progress when the callback was first
-	// called, as the ledger saw it (0: none, or several). Where the
-	// scenario keeps the objects alive (ledger.alive), so that no GC
-	// cleanup can call, a call during a Run is that Run's.
-	during atomic.Uint64
+	// called, as the ledger saw it (0: none, or several; duringUnknown:
+	// an id too large to keep). Where the scenario keeps the objects
+	// alive (ledger.alive), so that no GC cleanup can call, a call during
+	// a Run is that Run's.
+	during atomic.Uint32
+	// prio is the finalizer's priority (setPrio, priority).
+	prio int32
+}
+
+// duringUnknown is probe.during for a Run id past what it keeps: that Run
+// cannot be told from the others.
+const duringUnknown = math.MaxUint32
+
+// noPrio is probe.prio for NoPriority.
+const noPrio = math.MinInt32
+
+// setPrio sets p's priority; set it before p's finalizer is registered.
+// The scenarios' priorities are bounded by their knobs (max-priority is at
+// most 1e6): one that does not fit in 31 bits is a bug of the caller.
+func (p *probe) setPrio(pr finalizer.Priority) {
+	if !pr.IsSet() {
+		p.prio = noPrio
+		return
+	}
+	v := pr.Value()
+	if v <= math.MinInt32 || v > math.MaxInt32 {
+		panic(fmt.Sprintf("scenarios: priority %d out of the ledger's range", v))
+	}
+	p.prio = int32(v)
+}
+
+// priority returns p's priority.
+func (p *probe) priority() finalizer.Priority {
+	if p.prio == noPrio {
+		return finalizer.NoPriority
+	}
+	return finalizer.P(int(p.prio))
+}
+
+// setDuring records, at p's first call, the Run in progress (0: none, or
+// several).
+func (p *probe) setDuring(run uint64) {
+	d := uint32(duringUnknown)
+	if run < duringUnknown {
+		d = uint32(run)
+	}
+	p.during.CompareAndSwap(0, d)
+}
+
+// calledDuring reports whether p's first call came while Run id, and no
+// other Run, was in progress.
+func (p *probe) calledDuring(id uint64) bool {
+	return id < duringUnknown && uint64(p.during.Load()) == id
 }
 
 // The bits of probe.state.
@@ -243,6 +292,7 @@ const (
 	notAliveMark             // Alive said it was not registered right after Register, with no Run in progress
 	reportedMark             // a call after Cancel was reported
 	cancelCall               // the callback ran while Cancel was in progress
+	hasHandle                // handle is set
 )
 
 // excused reports whether p was cancelled, or is being cancelled: no Run
@@ -251,7 +301,7 @@ func (p *probe) excused() bool { return p.state.Load()&(cancelling|cancelled) !=
 
 func (p *probe) fire() {
 	run := p.l.current.Load()
-	p.during.CompareAndSwap(0, run)
+	p.setDuring(run)
 	n := p.calls.Add(1)
 	if n&clearedMark != 0 {
 		n &^= clearedMark
@@ -293,7 +343,10 @@ func (p *probe) reportCancelledCall() {
 	if p.state.Or(reportedMark)&reportedMark != 0 {
 		return
 	}
-	by := callerText(p.during.Load())
+	by := "during a Run (one of more than 2^32)"
+	if d := p.during.Load(); d != duringUnknown {
+		by = callerText(uint64(d))
+	}
 	if p.state.Load()&cancelCall != 0 {
 		by = "by Cancel itself (or by someone racing it)"
 	}
@@ -314,7 +367,7 @@ func (p *probe) setHandle(h finalizer.Handle) bool {
 		return false
 	}
 	p.handle = h
-	p.seq.Store(h.Key().Seq)
+	p.state.Or(hasHandle) // publishes handle to label
 	return true
 }
 
@@ -323,11 +376,13 @@ func (p *probe) setHandle(h finalizer.Handle) bool {
 func (p *probe) alive() bool { return p.handle != nil && p.handle.Alive() }
 
 // label names the finalizer in messages: its name (ledger.setName) and
-// key, e.g. "d01 (0, 17)".
+// key, e.g. "d01 (0, 17)", once Register has returned its handle. It asks
+// the handle for the key's sequence number (Key reads what Register
+// fixed), so that probes need not keep a copy.
 func (p *probe) label() string {
 	var key string
-	if seq := p.seq.Load(); seq != 0 {
-		key = finalizer.Key{Priority: p.prio, Seq: seq}.String()
+	if p.state.Load()&hasHandle != 0 {
+		key = finalizer.Key{Priority: p.priority(), Seq: p.handle.Key().Seq}.String()
 	}
 	name := p.l.name(p)
 	switch {

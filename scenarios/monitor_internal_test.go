@@ -126,7 +126,9 @@ func TestInvariantsCheckEachRunsOrder(t *testing.T) {
 func TestProbeLabels(t *testing.T) {
 	label := func(name string, seq uint64) string {
 		p := newLedgerRig(false).probe(name, finalizer.P(3))
-		p.seq.Store(seq)
+		if seq != 0 {
+			p.setHandle(keyHandle{Priority: finalizer.P(3), Seq: seq})
+		}
 		return p.label()
 	}
 	assert.Equal(t, "d01 (3, 17)", label("d01", 17))
@@ -134,3 +136,11 @@ func TestProbeLabels(t *testing.T) {
 	assert.Equal(t, "d01", label("d01", 0), "called before Register returned: no key yet")
 	assert.Empty(t, label("", 0))
 }
+
+// keyHandle is a Handle that only knows its key.
+type keyHandle finalizer.Key
+
+func (h keyHandle) Key() finalizer.Key { return finalizer.Key(h) }
+func (keyHandle) Call() bool           { return false }
+func (keyHandle) Cancel() bool         { return false }
+func (keyHandle) Alive() bool          { return false }

@@ -86,7 +86,7 @@ func finalizeOrder(ctx context.Context, env Env) Observation {
 		registered.Add(1)
 		ps := led.probes(1)
 		p := &ps[0]
-		p.prio = pr
+		p.setPrio(pr)
 		led.setName(p, name)
 		cb := func() {
 			p.fire()
