@@ -59,6 +59,9 @@ func (p *Plan) Run(ctx context.Context, hooks Hooks) (*Result, error) {
 	}
 	cfg := p.engine
 	header := harness.NewHeader(cfg, c.Args, p.verdict, time.Now())
+	if p.preset != nil {
+		header.Preset = p.preset.header()
+	}
 	cfg.RunID = header.RunID
 	var results *result.ResultsFile
 	if c.Out != "" {
@@ -121,6 +124,9 @@ func (p *Plan) Run(ctx context.Context, hooks Hooks) (*Result, error) {
 	if len(records) > 0 || runErr != nil || writeErr != nil {
 		res.Summary.Empty = ""
 	}
+	if p.preset != nil {
+		res.Summary.Warnings = append(res.Summary.Warnings, p.preset.warnings...)
+	}
 	if c.Isolation == "pool" && p.exec == nil && c.Executor == nil {
 		res.Summary.Warnings = append(res.Summary.Warnings, harness.PoolIndependence)
 	}
@@ -156,9 +162,18 @@ func (p *Plan) executor(ctx context.Context, logDir string) (harness.Executor, e
 		return c.Executor, nil
 	case p.exec != nil:
 		return harness.Commands{Subjects: p.engine.Subjects, LogDir: logDir, LogBase: logBase(c.Out)}, nil
+	case p.tuneExec != nil:
+		return p.tuneExec(ctx, logDir)
 	case c.Isolation == "none":
 		return nil, nil
 	}
+	return p.worker(ctx, c.Isolation, logDir)
+}
+
+// worker returns this binary re-executed as a process or pool worker
+// (isolation "process" or "pool"), race-enabled with Race.
+func (p *Plan) worker(ctx context.Context, isolation, logDir string) (harness.Executor, error) {
+	c := &p.cfg
 	self, err := os.Executable()
 	if err != nil {
 		return nil, invalid("locating the worker binary: %v", err)
@@ -178,7 +193,7 @@ func (p *Plan) executor(ctx context.Context, logDir string) (harness.Executor, e
 		}
 		w.Path, w.Env, w.Isolation = bin, harness.RaceEnv, "race"
 	}
-	if c.Isolation == "pool" {
+	if isolation == "pool" {
 		w.Args = []string{harness.PoolWorkerArg}
 		return &harness.Pool{Process: w, TrialsPerWorker: c.PoolTrials}, nil
 	}

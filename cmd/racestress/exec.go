@@ -67,6 +67,7 @@ func addExecFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&c.MemoryLimit, "memory-limit", "", "give each trial GOMEMLIMIT=`SIZE` (e.g. 512MiB) and kill it when its processes' resident set passes twice that")
 	fs.StringVar(&x.FailOn, "fail-on", "", "fail a trial whose output matches `REGEX`, even when it exits 0")
 	fs.StringVar(&x.Ignore, "ignore", "", "count a failed trial whose output matches `REGEX` as passed, as stress -ignore")
+	fs.StringVar(&c.Preset, "preset", "", "take the environment and flags of the tuned preset `FILE` (racestress tune); flags given win")
 	fs.Var((*multiFlag)(&x.Env), "env", "add `KEY=V` to every command's environment; repeatable")
 	fs.BoolVar(&x.LogAll, "log-all", false, "keep the output of every trial, not only of failed ones")
 	fs.StringVar(&c.Out, "out", "", "write results to the new `FILE` (default racestress-out/<time>/results.jsonl); logs go beside it")
