@@ -70,6 +70,8 @@ type TunePlan struct {
 	controls []scenarios.Subject
 	cells    []tune.Cell
 	seed     int64
+	// worker makes a cell's executor: Plan.worker, or a test's fake.
+	worker func(p *Plan, ctx context.Context, isolation, logDir string) (harness.Executor, error)
 }
 
 // PrepareTune checks cfg, every bound, and returns the tune it describes.
@@ -124,7 +126,7 @@ func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 	if base.preset != nil {
 		return nil, usage("tune: --preset FILE: a tune starts from a scenario's preset, not a tuned one")
 	}
-	t := &TunePlan{cfg: cfg, base: base, sc: base.engine.Scenario, seed: base.engine.Seed}
+	t := &TunePlan{cfg: cfg, base: base, sc: base.engine.Scenario, seed: base.engine.Seed, worker: (*Plan).worker}
 	t.cfg.Run.Seed, t.cfg.Run.SeedSet = t.seed, true
 	for _, s := range base.engine.Subjects {
 		if s.Role == result.Control {
@@ -187,7 +189,7 @@ type TuneResult struct {
 // the result's Err says why it ended without a preset.
 func (t *TunePlan) Run(ctx context.Context, hooks Hooks) (*TuneResult, error) {
 	out := &TuneResult{}
-	execs := newCellExecutors(t.base)
+	execs := t.newCellExecutors(t.base)
 	defer execs.Close()
 	seen := map[string][]tune.Sample{}
 	var trial int
@@ -289,7 +291,7 @@ func (t *TunePlan) confirm(ctx context.Context, hooks Hooks, out *TuneResult) er
 	}
 	plan.specs = t.confirmSpecs(plan.engine.Subjects, c.Cells)
 	iso := map[string]string{DefaultsCell: defaults.Isolation, TunedCell: tuned.Isolation}
-	execs := newCellExecutors(plan)
+	execs := t.newCellExecutors(plan)
 	var mu sync.Mutex
 	samples := map[string][]tune.Sample{}
 	plan.tuneExec = func(ctx context.Context, logDir string) (harness.Executor, error) {
@@ -407,13 +409,14 @@ func (f executorFunc) Execute(ctx context.Context, spec harness.Spec) (result.Re
 // worker, as a run at that cell would.
 type cellExecutors struct {
 	plan   *Plan
+	worker func(p *Plan, ctx context.Context, isolation, logDir string) (harness.Executor, error)
 	logDir string
 	proc   harness.Executor
 	pools  map[string]harness.Executor
 }
 
-func newCellExecutors(p *Plan) *cellExecutors {
-	return &cellExecutors{plan: p, pools: map[string]harness.Executor{}}
+func (t *TunePlan) newCellExecutors(p *Plan) *cellExecutors {
+	return &cellExecutors{plan: p, worker: t.worker, pools: map[string]harness.Executor{}}
 }
 
 // sample runs spec at the cell labelled label with the given isolation,
@@ -449,7 +452,7 @@ func (e *cellExecutors) executor(ctx context.Context, label, isolation string) (
 		if ex := e.pools[label]; ex != nil {
 			return ex, nil
 		}
-		ex, err := e.plan.worker(ctx, "pool", e.logDir)
+		ex, err := e.worker(e.plan, ctx, "pool", e.logDir)
 		if err != nil {
 			return nil, err
 		}
@@ -457,7 +460,7 @@ func (e *cellExecutors) executor(ctx context.Context, label, isolation string) (
 		return ex, nil
 	}
 	if e.proc == nil {
-		ex, err := e.plan.worker(ctx, "process", e.logDir)
+		ex, err := e.worker(e.plan, ctx, "process", e.logDir)
 		if err != nil {
 			return nil, err
 		}
