@@ -160,10 +160,10 @@ func (p *Plan) executor(ctx context.Context, logDir string) (harness.Executor, e
 	switch {
 	case c.Executor != nil:
 		return c.Executor, nil
-	case p.exec != nil:
-		return harness.Commands{Subjects: p.engine.Subjects, LogDir: logDir, LogBase: logBase(c.Out)}, nil
 	case p.tuneExec != nil:
 		return p.tuneExec(ctx, logDir)
+	case p.exec != nil:
+		return harness.Commands{Subjects: p.engine.Subjects, LogDir: logDir, LogBase: logBase(c.Out)}, nil
 	case c.Isolation == "none":
 		return nil, nil
 	}

@@ -72,14 +72,15 @@ type TunePlan struct {
 	seed     int64
 	// worker makes a cell's executor: Plan.worker, or a test's fake.
 	worker func(p *Plan, ctx context.Context, isolation, logDir string) (harness.Executor, error)
+	// exec is set when the targets are commands (exec, gotest): a cell
+	// sets their environment and flags.
+	exec bool
 }
 
 // PrepareTune checks cfg, every bound, and returns the tune it describes.
 func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 	c := cfg.Run
 	switch {
-	case c.Exec != nil:
-		return nil, usage("tune: exec targets are tuned by PrepareExecTune")
 	case c.Race:
 		return nil, usage("tune: --race is not a dimension of a scenario's tune")
 	case len(c.Sweep) > 0 || len(c.Cells) > 0:
@@ -92,6 +93,8 @@ func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 		return nil, usage("--confirm-runs must be between 1 and %d, got %d", MaxConfirmRuns, cfg.ConfirmRuns)
 	case cfg.ConfirmBudget != 0 && (cfg.ConfirmBudget < tune.MinBudget || cfg.ConfirmBudget > MaxBudget):
 		return nil, usage("--confirm-budget must be 0 (none) or between %v and %v, got %v", tune.MinBudget, MaxBudget, cfg.ConfirmBudget)
+	case cfg.Seconds != 0 && c.Exec != nil:
+		return nil, usage("tune: --seconds is a scenario's knob; a command runs as long as it runs")
 	case cfg.Seconds != 0 && !(cfg.Seconds >= MinTrialSeconds && cfg.Seconds <= MaxTrialSeconds):
 		return nil, usage("--seconds must be 0 (chosen) or between %g and %g, got %g", MinTrialSeconds, MaxTrialSeconds, cfg.Seconds)
 	}
@@ -126,7 +129,7 @@ func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 	if base.preset != nil {
 		return nil, usage("tune: --preset FILE: a tune starts from a scenario's preset, not a tuned one")
 	}
-	t := &TunePlan{cfg: cfg, base: base, sc: base.engine.Scenario, seed: base.engine.Seed, worker: (*Plan).worker}
+	t := &TunePlan{cfg: cfg, base: base, sc: base.engine.Scenario, seed: base.engine.Seed, worker: (*Plan).worker, exec: base.exec != nil}
 	t.cfg.Run.Seed, t.cfg.Run.SeedSet = t.seed, true
 	for _, s := range base.engine.Subjects {
 		if s.Role == result.Control {
@@ -136,7 +139,13 @@ func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 	if len(t.controls) == 0 {
 		return nil, usage("tune: no control among the subjects: a tune searches for the knobs that catch a control fastest (name one with --registry or --control)")
 	}
-	space, err := tune.ScenarioSpace(t.sc, base.engine.Knobs, tune.SpaceOptions{Dims: cfg.Dims})
+	var space *tune.Space
+	if t.exec {
+		// The commands' own --env is the defaults cell's environment.
+		space, err = tune.ExecSpace(tune.Cell{Env: slices.Clone(c.Exec.Env)}, tune.SpaceOptions{GoTest: c.Exec.GoTest != nil, Dims: cfg.Dims})
+	} else {
+		space, err = tune.ScenarioSpace(t.sc, base.engine.Knobs, tune.SpaceOptions{Dims: cfg.Dims})
+	}
 	if err != nil {
 		return nil, usage("--sweep: %v", err)
 	}
@@ -144,6 +153,9 @@ func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 		return nil, usage("--cells: %v", err)
 	}
 	for _, cell := range t.cells {
+		if t.exec {
+			continue
+		}
 		if err := t.sc.CheckKnobs(cell.Knobs); err != nil {
 			return nil, usage("cell %s: %v", cell.Label, err)
 		}
@@ -189,6 +201,11 @@ type TuneResult struct {
 // the result's Err says why it ended without a preset.
 func (t *TunePlan) Run(ctx context.Context, hooks Hooks) (*TuneResult, error) {
 	out := &TuneResult{}
+	if x := t.base.exec; x != nil && x.GoTest != nil {
+		if err := buildTest(ctx, x.GoTest); err != nil {
+			return nil, err
+		}
+	}
 	execs := t.newCellExecutors(t.base)
 	defer execs.Close()
 	seen := map[string][]tune.Sample{}
@@ -200,7 +217,7 @@ func (t *TunePlan) Run(ctx context.Context, hooks Hooks) (*TuneResult, error) {
 			Signature: sub.Signature, Cell: cell.Label, Seed: t.seed + int64(trial), Knobs: cell.Knobs,
 		}
 		trial++
-		s, _, err := execs.sample(ctx, cell.Label, cell.Isolation, spec)
+		s, _, err := execs.sample(ctx, cell, spec)
 		if err == nil {
 			seen[cell.Label] = append(seen[cell.Label], s)
 		}
@@ -223,7 +240,7 @@ func (t *TunePlan) Run(ctx context.Context, hooks Hooks) (*TuneResult, error) {
 		return out, nil
 	}
 	out.Seconds = t.cfg.Seconds
-	if out.Seconds == 0 {
+	if out.Seconds == 0 && !t.exec {
 		out.Seconds = TrialSeconds(seen[w.Cell.Label], t.base.engine.Knobs.Seconds)
 	}
 	return out, t.confirm(ctx, hooks, out)
@@ -276,10 +293,15 @@ const (
 func (t *TunePlan) confirm(ctx context.Context, hooks Hooks, out *TuneResult) error {
 	w := out.Search.Winner().Cell
 	tuned := w
-	tuned.Knobs.Seconds = out.Seconds
+	if !t.exec {
+		tuned.Knobs.Seconds = out.Seconds
+	}
 	defaults := t.cells[0]
 	c := t.cfg.Run
-	c.Cells = []harness.Cell{{Label: DefaultsCell, Knobs: defaults.Knobs}, {Label: TunedCell, Knobs: tuned.Knobs}}
+	cells := []harness.Cell{{Label: DefaultsCell, Knobs: defaults.Knobs}, {Label: TunedCell, Knobs: tuned.Knobs}}
+	if !t.exec {
+		c.Cells = cells
+	}
 	c.Runs, c.RunsSet, c.Budget, c.Parallel, c.Isolation = t.cfg.ConfirmRuns, true, t.cfg.ConfirmBudget, 1, "process"
 	c.Set, c.Preset = nil, ""
 	if c.PoolTrials == 0 {
@@ -289,20 +311,28 @@ func (t *TunePlan) confirm(ctx context.Context, hooks Hooks, out *TuneResult) er
 	if err != nil {
 		return err
 	}
-	plan.specs = t.confirmSpecs(plan.engine.Subjects, c.Cells)
-	iso := map[string]string{DefaultsCell: defaults.Isolation, TunedCell: tuned.Isolation}
+	if t.exec {
+		// The cells are environments and flags: the header names them.
+		plan.engine.Cells = cells
+		plan.engine.Extra[ExtraTuneCells] = map[string]tune.Cell{DefaultsCell: defaults, TunedCell: tuned}
+	}
+	plan.specs = t.confirmSpecs(plan.engine.Subjects, cells)
+	byLabel := map[string]tune.Cell{DefaultsCell: defaults, TunedCell: tuned}
 	execs := t.newCellExecutors(plan)
 	var mu sync.Mutex
 	samples := map[string][]tune.Sample{}
 	plan.tuneExec = func(ctx context.Context, logDir string) (harness.Executor, error) {
 		execs.logDir = logDir
-		for label, is := range iso {
-			if _, err := execs.executor(ctx, label, is); err != nil {
+		for label, cell := range byLabel {
+			cell.Label = label
+			if _, err := execs.executor(ctx, cell); err != nil {
 				return nil, err
 			}
 		}
 		return executorFunc(func(ctx context.Context, spec harness.Spec) (result.Record, bool) {
-			s, rec, err := execs.sample(ctx, spec.Cell, iso[spec.Cell], spec)
+			cell := byLabel[spec.Cell]
+			cell.Label = spec.Cell
+			s, rec, err := execs.sample(ctx, cell, spec)
 			if err == nil && spec.Role == result.Control {
 				mu.Lock()
 				samples[spec.Cell] = append(samples[spec.Cell], s)
@@ -328,6 +358,32 @@ func (t *TunePlan) confirm(ctx context.Context, hooks Hooks, out *TuneResult) er
 	if v := res.Summary.Verdict(); v.Status != report.Pass {
 		return nil
 	}
+	target := t.target(plan)
+	p := tune.NewPreset(target, out.Search, out.Confirmation, tune.ThisMachine(harness.Version()))
+	p.Cell = tuned
+	if err := writePreset(t.cfg.PresetOut, p); err != nil {
+		out.Err = invalid("--preset-out: %v", err)
+		return nil
+	}
+	out.Preset, out.PresetPath = p, t.cfg.PresetOut
+	return nil
+}
+
+// ExtraTuneCells is the key, in the results header's Extra map of a
+// command tune's confirmation, of its two cells' environments and flags.
+const ExtraTuneCells = "tune_cells"
+
+// target names what the tune tuned, as the preset records it.
+func (t *TunePlan) target(plan *Plan) tune.Target {
+	if x := t.cfg.Run.Exec; x != nil {
+		if x.GoTest != nil {
+			return tune.Target{Kind: "gotest", Package: x.GoTest.Package}
+		}
+		// The command line as given (before its program was looked up):
+		// --preset compares it with the run's.
+		i := slices.IndexFunc(x.Targets, func(e harness.ExecTarget) bool { return e.Role == result.Control })
+		return tune.Target{Kind: "exec", Command: slices.Clone(x.Targets[i].Argv)}
+	}
 	target := tune.Target{Kind: "scenario", Scenario: t.sc.Name}
 	for _, s := range t.controls {
 		target.Subjects = append(target.Subjects, s.Name)
@@ -337,14 +393,7 @@ func (t *TunePlan) confirm(ctx context.Context, hooks Hooks, out *TuneResult) er
 			target.Subjects = append(target.Subjects, s.Name)
 		}
 	}
-	p := tune.NewPreset(target, out.Search, out.Confirmation, tune.ThisMachine(harness.Version()))
-	p.Cell = tuned
-	if err := writePreset(t.cfg.PresetOut, p); err != nil {
-		out.Err = invalid("--preset-out: %v", err)
-		return nil
-	}
-	out.Preset, out.PresetPath = p, t.cfg.PresetOut
-	return nil
+	return target
 }
 
 // confirmSpecs returns the confirmation's trials: round by round, each
@@ -419,12 +468,11 @@ func (t *TunePlan) newCellExecutors(p *Plan) *cellExecutors {
 	return &cellExecutors{plan: p, worker: t.worker, pools: map[string]harness.Executor{}}
 }
 
-// sample runs spec at the cell labelled label with the given isolation,
-// and returns what it tells a search: whether it caught a control's bug,
+// sample runs spec at cell, and returns what it tells a search: whether it caught a control's bug,
 // its wall-clock time around the executor (process start and teardown
 // included) and its time to first failure. A harness fault is an error.
-func (e *cellExecutors) sample(ctx context.Context, label, isolation string, spec harness.Spec) (tune.Sample, result.Record, error) {
-	ex, err := e.executor(ctx, label, isolation)
+func (e *cellExecutors) sample(ctx context.Context, cell tune.Cell, spec harness.Spec) (tune.Sample, result.Record, error) {
+	ex, err := e.executor(ctx, cell)
 	if err != nil {
 		return tune.Sample{}, result.Record{}, err
 	}
@@ -447,8 +495,28 @@ func (e *cellExecutors) sample(ctx context.Context, label, isolation string, spe
 	return s, rec, nil
 }
 
-func (e *cellExecutors) executor(ctx context.Context, label, isolation string) (harness.Executor, error) {
-	if isolation == "pool" {
+// executor returns the executor of cell's trials: for commands, their
+// command lines with its environment and flags; for a scenario, a child
+// process per trial or the cell's own pool.
+func (e *cellExecutors) executor(ctx context.Context, cell tune.Cell) (harness.Executor, error) {
+	label := cell.Label
+	if x := e.plan.exec; x != nil {
+		if cell.Batch > 0 {
+			return nil, fmt.Errorf("cell %s: batches of iterations need the batched executor", label)
+		}
+		run := *x
+		run.Targets = slices.Clone(x.Targets)
+		for i, tg := range run.Targets {
+			run.Targets[i].Env = slices.Clone(cell.Env)
+			run.Targets[i].Argv = slices.Concat(tg.Argv[:1], cell.Args, tg.Argv[1:])
+		}
+		subs, err := run.Subjects()
+		if err != nil {
+			return nil, err
+		}
+		return harness.Commands{Subjects: subs, LogDir: e.logDir, LogBase: logBase(e.plan.cfg.Out)}, nil
+	}
+	if cell.Isolation == "pool" {
 		if ex := e.pools[label]; ex != nil {
 			return ex, nil
 		}

@@ -23,6 +23,27 @@ type TuneFlags struct {
 	ConfirmBudget time.Duration
 	Seconds       float64
 	PresetOut     string
+	// Dims are a command tune's --sweep dimensions.
+	Dims dimsFlag
+}
+
+// dimsFlag is a command tune's --sweep KEY=V1,V2: an environment variable,
+// or a flag of the command when KEY starts with "-".
+type dimsFlag []tune.Dim
+
+func (d *dimsFlag) String() string { return "" }
+
+func (d *dimsFlag) Set(arg string) error {
+	kind := tune.EnvDim
+	if strings.HasPrefix(arg, "-") {
+		kind = tune.FlagDim
+	}
+	dim, err := tune.ParseDim(kind, arg)
+	if err != nil {
+		return err
+	}
+	*d = append(*d, dim)
+	return nil
 }
 
 // AddTuneFlags defines racestress tune's own flags in fs. The run's
@@ -34,6 +55,9 @@ func AddTuneFlags(fs *flag.FlagSet) *TuneFlags {
 	fs.IntVar(&f.ConfirmRuns, "confirm-runs", DefaultConfirmRuns, fmt.Sprintf("confirm the winner in `N` rounds (1 to %d): each runs every control at the defaults and at the winner, every clean subject at the winner", MaxConfirmRuns))
 	fs.DurationVar(&f.ConfirmBudget, "confirm-budget", 0, "stop the confirmation after `D` of wall-clock time (0: when its rounds are done)")
 	fs.StringVar(&f.PresetOut, "preset-out", "", "write the tuned preset to the new `FILE` (default preset.json beside the results)")
+	if fs.Lookup("sweep") == nil { // a command's tune
+		fs.Var(&f.Dims, "sweep", "add the dimension `KEY=V1,V2`: an environment variable, or a flag of the command when KEY starts with - (-test.cpu=1,8); repeatable")
+	}
 	if s := fs.Lookup("seconds"); s != nil {
 		s.Usage = "cap the preset's trials at `S` seconds (default: 30 times the winner's median time to first failure, at most the defaults')"
 		s.DefValue = "0"
@@ -43,7 +67,7 @@ func AddTuneFlags(fs *flag.FlagSet) *TuneFlags {
 
 // tuneRunFlags are the run's flags a tune does not take: it chooses the
 // isolation itself and runs one trial at a time.
-var tuneRunFlags = []string{"isolate", "runs", "count", "parallel", "shard", "failfast", "race", "keep-going", "pool-trials"}
+var tuneRunFlags = []string{"isolate", "runs", "count", "parallel", "shard", "failfast", "race", "keep-going", "pool-trials", "gate", "min-power", "max-fails"}
 
 // Tune is racestress tune: it checks cfg (the run's configuration, set
 // naming the flags given), searches, confirms, writes the preset and
@@ -75,7 +99,7 @@ func (f *TuneFlags) Tune(ctx context.Context, cfg Config, set map[string]bool, f
 			}
 		}
 	}
-	tc.Run.Budget, tc.Run.Sweep = 0, nil
+	tc.Run.Budget, tc.Run.Sweep, tc.Dims = 0, nil, slices.Clone(f.Dims)
 	for _, d := range cfg.Sweep {
 		kind := tune.KnobDim
 		if d.Key == "isolation" {
@@ -204,6 +228,9 @@ func (res *TuneResult) ConfirmationLines() []string {
 		iso = "process"
 	}
 	lines := []string{fmt.Sprintf("winner: %s (isolation %s), trials capped at %gs", w.Label, iso, res.Seconds)}
+	if res.Seconds == 0 { // a command's
+		lines[0] = fmt.Sprintf("winner: %s (environment %q, flags %q)", w.Label, w.Env, w.Args)
+	}
 	c := res.Confirmation
 	for _, x := range []struct {
 		cell string

@@ -123,7 +123,12 @@ flags (the go test build flags -race, -tags, -ldflags, -gcflags, -asmflags,
 func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := newBareFlagSet("racestress " + name)
+	name, tuning := strings.CutPrefix(name, "tune ") // racestress tune exec|gotest
 	addExecFlags(fs, &o)
+	var tf *stress.TuneFlags
+	if tuning {
+		tf = stress.AddTuneFlags(fs)
+	}
 	var targets []harness.ExecTarget
 	g := stress.GoTestPackage{}
 	var role string
@@ -133,12 +138,7 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 		fs.Var(roleFlag{&targets, result.Clean}, "clean", "run `NAME=COMMAND` as clean: it must never fail; repeatable")
 	} else {
 		head = gotestUsage
-		for _, n := range goBuildValueFlags {
-			fs.Var(goFlag{name: n, into: &g.BuildFlags}, n, "go test -c -"+n+" `VALUE`")
-		}
-		for _, n := range goBuildBoolFlags {
-			fs.Var(goFlag{name: n, isBool: true, into: &g.BuildFlags}, n, "go test -c -"+n)
-		}
+		stress.AddGoBuildFlags(fs, &g.BuildFlags)
 		fs.StringVar(&role, "role", string(result.Clean), "the package's `ROLE`: clean (its tests must never fail) or control (they have the bug and must be caught)")
 		fs.StringVar(&g.Run, "run", "", "run only the tests matching `RE` (-test.run)")
 		fs.StringVar(&g.Skip, "skip", "", "skip the tests matching `RE` (-test.skip)")
@@ -174,6 +174,9 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 	}
 	o.exec.Targets = targets
 	cfg.Exec = &o.exec
+	if tuning {
+		return tuneExit(tf.Tune(ctx, cfg, o.set, o.format, o.quiet, stdout, stderr))
+	}
 	plan, err := stress.Prepare(cfg)
 	if err != nil {
 		return fromStress(err)
@@ -204,28 +207,4 @@ func parseExecArgs(fs *flag.FlagSet, name string, args []string, extra *[]string
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-}
-
-// goBuildFlags are the go test build flags gotest passes to go test -c:
-// those taking a value, and the boolean ones.
-var (
-	goBuildValueFlags = []string{"tags", "ldflags", "gcflags", "asmflags", "covermode", "coverpkg", "mod", "modfile", "overlay", "pgo", "buildvcs"}
-	goBuildBoolFlags  = []string{"race", "cover", "trimpath", "msan", "asan", "a"}
-)
-
-// goFlag is a go test flag passed through as -name=value.
-type goFlag struct {
-	name   string
-	isBool bool
-	into   *[]string
-}
-
-func (f goFlag) String() string   { return "" }
-func (f goFlag) IsBoolFlag() bool { return f.isBool }
-func (f goFlag) Set(v string) error {
-	if f.isBool && v != "true" && v != "false" {
-		return fmt.Errorf("want true or false, got %q", v)
-	}
-	*f.into = append(*f.into, "-"+f.name+"="+v)
-	return nil
 }

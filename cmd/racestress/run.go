@@ -166,6 +166,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case "exec", "gotest":
 			return execCmd(ctx, args[0], args[1:], stdout, stderr)
 		case "tune":
+			if len(args) > 1 && (args[1] == "exec" || args[1] == "gotest") {
+				return execCmd(ctx, "tune "+args[1], args[2:], stdout, stderr)
+			}
 			return tuneCmd(ctx, args[1:], stdout, stderr)
 		}
 	}
@@ -209,7 +212,12 @@ func tuneCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := o.parse(fs, args, stdout); err != nil || o.help {
 		return err
 	}
-	res, err := tf.Tune(ctx, o.config(append([]string{"racestress", "tune"}, args...)), o.set, o.format, o.quiet, stdout, stderr)
+	return tuneExit(tf.Tune(ctx, o.config(append([]string{"racestress", "tune"}, args...)), o.set, o.format, o.quiet, stdout, stderr))
+}
+
+// tuneExit is a tune's exit: why it could not run or has no preset, else
+// its confirmation's verdict.
+func tuneExit(res *stress.TuneResult, err error) error {
 	if err != nil || res.Run == nil {
 		return fromStress(err)
 	}
