@@ -205,6 +205,9 @@ func TestTuneWritesThePresetOnlyWhenTheCleanSubjectsPass(t *testing.T) {
 		require.NoError(t, RenderTune(&b, "markdown", res))
 		assert.Contains(t, b.String(), "| **winner** |")
 		assert.Contains(t, b.String(), "gain: hazard ")
+		assert.Contains(t, b.String(), "controls at the defaults (cell defaults): hazard ")
+		assert.Contains(t, b.String(), "5 caught in 5 trials over ")
+		assert.Contains(t, b.String(), "; unfixed median time to first failure 2ms (Kaplan–Meier)")
 		assert.Contains(t, b.String(), "clean fixed at the winner: 0 forbidden outcomes in 5 trials (rate < 52.2% at 95%)")
 		b.Reset()
 		require.NoError(t, RenderTune(&b, "json", res))
@@ -372,4 +375,35 @@ func hasPrefix(list []string, prefix string) bool {
 		}
 	}
 	return false
+}
+
+func TestTuneACommandsEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	// The control fails exactly when GOGC is 1: only that cell catches it.
+	control := harness.ExecTarget{Name: "gc1", Role: result.Control, Argv: []string{"sh", "-c", `[ "$GOGC" != 1 ]`}}
+	clean := harness.ExecTarget{Name: "ok", Role: result.Clean, Argv: []string{"true"}}
+	c := execRun(control, clean)
+	c.Out, c.Seed, c.SeedSet = filepath.Join(dir, "results.jsonl"), 3, true
+	cfg := TuneConfig{Run: c, Budget: tune.MinBudget, Cells: 8, ConfirmRuns: 2,
+		Dims: []tune.Dim{{Name: "GOMAXPROCS", Kind: tune.EnvDim, Values: []string{""}}, {Name: "GOGC", Kind: tune.EnvDim, Values: []string{"1"}}}}
+	p, err := PrepareTune(cfg)
+	require.NoError(t, err)
+	var labels []string
+	for _, cell := range p.Cells() {
+		labels = append(labels, cell.Label)
+	}
+	assert.Equal(t, []string{"defaults", "GOGC=1"}, labels)
+	res, err := p.Run(context.Background(), Hooks{})
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	assert.Equal(t, "GOGC=1", res.Search.Winner().Cell.Label)
+	assert.Equal(t, []string{"GOGC=1"}, res.Search.Winner().Cell.Env)
+	assert.Equal(t, 0, res.Confirmation.Defaults.Hits)
+	assert.Equal(t, 2, res.Confirmation.Winner.Hits)
+	saved, err := result.ReadResultsFile(c.Out)
+	require.NoError(t, err)
+	assert.Contains(t, saved.Header.Extra, ExtraTuneCells, "the header names the cells' environments")
+	assert.Equal(t, report.Pass, res.Run.Summary.Verdict().Status, "the defaults' misses are the baseline, not the verdict")
+	require.NotNil(t, res.Preset)
+	assert.Equal(t, tune.Target{Kind: "exec", Command: control.Argv}, res.Preset.Target)
 }

@@ -81,6 +81,12 @@ func (f *TuneFlags) Tune(ctx context.Context, cfg Config, set map[string]bool, f
 			return nil, usage("tune: --%s is not a tune's flag: a tune searches the isolation itself and runs one trial at a time", n)
 		}
 	}
+	switch {
+	case f.Cells < 1 || f.Cells > tune.MaxCells:
+		return nil, usage("--cells must be between 1 and %d, got %d", tune.MaxCells, f.Cells)
+	case f.ConfirmRuns < 1 || f.ConfirmRuns > MaxConfirmRuns:
+		return nil, usage("--confirm-runs must be between 1 and %d, got %d", MaxConfirmRuns, f.ConfirmRuns)
+	}
 	if !slices.Contains([]string{"table", "markdown", "html", "json"}, format) {
 		return nil, usage("tune: --format must be table, markdown, html or json, got %q", format)
 	}
@@ -238,14 +244,20 @@ func (res *TuneResult) ConfirmationLines() []string {
 		name string
 	}{{DefaultsCell, c.Defaults, "defaults"}, {TunedCell, c.Winner, "winner"}} {
 		l := fmt.Sprintf("controls at the %s (cell %s): hazard %s, %d caught in %d trials over %s", x.name, x.cell, x.r, x.r.Hits, x.r.Trials, report.FormatDuration(x.r.Wall))
-		for _, g := range res.Run.Summary.Groups {
-			if g.Cell == x.cell && g.Role == result.Control {
-				med := "not reached"
-				if d, ok := report.KaplanMeier(g.Samples).Quantile(0.5); ok {
-					med = report.FormatDuration(d)
-				}
-				l += fmt.Sprintf("; %s median time to first failure %s (Kaplan–Meier)", g.Registry, med)
+		// Each control's median time to first failure in the cell, as
+		// the report computes it.
+		var in []result.Record
+		for _, r := range res.Run.Records {
+			if r.Cell == x.cell && r.Role == result.Control {
+				in = append(in, r)
 			}
+		}
+		for _, g := range report.Summarize(in).Groups {
+			med := "not reached"
+			if d, ok := report.KaplanMeier(g.Samples).Quantile(0.5); ok {
+				med = report.FormatDuration(d)
+			}
+			l += fmt.Sprintf("; %s median time to first failure %s (Kaplan–Meier)", g.Registry, med)
 		}
 		lines = append(lines, l)
 	}
