@@ -71,9 +71,9 @@ func orUnknown(s string) string {
 // applyPreset loads the tuned preset Preset names, if it names a file,
 // checks that it was tuned for the run's target, and takes its settings:
 // for a scenario its knobs, isolation and subjects; for commands its
-// environment and flags. Settings given explicitly (Knobs, Set,
-// IsolationSet, Registries, Env, the test binary's own flags) override
-// it.
+// environment and flags. Settings given explicitly (Knobs, Set, an
+// isolation given (Given), Registries, Env, the test binary's own flags)
+// override it.
 func (p *Plan) applyPreset() error {
 	c := &p.cfg
 	if !IsPresetFile(c.Preset) {
