@@ -114,8 +114,9 @@ type Registry interface {
 	// Run calls every registered finalizer whose priority is set and at
 	// least min (every one with a priority, when min is NoPriority),
 	// highest priority first, equal priorities in reverse creation order.
-	// With min NoPriority it clears the registry afterwards, dropping the
-	// finalizers it did not call, as CPython does.
+	// With min NoPriority it clears the registry afterwards, in one atomic
+	// step (CPython's dict.clear() under the GIL), dropping the finalizers
+	// it did not call, as CPython does.
 	Run(min Priority)
 	// Len returns the number of registered finalizers.
 	Len() int
@@ -129,9 +130,13 @@ type Handle interface {
 	// registered; it reports whether it did.
 	Call() bool
 	// Cancel removes the finalizer without calling it; it reports whether
-	// the finalizer was still registered.
+	// the finalizer was still registered. A finalizer Cancel removed is
+	// never called, by anyone; after Cancel returns, whatever it returned,
+	// the finalizer is no longer registered.
 	Cancel() bool
-	// Alive reports whether the finalizer is still registered.
+	// Alive reports whether the finalizer is still registered: true from
+	// Register's return until it is called, cancelled, or cleared by
+	// Run(NoPriority).
 	Alive() bool
 }
 

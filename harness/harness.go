@@ -37,6 +37,8 @@ type Spec struct {
 	Knobs     result.Knobs     `json:"knobs"`
 	// RunID names the run the trial belongs to.
 	RunID string `json:"run_id,omitempty"`
+	// WatchdogNs is the watchdog the executor arms for this trial (0: none); a trial fits its teardown inside it.
+	WatchdogNs int64 `json:"watchdog_ns,omitempty"`
 }
 
 // Executor runs one trial and returns its graded record. It must return a
@@ -259,6 +261,7 @@ type InProcess struct {
 
 // Execute implements Executor.
 func (p InProcess) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
+	armed := time.Now() // the watchdog is real time, whatever the record's clock
 	now := p.Now
 	if now == nil {
 		now = time.Now
@@ -282,6 +285,12 @@ func (p InProcess) Execute(ctx context.Context, spec Spec) (result.Record, bool)
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
 	}
 	env := scenarios.Env{Subject: sub, Knobs: spec.Knobs, Seed: spec.Seed, Hook: hook, Now: now}
+	if spec.WatchdogNs > 0 {
+		// The watchdog was armed before the trial reached this process:
+		// counted from here, the deadline errs late by the hand-over,
+		// which the trial's margin covers.
+		env.Deadline = armed.Add(time.Duration(spec.WatchdogNs))
+	}
 	obs, ended := runTrial(ctx, sc, env)
 	if ctx.Err() != nil {
 		return rec, false

@@ -184,3 +184,25 @@ func formatFactor(r float64) string {
 	}
 	return fmt.Sprintf("%g", r)
 }
+
+// effectPlans returns, under an effect gate, each test's plan
+// (PlanText), with what an undecided one still misses.
+func (s Summary) effectPlans() []string {
+	if s.Policy.MinEffect <= 0 {
+		return nil
+	}
+	var out []string
+	for _, t := range s.EffectTests(s.Policy.MinEffect, DefaultAlpha) {
+		line := t.PlanText()
+		switch t.State {
+		case EffectShown:
+			line += ": shown"
+		case EffectFailed:
+			line += ": failed (" + t.Clean.Registry + " failed)"
+		default:
+			line += ": undecided (" + t.Missing() + ")"
+		}
+		out = append(out, line)
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -147,4 +148,61 @@ func TestEffectGateErrorRate(t *testing.T) {
 	sd := math.Sqrt(exact * (1 - exact) / gates)
 	assert.InDelta(t, exact, got, 4*sd, "passed %d of %d gates at the null's boundary", passed, gates)
 	assert.Less(t, got, 0.05)
+}
+
+func TestTheEffectGateVerdict(t *testing.T) {
+	gate := func(recs []result.Record) Verdict {
+		s := Summarize(recs)
+		s.Policy = result.VerdictPolicy{MinPower: 0.5, RequireControl: true, MinEffect: 1}
+		return s.Verdict()
+	}
+	t.Run("a rare control and a clean fix pass once the effect is shown, whatever the per-trial power", func(t *testing.T) {
+		v := gate(effectRecords(hitsAt(100, 3, 20, 41, 60, 90), make([]bool, 100)))
+		assert.Equal(t, Pass, v.Status, v.Line)
+		assert.Equal(t, "PASS bug detected 5/100 (power >= 1.64% at 95%); "+
+			"fix clean in 100 trials: fails at most 1/1 as often as bug per trial (effect gate, error <= 3.13%: 5 detections of bug in its first 91 trials, none of fix in 100)", v.Line)
+	})
+	t.Run("until then the gate has not shown the fix: lost power, with what it misses and the plan", func(t *testing.T) {
+		v := gate(effectRecords(hitsAt(100, 3, 20), make([]bool, 100)))
+		assert.Equal(t, LostPower, v.Status)
+		assert.Equal(t, "FAIL lost power: fix clean in 100 trials, but its effect of at least 1x is not shown yet: bug detected 2 of the 5 times needed; about 250 trials each in all at bug's rate", v.Line)
+	})
+	t.Run("a clean failure is a regression, effect gate or not", func(t *testing.T) {
+		v := gate(effectRecords(hitsAt(100, 3, 20, 41, 60, 90), hitsAt(100, 50)))
+		assert.Equal(t, Regression, v.Status)
+	})
+	t.Run("a never-detected control has lost its power", func(t *testing.T) {
+		v := gate(effectRecords(make([]bool, 100), make([]bool, 100)))
+		assert.Equal(t, LostPower, v.Status)
+		assert.Contains(t, v.Line, "bug was never detected in 100 trials")
+	})
+	t.Run("a clean subject with no control to measure against fails the effect gate", func(t *testing.T) {
+		v := gate(effectRecords(nil, make([]bool, 10)))
+		assert.Equal(t, LostPower, v.Status)
+		assert.Contains(t, v.Line, "no control of its scenario ran")
+	})
+}
+
+func TestAPlainRunSaysWhenItCannotShowTheEffect(t *testing.T) {
+	s := Summarize(effectRecords(hitsAt(200, 1, 50, 90, 120, 170), make([]bool, 200)))
+	v := s.Verdict()
+	assert.Equal(t, Pass, v.Status, "a plain run is no gate")
+	assert.Contains(t, v.Line, "fix's effect against bug is not shown: too few trials")
+	s = Summarize(effectRecords(hitsAt(20, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19), make([]bool, 20)))
+	assert.NotContains(t, s.Verdict().Line, "not shown", "20/20 against 0/20 shows it")
+}
+
+func TestTheEffectGatePlanIsPrinted(t *testing.T) {
+	s := Summarize(effectRecords(hitsAt(100, 3, 20), make([]bool, 100)))
+	s.Policy = result.VerdictPolicy{RequireControl: true, MinEffect: 1}
+	for _, f := range []string{"table", "markdown", "json"} {
+		var b bytes.Buffer
+		require.NoError(t, Render(&b, f, s))
+		assert.Contains(t, b.String(), "needs 5 detections of bug before any failure of fix", f)
+		assert.Contains(t, b.String(), "undecided (bug detected 2 of the 5 times needed)", f)
+	}
+	s.Policy.MinEffect = 0
+	var b bytes.Buffer
+	require.NoError(t, Render(&b, "table", s))
+	assert.NotContains(t, b.String(), "effect gate:", "no plan without the effect gate")
 }

@@ -87,6 +87,10 @@ type JSONVerdict struct {
 	ExitCode int     `json:"exit_code"` // what racestress exits with
 	Line     string  `json:"line"`
 	MinPower float64 `json:"min_power"`
+	// MinEffect is the effect gate's R (0: none), and EffectGate each
+	// clean subject's plan under it.
+	MinEffect  float64  `json:"min_effect,omitempty"`
+	EffectGate []string `json:"effect_gate,omitempty"`
 }
 
 // JSONSweep is the matrix view of one scenario's sweep.
@@ -184,7 +188,8 @@ func JSON(w io.Writer, s Summary) error {
 func NewJSONReport(s Summary) JSONReport {
 	v := s.Verdict()
 	doc := JSONReport{Schema: SchemaVersion, Confidence: Confidence, Groups: []JSONGroup{}, Warnings: s.Warnings,
-		Verdict: JSONVerdict{Status: v.Status.String(), ExitCode: v.Status.ExitCode(), Line: v.Line, MinPower: s.Policy.MinPower}}
+		Verdict: JSONVerdict{Status: v.Status.String(), ExitCode: v.Status.ExitCode(), Line: v.Line, MinPower: s.Policy.MinPower,
+			MinEffect: s.Policy.MinEffect, EffectGate: s.effectPlans()}}
 	if names := scenarios(s); len(names) > 0 {
 		doc.Scenario = strings.Join(names, ",")
 		if r, ok := s.ran(doc.Scenario); ok {

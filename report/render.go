@@ -91,6 +91,9 @@ func Table(w io.Writer, s Summary) error {
 	for _, e := range s.Effects() {
 		fmt.Fprintf(w, "effect: %s\n", e.Statement())
 	}
+	for _, plan := range s.effectPlans() {
+		fmt.Fprintf(w, "effect gate: %s\n", plan)
+	}
 	for i, warn := range s.Warnings {
 		fmt.Fprintf(w, "[%d] %s\n", i+1, warn)
 	}
@@ -197,6 +200,9 @@ func Markdown(w io.Writer, s Summary) error {
 		for _, e := range effects {
 			fmt.Fprintf(w, "- **effect**: %s\n", mdEscape(e.Statement()))
 		}
+	}
+	for _, plan := range s.effectPlans() {
+		fmt.Fprintf(w, "- **effect gate**: %s\n", mdEscape(plan))
 	}
 	if len(s.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWarnings:")

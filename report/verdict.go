@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -81,8 +82,15 @@ func (s Summary) Verdict() Verdict {
 	var byStatus [Invalid + 1][]string
 	seen := map[string]bool{}
 	controls := 0
+	var tests []EffectTest
+	if p.MinEffect > 0 {
+		tests = s.EffectTests(p.MinEffect, DefaultAlpha)
+	}
 	for _, g := range s.Groups {
 		gv := judge(p, g)
+		if p.MinEffect > 0 && gv.Status == Pass && g.IsClean() {
+			gv = judgeEffect(g, tests)
+		}
 		v.Groups = append(v.Groups, gv)
 		byStatus[gv.Status] = append(byStatus[gv.Status], gv.Text)
 		if g.Runs > 0 {
@@ -119,8 +127,68 @@ func (s Summary) Verdict() Verdict {
 			return v
 		}
 	}
+	if p.MinEffect == 0 && !p.RequireControl {
+		// A plain run: its pass says so when a comparison it ran cannot
+		// show the fix's effect, so that a line which reads like a proof
+		// of the fix does not stand alone.
+		for _, e := range s.Effects() {
+			if e.PerTrial >= 1 {
+				byStatus[Pass] = append(byStatus[Pass], fmt.Sprintf("%s's effect against %s is not shown: too few trials (see the effect line)",
+					groupLabel(e.Clean), groupLabel(e.Control)))
+			}
+		}
+	}
 	v.Line = "PASS " + strings.Join(byStatus[Pass], "; ")
 	return v
+}
+
+// groupLabel names a group in a verdict clause: its subject, and its cell
+// in a sweep.
+func groupLabel(g Group) string {
+	if g.Cell != "" {
+		return g.Registry + " [" + g.Cell + "]"
+	}
+	return g.Registry
+}
+
+// judgeEffect is the effect gate's judgement of a clean group that showed
+// no forbidden outcome: it passes when its effect against a control of its
+// scenario and cell is shown; until then the run has not shown the fix,
+// which is the harness's missing power (status LostPower), with the plan
+// of what it still needs.
+func judgeEffect(g Group, tests []EffectTest) GroupVerdict {
+	name := groupLabel(g)
+	var mine []EffectTest
+	for _, t := range tests {
+		if t.Clean.Name() == g.Name() {
+			mine = append(mine, t)
+		}
+	}
+	if len(mine) == 0 {
+		return GroupVerdict{LostPower, "FAIL: no control", fmt.Sprintf(
+			"%s clean in %d trials, but no control of its scenario ran: the effect gate has nothing to measure its effect against", name, g.Runs)}
+	}
+	for _, t := range mine {
+		if t.State == EffectShown {
+			return GroupVerdict{Pass, "PASS: effect shown", fmt.Sprintf(
+				"%s clean in %d trials: fails at most 1/%s as often as %s per trial (effect gate, error <= %s: %d detections of %s in its first %d trials, none of %s in %d)",
+				name, g.Runs, formatFactor(t.MinEffect), t.Control.Registry, pctUp(t.Error), t.Need, t.Control.Registry, t.ControlTrials, g.Registry, g.Runs)}
+		}
+	}
+	t := mine[0]
+	for _, u := range mine[1:] {
+		if u.Have > t.Have {
+			t = u
+		}
+	}
+	est, _, _ := t.Plan()
+	more := ""
+	if !math.IsInf(est, 1) {
+		more = fmt.Sprintf("; about %s trials each in all at %s's rate", trialsText(est), t.Control.Registry)
+	}
+	return GroupVerdict{LostPower, "FAIL: effect undecided", fmt.Sprintf(
+		"%s clean in %d trials, but its effect of at least %sx is not shown yet: %s%s",
+		name, g.Runs, formatFactor(t.MinEffect), t.Missing(), more)}
 }
 
 // roleOf returns the role of the subject called name as the records give
@@ -158,7 +226,7 @@ func judge(p result.VerdictPolicy, g Group) GroupVerdict {
 	case g.Detected == 0:
 		return GroupVerdict{LostPower, "FAIL: never detected", fmt.Sprintf(
 			"%s was never detected in %d trials (detection rate < %s at %s)", name, g.Runs, pctUp(hi), pct(Confidence))}
-	case lo < p.MinPower:
+	case lo < p.MinPower && p.MinEffect == 0: // the effect gate asks for its detections instead
 		return GroupVerdict{LostPower, "FAIL: power below minimum", fmt.Sprintf(
 			"%s detected in %d of %d trials: power >= %s at %s (lower bound), below the minimum %s",
 			name, g.Detected, g.Runs, pctDown(lo), pct(Confidence), pct(p.MinPower))}

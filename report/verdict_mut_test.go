@@ -20,7 +20,8 @@ func TestVerdictNamesTheSubjectsThatRanNoTrial(t *testing.T) {
 		line     string
 	}{
 		{"every subject ran", []string{"unfixed", "fixed"}, [][]result.Record{control(), ran()}, Pass,
-			"PASS unfixed detected 5/5 (power >= 47.8% at 95%); fixed clean in 5 trials (failure rate < 52.2% at 95%)"},
+			"PASS unfixed detected 5/5 (power >= 47.8% at 95%); fixed clean in 5 trials (failure rate < 52.2% at 95%); " +
+				"fixed's effect against unfixed is not shown: too few trials (see the effect line)"},
 		{"a subject that never ran, after one that did", []string{"fixed", "ghost"}, [][]result.Record{control(), ran()}, Invalid,
 			"INVALID: ghost ran no trial"},
 		{"a subject whose every trial was a harness error has its own clause", []string{"unfixed", "fixed"},

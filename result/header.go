@@ -74,11 +74,14 @@ type HeaderShard struct {
 }
 
 // VerdictPolicy is what the run's verdict asked: the lowest acceptable
-// lower bound of a control's detection rate, and whether a run with no
-// control may pass (the gate refuses).
+// lower bound of a control's detection rate, whether a run with no
+// control may pass (the gate refuses), and, for the effect gate, the
+// least effect R a clean subject must show against its control (it fails
+// at most 1/R as often per trial; 0: no effect gate).
 type VerdictPolicy struct {
 	MinPower       float64 `json:"min_power"`
 	RequireControl bool    `json:"require_control,omitempty"`
+	MinEffect      float64 `json:"min_effect,omitempty"`
 }
 
 // Validate reports a header that cannot describe a run.

@@ -184,14 +184,24 @@ func TestRunContractInTheStressScenario(t *testing.T) {
 	t.Run("a Run that returns early without calling anything is caught at that Run", func(t *testing.T) {
 		obs := trial("skip-every-run")
 		require.Equal(t, result.Contract, obs.Outcome, obs.FirstError)
-		assert.Contains(t, obs.FirstError, "it is still registered")
+		assert.Contains(t, obs.FirstError, "contract: Run 1 ")
+		// The first check to see it names either a finalizer with a
+		// priority that Run 1 did not call, or one without (the makers'
+		// sentinel) that it did not clear; either is still registered.
+		assert.Regexp(t, `returned without calling finalizer|must clear the registry`, obs.FirstError)
+		assert.Contains(t, obs.FirstError, "still registered")
 	})
-	t.Run("a Run that calls half and clears the rest is caught", func(t *testing.T) {
-		// The lost callbacks never come: do not wait the full settle time for them.
-		defer scenarios.SetSettleWait(50 * time.Millisecond)()
+	t.Run("a Run that calls half and clears the rest is caught: the callbacks it cleared are lost", func(t *testing.T) {
+		// Objects die here: who removed a finalizer uncalled (the Run, a
+		// GC cleanup) cannot be told; its callback is lost, named.
+		// Or, when the stress phase's Runs all overlapped registrations
+		// (which they may clear uncalled), teardown's Run with a minimum,
+		// which had only h to call, calls none.
+		// The outcome is the worse of the failures seen (lost, when a lost
+		// callback was proven), the message the first's.
 		obs := trial("half")
-		require.Equal(t, result.Contract, obs.Outcome, obs.FirstError)
-		assert.Contains(t, obs.FirstError, "returned without calling finalizer")
+		require.Contains(t, []result.Outcome{result.Lost, result.Contract}, obs.Outcome, obs.FirstError)
+		assert.Regexp(t, `was removed from the registry but never called: not by Run |returned without calling finalizer h \(`, obs.FirstError)
 	})
 }
 
@@ -215,5 +225,8 @@ func TestAnEarlierSkippedRunIsNotHiddenByTeardown(t *testing.T) {
 	sub := wrap("hider", func(r finalizer.Registry) finalizer.Registry { return &teardownHider{Registry: r} })
 	obs := scenarios.ThreadSafety.Trial(context.Background(), scenarios.Env{Subject: sub, Knobs: k, Seed: 4})
 	require.Equal(t, result.Contract, obs.Outcome, obs.FirstError)
-	assert.Contains(t, obs.FirstError, "returned without calling finalizer")
+	// The first finalizer it left: a maker's, or the maker's sentinel
+	// (without a priority, which only the clear removes).
+	assert.Contains(t, obs.FirstError, "contract: Run 1 (min none) returned")
+	assert.Regexp(t, "returned without calling finalizer|is still registered: Run\\(NoPriority\\) must clear the registry", obs.FirstError)
 }

@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,6 +87,9 @@ func (r *ledgerRig) probe(name string, prio finalizer.Priority) *probe {
 	return r.name(&r.led.probes(1)[0], name, prio)
 }
 
+// until is a teardown deadline far beyond anything a test waits for.
+func (r *ledgerRig) until() time.Time { return time.Now().Add(time.Hour) }
+
 func (r *ledgerRig) failures() map[result.Outcome]int {
 	r.mon.mu.Lock()
 	defer r.mon.mu.Unlock()
@@ -106,10 +110,10 @@ func TestLedgerChecksEveryRunNotJustTheFirst(t *testing.T) {
 	p2 := r.register("p2", finalizer.P(1))
 	r.reg.during[2] = func(func()) { p2.handle.Cancel() }
 	r.led.run(r.reg, finalizer.NoPriority)
-	r.led.settle(0)
-	assert.Equal(t, map[result.Outcome]int{result.Contract: 1}, r.failures())
-	assert.Contains(t, r.mon.firstErr, "contract: Run 2 returned without calling finalizer p2 (1, ")
-	assert.Contains(t, r.mon.firstErr, "it was removed from the registry but never called")
+	r.led.resolve(true)
+	assert.Equal(t, map[result.Outcome]int{result.Lost: 1}, r.failures())
+	assert.Contains(t, r.mon.firstErr, "lost: finalizer p2 (1, ")
+	assert.Contains(t, r.mon.firstErr, "registered before Run 2 began, was removed from the registry but never called: not by Run 2")
 }
 
 func TestLedgerLeavesRegistrationsDuringARunToLaterRuns(t *testing.T) {
@@ -154,37 +158,74 @@ func TestLedgerBlamesACallBelowTheMinimumOnTheRunOnlyWhereObjectsAreAlive(t *tes
 	}
 }
 
-func TestLedgerSettleWaitsForCallbacksInFlight(t *testing.T) {
+func TestLedgerResolveWaitsForCleanupsInFlight(t *testing.T) {
 	// A finalizer a Run removed but did not call may be in the hands of a
-	// GC cleanup: settle runs the GC and waits for its call. With the GC
-	// off but for settle's own collections, the call cannot come before
-	// settle starts waiting.
+	// GC cleanup: it is not lost while a cleanup queued before is still
+	// running, and not once that cleanup has called it. The cleanup here
+	// blocks until the test lets it go, and then calls the probe; the GC
+	// is off but for the test's own collection.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	r := newLedgerRig(false)
 	p := r.probe("in-flight", finalizer.P(1))
+	running, release := make(chan struct{}), make(chan struct{})
 	func() {
 		obj := &foo{}
-		runtime.AddCleanup(obj, func(p *probe) { p.fire() }, p)
+		runtime.AddCleanup(obj, func(p *probe) {
+			close(running)
+			<-release
+			p.fire()
+		}, p)
 	}()
-	r.led.unsettled = []unsettled{{p, 1}}
-	r.led.settle(drainWait)
+	runtime.GC()
+	<-running
+	long := time.Now().Add(-time.Hour)
+	r.led.unsettled = []unsettled{{p: p, run: 1, at: long}}
+	assert.False(t, r.led.resolve(false), "a cleanup is still running: the call may be in flight")
+	require.Len(t, r.led.unsettled, 1)
+	close(release)
+	require.True(t, quiesce(time.Now().Add(time.Hour)))
 	assert.True(t, p.called())
+	assert.False(t, r.led.resolve(false))
+	assert.Empty(t, r.led.unsettled)
 	assert.Empty(t, r.failures(), r.mon.firstErr)
+
+	// Once the cleanups are idle and no Run is under way, one still
+	// uncalled is lost, at once.
+	lost := r.probe("lost", finalizer.P(1))
+	r.led.unsettled = []unsettled{{p: lost, run: 2, at: long}}
+	require.True(t, quiesce(time.Now().Add(time.Hour)))
+	assert.True(t, r.led.resolve(false))
+	assert.Equal(t, map[result.Outcome]int{result.Lost: 1}, r.failures())
+	assert.Equal(t, "lost: finalizer lost, registered before Run 2 began, was removed from the registry but never called: not by Run 2, nor by whoever removed it (a GC cleanup or another Run)", r.mon.firstErr)
 }
 
-func TestLedgerSettleNamesThreeLostCallbacksAndCountsTheRest(t *testing.T) {
+func TestLedgerResolveWaitsForTheRunsUnderWay(t *testing.T) {
+	// A finalizer found removed while Run 5 was under way may be that Run's
+	// to call: it is not lost before Run 5 returns.
+	r := newLedgerRig(false)
+	p := r.probe("p", finalizer.P(1))
+	r.led.inRun[5] = struct{}{}
+	r.led.unsettled = []unsettled{{p: p, run: 4, mark: 5, at: time.Now().Add(-time.Hour)}}
+	r.led.lastIdle.Store(time.Now().UnixNano()) // the cleanups were seen idle since
+	assert.False(t, r.led.resolve(false))
+	delete(r.led.inRun, 5)
+	assert.True(t, r.led.resolve(false))
+	assert.Equal(t, map[result.Outcome]int{result.Lost: 1}, r.failures())
+}
+
+func TestLedgerResolveNamesThreeLostCallbacksAndCountsTheRest(t *testing.T) {
 	// Five finalizers removed uncalled: three failures name one each, a
 	// fourth counts the other two; one that was called is not a failure.
 	r := newLedgerRig(false)
 	for _, name := range []string{"a", "b", "c", "d", "e"} {
-		r.led.unsettled = append(r.led.unsettled, unsettled{r.probe(name, finalizer.P(1)), 7})
+		r.led.unsettled = append(r.led.unsettled, unsettled{p: r.probe(name, finalizer.P(1)), run: 7})
 	}
 	called := r.probe("called", finalizer.P(1))
 	called.fire()
-	r.led.unsettled = append(r.led.unsettled, unsettled{called, 7})
-	r.led.settle(0)
-	assert.Equal(t, map[result.Outcome]int{result.Contract: 4}, r.failures())
-	assert.Equal(t, "contract: Run 7 returned without calling finalizer a, registered before it began; it was removed from the registry but never called", r.mon.firstErr)
+	r.led.unsettled = append(r.led.unsettled, unsettled{p: called, run: 7})
+	r.led.resolve(true)
+	assert.Equal(t, map[result.Outcome]int{result.Lost: 4}, r.failures())
+	assert.Equal(t, "lost: finalizer a, registered before Run 7 began, was removed from the registry but never called: not by Run 7, nor by whoever removed it (a GC cleanup or another Run)", r.mon.firstErr)
 }
 
 func TestLedgerLetsARunLeaveWhatIsBelowItsMinimum(t *testing.T) {

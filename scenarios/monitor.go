@@ -218,25 +218,40 @@ type probe struct {
 	// calls counts the callback's calls, plus clearedMark once the ledger
 	// counts it as cleared uncalled (ledger.markCleared).
 	calls atomic.Int32
+	// state holds the cancel bits and notAliveMark.
+	state atomic.Uint32
 
 	// handle is the finalizer's handle, set once Register returns and read
-	// only under the ledger's lock (add happens after it is set); seq is
-	// its key's creation number, for messages from callbacks, which may
-	// run before Register returns.
+	// only under the ledger's lock (add happens after it is set), or by
+	// the goroutine that registered it; seq is its key's creation number,
+	// for messages from callbacks, which may run before Register returns.
 	handle finalizer.Handle
 	seq    atomic.Uint64
 	prio   finalizer.Priority
 	// during is the id of the Run in progress when the callback was first
-	// called, as the ledger saw it (0: none); only kept where the scenario
-	// keeps the objects alive (ledger.alive), so that no GC cleanup can
-	// call.
+	// called, as the ledger saw it (0: none, or several). Where the
+	// scenario keeps the objects alive (ledger.alive), so that no GC
+	// cleanup can call, a call during a Run is that Run's.
 	during atomic.Uint64
 }
 
+// The bits of probe.state.
+const (
+	cancelling   = 1 << iota // Cancel is in progress
+	cancelled                // Cancel returned true: excused from every Run, never to be called
+	refused                  // Cancel returned false: someone else had removed it
+	notAliveMark             // Alive said it was not registered right after Register, with no Run in progress
+	reportedMark             // a call after Cancel was reported
+	cancelCall               // the callback ran while Cancel was in progress
+)
+
+// excused reports whether p was cancelled, or is being cancelled: no Run
+// owes it a call.
+func (p *probe) excused() bool { return p.state.Load()&(cancelling|cancelled) != 0 }
+
 func (p *probe) fire() {
-	if p.l.alive {
-		p.during.CompareAndSwap(0, p.l.current.Load())
-	}
+	run := p.l.current.Load()
+	p.during.CompareAndSwap(0, run)
 	n := p.calls.Add(1)
 	if n&clearedMark != 0 {
 		n &^= clearedMark
@@ -246,11 +261,43 @@ func (p *probe) fire() {
 			p.l.clearedUncalledN.Add(-1)
 		}
 	}
-	if n == 1 {
-		p.l.iv.calledOnce.Add(1)
-	} else {
+	if n != 1 {
 		p.l.mon.fail(result.DoubleCall, fmt.Sprintf("double-call: finalizer %s called %d times", p.label(), n))
+		return
 	}
+	p.l.iv.calledOnce.Add(1)
+	st := p.state.Load()
+	if st&cancelling != 0 {
+		p.state.Or(cancelCall)
+	}
+	switch {
+	case st&cancelled != 0:
+		p.reportCancelledCall()
+	case st&notAliveMark != 0:
+		p.l.mon.fail(result.Contract, fmt.Sprintf("contract: Alive lies: it said finalizer %s was not registered right after Register returned (its object held, no Run in progress), yet it was called %s", p.label(), callerText(run)))
+	}
+}
+
+// callerText says who called a finalizer, as far as the ledger can tell
+// from the Run in progress at the call.
+func callerText(run uint64) string {
+	if run == 0 {
+		return "with no single Run in progress (by a GC cleanup, an explicit Call, or one of several Runs)"
+	}
+	return fmt.Sprintf("during Run %d", run)
+}
+
+// reportCancelledCall reports, once, that p's callback ran although Cancel
+// reported it removed p.
+func (p *probe) reportCancelledCall() {
+	if p.state.Or(reportedMark)&reportedMark != 0 {
+		return
+	}
+	by := callerText(p.during.Load())
+	if p.state.Load()&cancelCall != 0 {
+		by = "by Cancel itself (or by someone racing it)"
+	}
+	p.l.mon.fail(result.Contract, fmt.Sprintf("contract: cancelled finalizer %s was called %s; Cancel returned true, so no one may call it", p.label(), by))
 }
 
 // clearedMark flags, in probe.calls, a probe the ledger counts as cleared
@@ -293,16 +340,19 @@ func (p *probe) label() string {
 }
 
 // teardown is the original test's tearDown: with every object dropped, run
-// the GC until the registry's cleanups have drained (bounded by wait), call
-// Run() once more, then check that the registry is empty and that every one
-// of the registered finalizers was called exactly once or, by design,
-// cancelled or dropped by Run's clear.
+// the GC until the cleanups have drained, call Run() once more, then check
+// that the registry is empty and that every one of the registered
+// finalizers was called exactly once or, by design, cancelled or dropped by
+// Run's clear. Every wait ends by until (teardownUntil), before the
+// trial's watchdog: a callback that has not come by then is lost.
 //
-// registered counts the finalizers registered, all on objects now garbage;
-// it may grow while cleanups drain (reentrant callbacks). A zero wait skips
-// the drain, for scenarios whose objects are still alive.
-func teardown(m *monitor, iv *invariants, led *ledger, reg finalizer.Registry, registered func() uint64, wait time.Duration) {
-	drain(m, reg, registered, wait)
+// registered counts the finalizers registered, all on objects now garbage
+// when drain is set; it may grow while cleanups drain (reentrant
+// callbacks). Scenarios whose objects are still alive do not drain.
+func teardown(m *monitor, iv *invariants, led *ledger, reg finalizer.Registry, registered func() uint64, until time.Time, drain bool) {
+	if drain && !quiesceOr(until, cleanupsCaughtUp(reg, registered)) {
+		m.warn("teardown: the GC's cleanups did not drain within the trial's teardown budget")
+	}
 	if m.failed() && !m.keepGoing {
 		return // the trial's outcome is decided; a second report would count it twice
 	}
@@ -310,7 +360,24 @@ func teardown(m *monitor, iv *invariants, led *ledger, reg finalizer.Registry, r
 		return
 	}
 	led.clearedByLastRun()
-	led.settle(settleWait)
+	// Callbacks in flight: GC cleanups that removed their entry before the
+	// last Run. Once the cleanups have drained (or the budget is spent),
+	// a callback that has not come never will.
+	settleUntil := until
+	if t := time.Now().Add(settleWait); t.Before(until) {
+		settleUntil = t
+	}
+	quiesceOr(settleUntil, led.settled)
+	// And lostGrace for a registry that calls back from goroutines of its
+	// own, which the cleanup queue does not show.
+	graceUntil := time.Now().Add(lostGrace)
+	if graceUntil.After(until) {
+		graceUntil = until
+	}
+	for i := 0; !led.settled() && time.Now().Before(graceUntil); i++ {
+		pause(i)
+	}
+	led.resolve(true)
 	if m.failed() && !m.keepGoing {
 		return
 	}
@@ -318,59 +385,52 @@ func teardown(m *monitor, iv *invariants, led *ledger, reg finalizer.Registry, r
 		m.fail(result.Lost, fmt.Sprintf("lost: registry holds %d entries at teardown", n))
 		return
 	}
-	// Dropped finalizers are counted by the ledger, from what the handles
-	// say, so that a registry that reports no events is judged the same.
-	accounted := func() uint64 { return iv.calledOnce.Load() + iv.cancelled.Load() + led.clearedUncalled() }
-	// A GC cleanup counts itself before it calls back: give callbacks in
-	// flight a bounded moment to land (paid only when something is amiss).
-	settle(func() bool { led.clearedByLastRun(); return accounted() >= registered() }, settleWait)
+	// Dropped and cancelled finalizers are counted by the ledger, from
+	// what the handles say, so that a registry that reports no events is
+	// judged the same.
+	accounted := func() uint64 {
+		return iv.calledOnce.Load() + max(iv.cancelled.Load(), led.cancelledN.Load()) + led.clearedUncalled()
+	}
+	settle(func() bool { led.clearedByLastRun(); return accounted() >= registered() }, settleUntil)
 	led.clearedByLastRun()
 	if n, a := registered(), accounted(); a < n {
 		m.fail(result.Lost, fmt.Sprintf("lost: %d of %d finalizers never called, cancelled or dropped", n-a, n))
 	}
 }
 
-// drain runs the GC until the registry's cleanups have caught up with the
-// finalizers registered, for at most wait; a zero wait drains nothing (the
-// scenario's objects are still alive). A registry that does not count its
-// cleanups gets two GCs and a warning.
-func drain(m *monitor, reg finalizer.Registry, registered func() uint64, wait time.Duration) {
-	if wait == 0 {
-		return
-	}
+// cleanupsCaughtUp returns, for a registry that counts its cleanups, a
+// function that reports whether they have caught up with the finalizers
+// registered; nil for one that does not.
+func cleanupsCaughtUp(reg finalizer.Registry, registered func() uint64) func() bool {
 	src, ok := reg.(finalizer.StatsSource)
 	if !ok {
-		m.warn("teardown: registry does not count cleanups; ran the GC twice instead of draining")
-		runtime.GC()
-		runtime.GC()
-		return
+		return nil
 	}
-	deadline := time.Now().Add(wait)
-	for src.Stats().Cleanups < registered() {
-		if time.Now().After(deadline) {
-			m.warn("teardown: %d of %d cleanups ran within %v", src.Stats().Cleanups, registered(), wait)
-			return
-		}
-		runtime.GC()
-		time.Sleep(100 * time.Microsecond)
-	}
+	return func() bool { return src.Stats().Cleanups >= registered() }
 }
 
-// settleWait bounds how long a check waits for callbacks still in flight.
-// It is paid only when something is amiss; tests of registries that lose
-// callbacks shorten it (export_test.go).
+// settleWait bounds how long teardown's checks wait for callbacks in
+// flight after its last Run, within the trial's teardown budget. The wait
+// ends as soon as the GC's cleanups have drained, so it is paid in full
+// only by a registry whose callbacks come from goroutines of its own.
 var settleWait = 2 * time.Second
 
-// settle runs the GC until done reports true, for at most wait; it
-// returns done's last answer.
-func settle(done func() bool, wait time.Duration) bool {
-	deadline := time.Now().Add(wait)
-	for !done() {
-		if time.Now().After(deadline) {
+// settle runs the GC until done reports true, or until the cleanups have
+// drained with done still false, or until passes; it returns done's last
+// answer.
+func settle(done func() bool, until time.Time) bool {
+	for i := 0; !done(); i++ {
+		if !time.Now().Before(until) {
 			return false
 		}
+		if i > 0 && cleanupsIdle() {
+			// Every cleanup queued has run after a GC: one more
+			// cycle, then done's answer is final.
+			quiesce(until)
+			return done()
+		}
 		runtime.GC()
-		time.Sleep(100 * time.Microsecond)
+		pause(i)
 	}
 	return true
 }

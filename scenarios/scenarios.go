@@ -67,6 +67,11 @@ type Env struct {
 	Hook func(finalizer.Point)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Deadline, when not zero, is when the executor's watchdog fires (real
+	// time, time.Now's clock): the trial fits its teardown before it, with
+	// a margin, so that a callback that never comes is reported as what it
+	// is rather than as a hang.
+	Deadline time.Time
 }
 
 func (e Env) now() time.Time {

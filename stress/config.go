@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/racestress/racestress/harness"
+	"github.com/racestress/racestress/report"
 	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
@@ -120,6 +121,14 @@ type Config struct {
 	RequireControl bool
 	MinPower       float64
 	MinPowerSet    bool
+	// MinEffect, when set (at least 1), is the effect gate: every clean
+	// subject must be shown to fail at most 1/MinEffect as often per trial
+	// as a control of its scenario and cell (report.EffectTest), which a
+	// run can show even for a control caught in a few percent of trials.
+	// It replaces MinPower's per-trial bound unless MinPowerSet; with a
+	// Budget and no Runs, the run stops as soon as every clean subject's
+	// effect is decided.
+	MinEffect float64
 }
 
 // Setting sets knob Knob to Value; From names where it was given (a flag
@@ -264,14 +273,17 @@ func Prepare(cfg Config) (*Plan, error) {
 }
 
 // checkVerdict sets the verdict policy: the gate requires a control and,
-// unless given another, DefaultMinPower.
+// unless given another or the effect gate, DefaultMinPower.
 func (p *Plan) checkVerdict() error {
 	c := &p.cfg
 	if c.MinPowerSet && !c.Gate && c.Exec != nil {
 		return usage("--min-power applies to --gate runs only")
 	}
-	p.verdict = result.VerdictPolicy{MinPower: c.MinPower, RequireControl: c.Gate || c.RequireControl}
-	if c.Gate && !c.MinPowerSet {
+	if c.MinEffect != 0 && !(c.MinEffect >= 1 && c.MinEffect <= report.MaxMinEffect) {
+		return usage("--min-effect must be between 1 and %g (the clean subject fails at most 1/R as often as the control), got %g", report.MaxMinEffect, c.MinEffect)
+	}
+	p.verdict = result.VerdictPolicy{MinPower: c.MinPower, RequireControl: c.Gate || c.RequireControl, MinEffect: c.MinEffect}
+	if c.Gate && !c.MinPowerSet && c.MinEffect == 0 {
 		p.verdict.MinPower = DefaultMinPower
 	}
 	if !(p.verdict.MinPower >= 0 && p.verdict.MinPower < 1) {

@@ -3,6 +3,7 @@ package stress
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"testing"
@@ -276,6 +277,16 @@ func TestVerdictPolicy(t *testing.T) {
 	assert.Equal(t, "--min-power applies to --gate runs only", refusal(t, x))
 	x.Gate = true
 	assert.Equal(t, result.VerdictPolicy{MinPower: 0.5, RequireControl: true}, prepare(t, x).Verdict())
+
+	x = execRun()
+	x.Gate, x.MinEffect = true, 2
+	assert.Equal(t, result.VerdictPolicy{RequireControl: true, MinEffect: 2}, prepare(t, x).Verdict(), "the effect gate replaces the per-trial power")
+	x.MinPower, x.MinPowerSet = 0.1, true
+	assert.Equal(t, result.VerdictPolicy{MinPower: 0.1, RequireControl: true, MinEffect: 2}, prepare(t, x).Verdict(), "unless one is given")
+	for _, bad := range []float64{0.5, -1, 2e6, math.NaN(), math.Inf(1)} {
+		x.MinEffect = bad
+		assert.Contains(t, refusal(t, x), "--min-effect must be between 1 and 1e+06", bad)
+	}
 }
 
 func TestExecRules(t *testing.T) {

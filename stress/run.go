@@ -93,6 +93,16 @@ func (p *Plan) Run(ctx context.Context, hooks Hooks) (*Result, error) {
 	cfg.Executor, cfg.Parallel = exec, c.Parallel
 	gate := harness.NewGatekeeper(c.Budget, c.Failfast, time.Now).StopAfter(c.MaxFails)
 	cfg.Admit = gate.Admit
+	var effects *effectWatch
+	if p.verdict.MinEffect > 0 {
+		effects = &effectWatch{minEffect: p.verdict.MinEffect}
+		cfg.Admit = func(s harness.Spec) harness.Decision {
+			if effects.decided() {
+				return harness.Stop
+			}
+			return gate.Admit(s)
+		}
+	}
 	if hooks.Started != nil {
 		hooks.Started()
 	}
@@ -105,6 +115,9 @@ func (p *Plan) Run(ctx context.Context, hooks Hooks) (*Result, error) {
 			}
 		}
 		gate.Record(r)
+		if effects != nil {
+			effects.add(r)
+		}
 		if hooks.Record != nil {
 			hooks.Record(r)
 		}

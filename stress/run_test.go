@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -210,4 +211,27 @@ func TestReplayOfACommand(t *testing.T) {
 	assert.True(t, agree, line)
 	assert.Equal(t, 1, rr.Records[0].Trial)
 	assert.Equal(t, res.Records[1].Seed, rr.Records[0].Seed)
+}
+
+// TestTheEffectGateStopsWhenDecided runs a control that fails in every
+// third round (by its trial number: deterministic) against a clean command
+// under the effect gate with a budget and no rounds: it stops once the
+// effect is shown (R = 1 needs 5 detections), long before its budget.
+func TestTheEffectGateStopsWhenDecided(t *testing.T) {
+	dir := t.TempDir()
+	control := harness.ExecTarget{Name: "bug", Role: result.Control, Argv: []string{"sh", "-c", "test $((RACESTRESS_TRIAL % 6)) -ne 0"}, Dir: dir}
+	clean := harness.ExecTarget{Name: "fix", Role: result.Clean, Argv: []string{"true"}, Dir: dir}
+	cfg := execRun(control, clean)
+	cfg.Runs, cfg.RunsSet, cfg.Budget = 100, false, 10*time.Minute // rounds until the budget ends
+	cfg.Gate, cfg.MinEffect = true, 1
+	cfg.Out = filepath.Join(dir, "r.jsonl")
+	res, err := prepare(t, cfg).Run(context.Background(), Hooks{})
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	v := res.Summary.Verdict()
+	assert.Equal(t, report.Pass, v.Status, v.Line)
+	// The control fails in rounds 0, 3, 6, 9, 12 (trials 0, 6, ...): its
+	// 5th detection is its 13th trial; the clean command needs 13 too.
+	assert.Len(t, res.Records, 26, "13 rounds, then decided")
+	assert.Contains(t, v.Line, "5 detections of bug in its first 13 trials, none of fix in 13")
 }

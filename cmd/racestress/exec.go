@@ -74,7 +74,8 @@ func addExecFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.format, "format", "table", "print results as `FORMAT`: "+strings.Join(report.Formats, ", "))
 	fs.BoolVar(&o.quiet, "quiet", false, "print no progress and per-failure lines on stderr")
 	fs.BoolVar(&c.Gate, "gate", false, "gate CI on the run: every control must be caught with --min-power, and a run with no control fails")
-	fs.Float64Var(&c.MinPower, "min-power", 0, fmt.Sprintf("with --gate, the lowest acceptable lower 95%% bound of a control's failure rate, `P` (default %g with --gate)", stress.DefaultMinPower))
+	fs.Float64Var(&c.MinPower, "min-power", 0, fmt.Sprintf("with --gate, the lowest acceptable lower 95%% bound of a control's failure rate, `P` (default %g with --gate, 0 with --min-effect)", stress.DefaultMinPower))
+	fs.Float64Var(&c.MinEffect, "min-effect", 0, minEffectUsage)
 }
 
 const execUsage = `usage: racestress exec [flags] [--] CMD ARGS...
@@ -208,3 +209,6 @@ func parseExecArgs(fs *flag.FlagSet, name string, args []string, extra *[]string
 		args = fs.Args()[1:]
 	}
 }
+
+// minEffectUsage is the --min-effect flag's usage.
+const minEffectUsage = "the effect gate: every clean subject must be shown to fail at most 1/`R` as often per trial as its control (error <= 5%, exact at any stop; suits rare bugs: with --budget and no --runs the run stops once decided)"

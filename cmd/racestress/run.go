@@ -186,13 +186,14 @@ func runCmd(ctx context.Context, gate bool, args []string, stdout, stderr io.Wri
 	}
 	fs := newFlagSet(name, &o)
 	if gate {
-		fs.Float64Var(&o.cfg.MinPower, "min-power", stress.DefaultMinPower, "every control's detection rate must have a lower 95% bound of at least `P`")
+		fs.Float64Var(&o.cfg.MinPower, "min-power", stress.DefaultMinPower, "every control's detection rate must have a lower 95% bound of at least `P` (default 0 with --min-effect)")
 	}
+	fs.Float64Var(&o.cfg.MinEffect, "min-effect", 0, minEffectUsage)
 	if err := o.parse(fs, args, stdout); err != nil || o.help {
 		return err
 	}
 	cfg := o.config(append(strings.Fields(name), args...))
-	cfg.Gate, cfg.MinPowerSet = gate, gate
+	cfg.Gate = gate
 	if err := checkFormat(o.format); err != nil {
 		return err
 	}

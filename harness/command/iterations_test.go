@@ -4,19 +4,37 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
+
+// These tests use no assertion library: testify brings in net/http and so
+// cgo, which turns the runtime's deadlock detector off in this package's
+// test binary, whose helper modes need it (TestClassify/deadlock).
+
+func equal(t *testing.T, want, got any, what string) {
+	t.Helper()
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("%s: got %#v, want %#v", what, got, want)
+	}
+}
+
+func check(t *testing.T, ok bool, what string) {
+	t.Helper()
+	if !ok {
+		t.Error(what)
+	}
+}
 
 // split feeds a saved test binary output line by line and returns the
 // iterations in the order they came, and after which line each came.
 func split(t *testing.T, name string, per int) (its []Iteration, at []int, s *Splitter) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s = &Splitter{Per: per}
 	n := 0
 	for line := range bytes.Lines(b) {
@@ -42,62 +60,72 @@ func split(t *testing.T, name string, per int) (its []Iteration, at []int, s *Sp
 func TestSplitterCutsEveryPassOverTheTests(t *testing.T) {
 	for _, per := range []int{0, 3} {
 		its, _, s := split(t, "iterations-race.txt", per)
-		require.Len(t, its, 2, "per=%d", per)
-		for i, it := range its {
-			assert.Equal(t, i, it.Index)
-			assert.Equal(t, []string{"TestA", "TestB", "TestRace"}, it.Tests)
-			assert.True(t, it.Complete)
+		if len(its) != 2 {
+			t.Fatalf("per=%d: %d iterations, want 2", per, len(its))
 		}
-		assert.Equal(t, []string{"TestB", "TestRace"}, its[0].Failed)
-		assert.Contains(t, string(its[0].Output), "WARNING: DATA RACE", "the race is the first iteration's")
-		assert.Equal(t, []string{"TestB"}, its[1].Failed, "the detector reports a race once per process: the second pass is silent")
-		assert.NotContains(t, string(its[1].Output), "DATA RACE")
-		assert.True(t, strings.HasSuffix(string(its[1].Output), "\x16FAIL\n"), "a failed pass keeps what follows it")
-		assert.Empty(t, s.Outside())
+		for i, it := range its {
+			equal(t, i, it.Index, "index")
+			equal(t, []string{"TestA", "TestB", "TestRace"}, it.Tests, "tests")
+			check(t, it.Complete, "complete")
+		}
+		equal(t, []string{"TestB", "TestRace"}, its[0].Failed, "first pass failed")
+		check(t, strings.Contains(string(its[0].Output), "WARNING: DATA RACE"), "the race is the first iteration's")
+		equal(t, []string{"TestB"}, its[1].Failed, "second pass failed (the detector reports a race once per process: the second pass is silent)")
+		check(t, !strings.Contains(string(its[1].Output), "DATA RACE"), "no race in the second pass")
+		check(t, strings.HasSuffix(string(its[1].Output), "\x16FAIL\n"), "a failed pass keeps what follows it")
+		equal(t, 0, len(s.Outside()), "outside")
 	}
 }
 
 func TestSplitterReturnsAPassingIterationWhenItsLastTestEnds(t *testing.T) {
 	its, at, _ := split(t, "iterations-parallel.txt", 5)
-	require.Len(t, its, 2)
-	for _, it := range its {
-		assert.Empty(t, it.Failed)
-		assert.True(t, it.Complete)
-		assert.ElementsMatch(t, []string{"TestP1", "TestP2", "TestBoom", "TestA", "TestB"}, it.Tests)
-		assert.True(t, strings.HasSuffix(string(it.Output), "--- PASS: TestP1 (0.00s)\n"), "paused parallel tests end the pass")
+	if len(its) != 2 {
+		t.Fatalf("%d iterations, want 2", len(its))
 	}
-	assert.Equal(t, 23, at[0], "returned at the first pass's last --- PASS line, not when the next began")
+	for _, it := range its {
+		equal(t, 0, len(it.Failed), "failed")
+		check(t, it.Complete, "complete")
+		equal(t, []string{"TestP1", "TestP2", "TestBoom", "TestA", "TestB"}, it.Tests, "tests in the order they started")
+		check(t, strings.HasSuffix(string(it.Output), "--- PASS: TestP1 (0.00s)\n"), "paused parallel tests end the pass")
+	}
+	equal(t, 23, at[0], "returned at the first pass's last --- PASS line, not when the next began")
 }
 
 func TestSplitterKeepsAPanicWithTheIterationItFailed(t *testing.T) {
 	for _, per := range []int{0, 2} {
 		its, _, _ := split(t, "iterations-panic.txt", per)
-		require.Len(t, its, 1, "per=%d: the panic ended the process in its first pass", per)
+		if len(its) != 1 {
+			t.Fatalf("per=%d: %d iterations, want 1: the panic ended the process in its first pass", per, len(its))
+		}
 		it := its[0]
-		assert.Equal(t, []string{"TestBoom"}, it.Tests, "TestBoom runs first (p_test.go) and its panic ends the process")
-		assert.Equal(t, []string{"TestBoom"}, it.Failed)
-		assert.Contains(t, string(it.Output), "panic: boom", "the trace printed after --- FAIL is the failed iteration's")
-		assert.Equal(t, per == 0, it.Complete, "with 2 tests per pass known, TestA never ran")
+		equal(t, []string{"TestBoom"}, it.Tests, "TestBoom runs first (p_test.go) and its panic ends the process")
+		equal(t, []string{"TestBoom"}, it.Failed, "failed")
+		check(t, strings.Contains(string(it.Output), "panic: boom"), "the trace printed after --- FAIL is the failed iteration's")
+		equal(t, per == 0, it.Complete, "complete (with 2 tests per pass known, TestA never ran)")
 	}
 }
 
 func TestSplitterClosesAnIterationCutOff(t *testing.T) {
 	s := &Splitter{Per: 1}
-	assert.Empty(t, s.Feed([]byte("\x16=== RUN   TestX\n")))
-	assert.Equal(t, []string{"TestX"}, s.Running())
-	assert.Empty(t, s.Feed([]byte("SIGQUIT: quit\n")))
+	equal(t, 0, len(s.Feed([]byte("\x16=== RUN   TestX\n"))), "iterations after RUN")
+	equal(t, []string{"TestX"}, s.Running(), "running")
+	equal(t, 0, len(s.Feed([]byte("SIGQUIT: quit\n"))), "iterations after the dump")
 	its := s.Close()
-	require.Len(t, its, 1)
-	assert.False(t, its[0].Complete, "a test that never ended")
-	assert.Contains(t, string(its[0].Output), "SIGQUIT")
-	assert.Empty(t, s.Close(), "closed once")
+	if len(its) != 1 {
+		t.Fatalf("%d iterations, want 1", len(its))
+	}
+	check(t, !its[0].Complete, "a test that never ended is not complete")
+	check(t, strings.Contains(string(its[0].Output), "SIGQUIT"), "the dump is the iteration's")
+	equal(t, 0, len(s.Close()), "closed once")
 }
 
 func TestSplitterIgnoresUnframedLookalikes(t *testing.T) {
 	s := &Splitter{Per: 1}
 	s.Feed([]byte("\x16=== RUN   TestX\n"))
-	assert.Empty(t, s.Feed([]byte("--- PASS: TestX (0.00s)\n")), "a test's own output that looks like framing")
+	equal(t, 0, len(s.Feed([]byte("--- PASS: TestX (0.00s)\n"))), "a test's own output that looks like framing")
 	its := s.Feed([]byte("\x16--- PASS: TestX (0.01s)\n"))
-	require.Len(t, its, 1)
-	assert.Equal(t, "10ms", its[0].Elapsed.String())
+	if len(its) != 1 {
+		t.Fatalf("%d iterations, want 1", len(its))
+	}
+	equal(t, "10ms", its[0].Elapsed.String(), "elapsed")
 }
