@@ -67,7 +67,7 @@ func AddTuneFlags(fs *flag.FlagSet) *TuneFlags {
 
 // tuneRunFlags are the run's flags a tune does not take: it chooses the
 // isolation itself and runs one trial at a time.
-var tuneRunFlags = []string{"isolate", "runs", "count", "parallel", "shard", "failfast", "race", "keep-going", "pool-trials", "gate", "min-power", "max-fails"}
+var tuneRunFlags = []string{"isolate", "runs", "count", "parallel", "shard", "failfast", "race", "keep-going", "pool-trials", "gate", "min-power", "min-effect", "max-fails"}
 
 // Tune is racestress tune: it checks cfg (the run's configuration, set
 // naming the flags given), searches, confirms, writes the preset and
