@@ -261,6 +261,13 @@ func TestTuneFlagsRefuseRunFlags(t *testing.T) {
 	_, err := f.Tune(context.Background(), tuneRun(t.TempDir()).Run, map[string]bool{"isolate": true}, "table", true, nil, nil)
 	assert.Equal(t, Usage, kindOf(err))
 	assert.Contains(t, err.Error(), "--isolate is not a tune's flag")
+	_, err = f.Tune(context.Background(), tuneRun(t.TempDir()).Run, map[string]bool{"race": true}, "table", true, nil, nil)
+	assert.Contains(t, err.Error(), "--race is not a tune's flag", "a scenario's race-enabled workers")
+	// gotest's -race is a build flag: the tune goes on (and stops here
+	// at the missing results file).
+	_, err = f.Tune(context.Background(), execRun(), map[string]bool{"race": true}, "table", true, nil, nil)
+	assert.Equal(t, Usage, kindOf(err))
+	assert.Contains(t, err.Error(), "needs a results file")
 	_, err = f.Tune(context.Background(), tuneRun(t.TempDir()).Run, nil, "junit", true, nil, nil)
 	assert.Equal(t, Usage, kindOf(err))
 	assert.Contains(t, err.Error(), "--format must be table, markdown, html or json")

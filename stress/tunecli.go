@@ -77,7 +77,7 @@ var tuneRunFlags = []string{"isolate", "runs", "count", "parallel", "shard", "fa
 // without a preset); otherwise the confirmation's verdict decides.
 func (f *TuneFlags) Tune(ctx context.Context, cfg Config, set map[string]bool, format string, quiet bool, stdout, stderr io.Writer) (*TuneResult, error) {
 	for _, n := range tuneRunFlags {
-		if set[n] {
+		if set[n] && !(n == "race" && cfg.Exec != nil) { // gotest's -race is a build flag
 			return nil, usage("tune: --%s is not a tune's flag: a tune searches the isolation itself and runs one trial at a time", n)
 		}
 	}
