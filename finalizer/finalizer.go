@@ -368,9 +368,6 @@ func WithHook(h func(Point)) Option { return func(c *Options) { c.Hook = h } }
 // Variant describes a built-in registry variant.
 type Variant struct {
 	Name string
-	// Clean reports whether the variant is expected to pass every scenario;
-	// the others are controls that a scenario must catch.
-	Clean bool
 	// Doc is a one-line description.
 	Doc string
 	// New returns a fresh, empty registry.
@@ -379,8 +376,8 @@ type Variant struct {
 
 var variants = []Variant{
 	{Name: "unfixed", Doc: "CPython before bpo-24484's fix: Run snapshots by walking the live registry", New: NewUnfixed},
-	{Name: "fixed", Clean: true, Doc: "CPython after the fix: atomic snapshot of keys, removed ones skipped", New: NewFixed},
-	{Name: "retry", Clean: true, Doc: "CPython 2.7's dict.items(): allocate outside the lock, start over when the size changed", New: NewRetry},
+	{Name: "fixed", Doc: "CPython after the fix: atomic snapshot of keys, removed ones skipped", New: NewFixed},
+	{Name: "retry", Doc: "CPython 2.7's dict.items(): allocate outside the lock, start over when the size changed", New: NewRetry},
 	{Name: "racy", Doc: "the plain-Go mistake: an unsynchronised map (fatal concurrent map access)", New: NewRacy},
 	{Name: "locked", Doc: "the wrong fix: callbacks called under the registry lock (deadlocks on re-entry)", New: NewLocked},
 }

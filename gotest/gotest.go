@@ -149,6 +149,12 @@ func (b *Builder) Build(ctx context.Context, src Source, pkg string, flags []str
 	return Package{Source: src, ImportPath: importPath, Dir: dir, Binary: out, Flags: flags}, nil
 }
 
+// List returns the import path and folder of pkg resolved in src; it
+// refuses a pattern that names no package or several.
+func (b *Builder) List(ctx context.Context, src Source, pkg string, flags []string) (importPath, dir string, err error) {
+	return b.list(ctx, src.Dir, pkg, flags)
+}
+
 // list returns pkg's import path and folder; it refuses a pattern that
 // names no package or several.
 func (b *Builder) list(ctx context.Context, dir, pkg string, flags []string) (importPath, pkgDir string, err error) {

@@ -17,7 +17,7 @@ import (
 // both meet the same machine load, and reports the medians and their
 // difference in milliseconds.
 func BenchmarkIsolationOverhead(b *testing.B) {
-	proc := harness.Process{Path: os.Args[0], Env: []string{fakeWorkerEnv + "=ok"}}
+	proc := harness.Processes{Path: os.Args[0], Env: []string{fakeWorkerEnv + "=ok"}}
 	in := harness.InProcess{}
 	s := spec()
 	var inproc, child []time.Duration

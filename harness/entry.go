@@ -6,7 +6,7 @@ import (
 	"os"
 )
 
-// MaybeWorker makes this binary serve as the worker of Process and Pool:
+// MaybeWorker makes this binary serve as the worker of Processes and Pool:
 // when its first argument is WorkerArg or PoolWorkerArg it calls prepare
 // (when not nil), runs the worker mode the argument names, with stdin as
 // its input and file descriptor 3 as its output, and exits; otherwise it

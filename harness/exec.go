@@ -66,8 +66,14 @@ type ExecRun struct {
 	Ignore      string       `json:"ignore,omitempty"`
 	LogAll      bool         `json:"log_all,omitempty"`
 	// GoTest, when set, is the package racestress gotest built the test
-	// binary of, and how.
-	GoTest *GoTestBuild `json:"gotest,omitempty"`
+	// binary of, and how; GoTests, when set instead, the builds of a
+	// comparison of trees (--control/--clean NAME=REV_OR_DIR), one a
+	// target, in the targets' order.
+	GoTest  *GoTestBuild  `json:"gotest,omitempty"`
+	GoTests []GoTestBuild `json:"gotests,omitempty"`
+	// Batch, when more than 1, is the iterations each test process ran
+	// (-test.count): the trials are iterations (see Batches).
+	Batch int `json:"batch,omitempty"`
 }
 
 // GoTestBuild is how racestress gotest built its test binary.
@@ -76,6 +82,19 @@ type GoTestBuild struct {
 	ImportPath string   `json:"import_path"`
 	Binary     string   `json:"binary"`
 	BuildFlags []string `json:"build_flags,omitempty"`
+	// Name and Tree, in a comparison of trees, are the target built and
+	// its tree as given (a directory, or a git revision, which Revision
+	// then names); Dir is where the package was built: the directory, or
+	// the revision's export.
+	Name     string `json:"name,omitempty"`
+	Tree     string `json:"tree,omitempty"`
+	Revision string `json:"revision,omitempty"`
+	Dir      string `json:"dir,omitempty"`
+	// Run and Skip are the test patterns the binary runs with; Tests, the
+	// top-level tests one iteration of it runs (-test.list), when known.
+	Run   string `json:"run,omitempty"`
+	Skip  string `json:"skip,omitempty"`
+	Tests int    `json:"tests,omitempty"`
 }
 
 // Subjects returns the run's subjects: each target with its role, its
@@ -205,11 +224,11 @@ func CommandRecord(sc *scenarios.Scenario, spec Spec, rec result.Record, res com
 	return rec
 }
 
-// recordPath is a log's path as a record stores it, as Process's are:
+// recordPath is a log's path as a record stores it, as Processes' are:
 // relative to base when set; "" stays "".
 func recordPath(base, name string) string {
 	if name == "" {
 		return ""
 	}
-	return Process{LogBase: base}.recordPath(name)
+	return Processes{LogBase: base}.recordPath(name)
 }

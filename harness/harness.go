@@ -39,6 +39,11 @@ type Spec struct {
 	RunID string `json:"run_id,omitempty"`
 	// WatchdogNs is the watchdog the executor arms for this trial (0: none); a trial fits its teardown inside it.
 	WatchdogNs int64 `json:"watchdog_ns,omitempty"`
+	// Batch, when more than 1, is the number of iterations of this
+	// subject that run one after another in one warm process (Config's
+	// Batch), and Iteration this trial's index among them.
+	Batch     int `json:"batch,omitempty"`
+	Iteration int `json:"iteration,omitempty"`
 }
 
 // Executor runs one trial and returns its graded record. It must return a
@@ -96,6 +101,11 @@ type Config struct {
 	Executor Executor
 	// Parallel is the number of trials run at once; 1 when zero.
 	Parallel int
+	// Batch, when more than 1, makes each round run each subject's trials
+	// in batches of Batch consecutive trials (iterations of a Go test in
+	// one warm process, see Batches) rather than one: a round is then
+	// Batch trials of each subject, interleaved batch by batch.
+	Batch int
 	// RunID, when set, is stamped on every spec and record.
 	RunID string
 	// Extra describes the run's targets beyond the scenario and subjects'
@@ -118,26 +128,33 @@ func (cfg Config) cells() []Cell {
 }
 
 // Schedule yields cfg's trials in the order they start: round by round
-// (forever when Runs is negative), in each round every cell and registry.
+// (forever when Runs is negative), in each round every cell and registry
+// (each Batch times in a row, when batched).
 // Trial numbers and seeds depend only on the round, so a shard's trials are
 // numbered as in the unsharded run.
 func Schedule(cfg Config) iter.Seq[Spec] {
 	return func(yield func(Spec) bool) {
 		cells := cfg.cells()
-		per := len(cells) * len(cfg.Subjects)
+		batch := max(1, cfg.Batch)
+		per := len(cells) * len(cfg.Subjects) * batch
 		for r := 0; cfg.Runs < 0 || r < cfg.Runs; r++ {
 			if !cfg.Shard.Has(r) {
 				continue
 			}
 			for c, cell := range cells {
 				for j, sub := range cfg.Subjects {
-					spec := Spec{
-						Trial: r*per + c*len(cfg.Subjects) + j, Round: r,
-						Scenario: cfg.Scenario.Name, Registry: sub.Name, Role: sub.Role, Signature: sub.Signature,
-						Cell: cell.Label, Seed: cfg.Seed + int64(r), Knobs: cell.Knobs, RunID: cfg.RunID,
-					}
-					if !yield(spec) {
-						return
+					for i := range batch {
+						spec := Spec{
+							Trial: r*per + (c*len(cfg.Subjects)+j)*batch + i, Round: r,
+							Scenario: cfg.Scenario.Name, Registry: sub.Name, Role: sub.Role, Signature: sub.Signature,
+							Cell: cell.Label, Seed: cfg.Seed + int64(r), Knobs: cell.Knobs, RunID: cfg.RunID,
+						}
+						if batch > 1 {
+							spec.Batch, spec.Iteration = batch, i
+						}
+						if !yield(spec) {
+							return
+						}
 					}
 				}
 			}

@@ -1,12 +1,14 @@
 package harness_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -57,8 +59,10 @@ func fakeWorker(mode string) int {
 		fmt.Fprint(os.Stderr, "==================\nWARNING: DATA RACE\nWrite at 0x00c000012345 by goroutine 8:\n  main.racy()\n")
 		return 66
 	case "deadlock":
-		select {} // the runtime's deadlock detector ends this
+		fmt.Fprintln(os.Stderr, readyMarker)
+		select {} // the runtime's deadlock detector ends this, or the watchdog
 	case "hang":
+		fmt.Fprintln(os.Stderr, readyMarker)
 		time.Sleep(time.Hour) // a pending timer hides it from the deadlock detector
 	case "sigkill":
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
@@ -88,15 +92,74 @@ func fakeWorker(mode string) int {
 	case "sigint-ignored":
 		signal.Ignore(syscall.SIGINT)
 		time.Sleep(time.Hour)
+	case "spec":
+		// Show the spec line the executor sent, and fail.
+		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		fmt.Fprint(os.Stderr, line)
+		return 1
 	}
 	return 99
 }
 
-func fakeProcess(t *testing.T, mode string) harness.Process {
-	return harness.Process{
+// Watchdogs of the tests. A test of something else than the watchdog gets
+// one that cannot fire first (noWatchdog): on a busy machine a worker that
+// allocates, runs a trial or only starts can take seconds. A test of the
+// watchdog's effect gets a child that blocks for ever, so the watchdog
+// races nothing but the child's start, and a process worker's start is
+// excluded by executeReady; a pool's worker is ready when its trial begins.
+const (
+	noWatchdog   = 10 * time.Minute
+	hangWatchdog = 2 * time.Second
+)
+
+// readyMarker is the line a fake worker that blocks for ever writes to
+// stderr once it is ready for the watchdog: the Go runtime handles SIGQUIT
+// (before, SIGQUIT kills the process without a dump) and the mode has set
+// up what it tests.
+const readyMarker = "fake worker: ready"
+
+// executeReady runs s in a worker of p that blocks for ever until the
+// watchdog ends it, and returns the record of a run whose worker was ready
+// when the watchdog fired. On a busy machine the start of a process alone
+// can take seconds (with four busy loops on 2 cores and the tests at nice
+// 10, over 3 s were seen): a watchdog that came first is doubled and the
+// trial run again. Log files are needed to see the marker.
+func executeReady(t *testing.T, p harness.Processes, s harness.Spec) result.Record {
+	t.Helper()
+	require.NotEmpty(t, p.LogDir)
+	for d := hangWatchdog; ; d *= 2 {
+		p.Timeout = watchdog(d)
+		rec, ok := p.Execute(context.Background(), s)
+		require.True(t, ok)
+		require.NotNil(t, rec.Process)
+		if rec.Process.Log != "" {
+			b, err := os.ReadFile(result.LogPath(filepath.Join(p.LogBase, "results.jsonl"), rec.Process.Log))
+			require.NoError(t, err)
+			if strings.Contains(string(b), readyMarker) {
+				return rec
+			}
+		}
+		t.Logf("the watchdog (%v) fired before the worker was ready: %s; again with %v", d, rec.FirstError, 2*d)
+	}
+}
+
+// watchdog returns a Processes.Timeout of d.
+func watchdog(d time.Duration) func(result.Knobs) time.Duration {
+	return func(result.Knobs) time.Duration { return d }
+}
+
+// dumpGrace is the fake workers' grace after the watchdog's SIGQUIT: a Go
+// worker writes its goroutine dump and exits by itself, which on a busy
+// machine took over 2 s; the grace must not cut it short.
+const dumpGrace = time.Minute
+
+// fakeProcess returns a Processes whose worker ends in mode, with a watchdog
+// that cannot fire first.
+func fakeProcess(t *testing.T, mode string) harness.Processes {
+	return harness.Processes{
 		Path: os.Args[0], Env: []string{fakeWorkerEnv + "=" + mode},
-		LogDir: t.TempDir(), Grace: 500 * time.Millisecond,
-		Timeout: func(result.Knobs) time.Duration { return 2 * time.Second },
+		LogDir: t.TempDir(), Grace: dumpGrace,
+		Timeout: watchdog(noWatchdog),
 	}
 }
 
@@ -128,8 +191,16 @@ func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
 		t.Run("a worker that ends with "+c.mode+" is classified "+string(c.outcome), func(t *testing.T) {
 			t.Parallel()
 			p := fakeProcess(t, c.mode)
-			rec, ok := p.Execute(context.Background(), spec())
-			require.True(t, ok)
+			var rec result.Record
+			if c.outcome == result.Hang {
+				// The worker blocks for ever: the watchdog (or the
+				// runtime's deadlock detector) ends it.
+				rec = executeReady(t, p, spec())
+			} else {
+				var ok bool
+				rec, ok = p.Execute(context.Background(), spec())
+				require.True(t, ok)
+			}
 			assert.Equal(t, c.outcome, rec.Outcome, rec.FirstError)
 			assert.Contains(t, rec.FirstError, c.text)
 			assert.Equal(t, 3, rec.Trial, "the record keeps its trial number")
@@ -177,8 +248,8 @@ func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
 	})
 	t.Run("a watchdog shorter than the trial is a harness error, not a hang of the subject", func(t *testing.T) {
 		t.Parallel()
-		p := fakeProcess(t, "hang")
-		p.Timeout = func(result.Knobs) time.Duration { return 300 * time.Millisecond }
+		p := fakeProcess(t, "hang") // blocks for ever
+		p.Timeout = watchdog(300 * time.Millisecond)
 		s := spec()
 		s.Knobs.Seconds = 4
 		rec, ok := p.Execute(context.Background(), s)
@@ -214,6 +285,28 @@ func TestProcessClassifiesEveryWayAWorkerEnds(t *testing.T) {
 		_, ok := p.Execute(ctx, spec())
 		assert.False(t, ok)
 	})
+}
+
+// TestExecutorsTellTheTrialItsWatchdog checks that the process and pool
+// executors send each trial the watchdog they arm for it.
+func TestExecutorsTellTheTrialItsWatchdog(t *testing.T) {
+	want := fmt.Sprintf(`"watchdog_ns":%d`, int64(noWatchdog))
+	for name, ex := range map[string]harness.Executor{
+		"process": fakeProcess(t, "spec"),
+		"pool":    &harness.Pool{Process: fakeProcess(t, "spec")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := execute(t, ex, spec())
+			if p, ok := ex.(*harness.Pool); ok {
+				require.NoError(t, p.Close())
+			}
+			assert.Equal(t, result.Error, rec.Outcome, rec.FirstError)
+			require.NotEmpty(t, rec.Process.Log)
+			b, err := os.ReadFile(rec.Process.Log)
+			require.NoError(t, err)
+			assert.Contains(t, string(b), want)
+		})
+	}
 }
 
 func TestRunRecordsEveryTrialInOrder(t *testing.T) {
@@ -289,7 +382,7 @@ func TestHarnessFaultsAreNeverDetections(t *testing.T) {
 	// racestress --registry unfixed --timeout 1ms --runs 1 --seconds 0.3
 	// used to exit 0 with "PASS: detected": every trial was a watchdog hang.
 	p := fakeProcess(t, "ok")
-	p.Timeout = func(result.Knobs) time.Duration { return time.Millisecond }
+	p.Timeout = watchdog(time.Millisecond) // fires long before the 0.3 s trial can end
 	k := scenarios.DefaultKnobs()
 	k.Seconds = 0.3
 	unfixed, err := scenarios.ThreadSafety.Subject("unfixed")

@@ -13,11 +13,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/racestress/racestress/child"
 	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
@@ -43,7 +42,7 @@ const PoolIndependence = "pool isolation: trials ran in reused worker processes;
 //
 // A worker whose trial ends in anything but a clean record (a fatal error,
 // an escaped panic, a hang, a crash, a data race, an error, malformed
-// output) is replaced, and the trial is classified exactly as Process
+// output) is replaced, and the trial is classified exactly as Processes
 // classifies a one-trial worker, with the stderr the worker wrote during
 // that trial (kept per trial in LogDir). A clean record whose outcome is
 // not ok, or one of the subject's signature outcomes the worker recovered
@@ -55,8 +54,8 @@ type Pool struct {
 	// Process is the worker command and the per-trial limits (watchdog,
 	// memory, log directory), as for process isolation. Its Args must put
 	// the command in pool-worker mode (PoolWorkerArg for racestress).
-	// (A field, not embedded: a Pool must not pass for a Process.)
-	Process Process
+	// (A field, not embedded: a Pool must not pass for a Processes.)
+	Process Processes
 	// TrialsPerWorker recycles a worker after this many trials;
 	// DefaultPoolTrials when zero.
 	TrialsPerWorker int
@@ -85,12 +84,10 @@ type Pool struct {
 type poolWorker struct {
 	id, pid int
 	trials  int
-	cmd     *exec.Cmd
+	child   *child.Child
 	stdin   *os.File
 	lines   chan []byte // lines written on fd 3; closed at its end
 	log     *segmentLog
-	exited  chan struct{}
-	waitErr error
 }
 
 // Execute implements Executor.
@@ -102,6 +99,8 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	if err != nil {
 		return errorRecord(rec, err.Error()), true
 	}
+	timeout := p.Process.timeout(spec.Knobs)
+	spec.WatchdogNs = int64(timeout)
 	line, err := json.Marshal(spec)
 	if err != nil {
 		return errorRecord(rec, "encoding the spec: "+err.Error()), true
@@ -118,7 +117,7 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 			return errorRecord(rec, "worker could not start: "+err.Error()), true
 		}
 		w.flushLines()
-		resetPeakRSS(w.pid)
+		w.child.ResetPeak()
 		start = time.Now()
 		if _, err = w.stdin.Write(line); err == nil || attempt == 2 {
 			break
@@ -129,7 +128,6 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	proc.Worker, proc.WorkerPID, proc.WorkerTrial = w.id, w.pid, w.trials
 	w.trials++
 	notes := p.takeNotes()
-	timeout := p.Process.timeout(spec.Knobs)
 	out, fit, ended := p.watchPool(ctx, w, start, timeout, proc)
 	switch ended {
 	case endInterrupted:
@@ -150,7 +148,7 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	}
 	// The worker is alive and answered with a record and a fitness line.
 	proc.ExitCode = 0
-	rss, peak := memoryOf(w.pid)
+	rss, peak := w.child.Memory()
 	proc.PeakRSS = peak
 	stderr := w.log.next(time.Second)
 	p.Process.keepLogs(spec.Trial, stderr, proc)
@@ -224,12 +222,21 @@ func exitText(proc *result.Process) string {
 	return "exit status " + strconv.Itoa(proc.ExitCode)
 }
 
+// ending is how watchPool's wait for a trial ended.
+type ending int
+
+const (
+	endExited      ending = iota // the worker exited
+	endInterrupted               // ctx was cancelled: the worker was killed
+	endAnswered                  // the worker wrote its record and fitness lines and lives on
+)
+
 // watchPool waits for w's record and fitness lines, its exit, the
-// watchdog or ctx, as Process.watch does for a one-trial worker.
+// watchdog (armed for the trial) or ctx.
 func (p *Pool) watchPool(ctx context.Context, w *poolWorker, start time.Time, timeout time.Duration, proc *result.Process) (out []byte, fit Fitness, ended ending) {
-	g := newGuard(w.cmd, w.pid, timeout, p.Process.Grace, p.Process.MemoryLimit, proc)
-	defer g.stop()
-	lines := w.lines
+	w.child.Arm(timeout)
+	defer w.child.Disarm()
+	lines, cancel := w.lines, ctx.Done()
 	haveRecord := false
 	for {
 		select {
@@ -243,52 +250,33 @@ func (p *Pool) watchPool(ctx context.Context, w *poolWorker, start time.Time, ti
 				proc.WallNanos = int64(time.Since(start))
 				continue
 			}
-			if err := decodeStrict(l, &fit); err != nil || g.interrupted || proc.TimedOut || proc.OverMemory {
-				// Not a fitness line: the worker's output is not to be
-				// trusted. Stop it and classify how it ended.
-				if err != nil && !proc.TimedOut && !g.interrupted {
-					out = append(out, l...) // a record of more than one line: malformed
-				}
-				killGroup(w.cmd)
-				continue
+			err := decodeStrict(l, &fit)
+			w.child.Disarm()
+			st := w.child.State()
+			if err == nil && !st.Stopping() {
+				return out, fit, endAnswered
 			}
-			return out, fit, endAnswered
-		case <-w.exited:
+			// Not a fitness line, or the supervisor is stopping the
+			// worker: its output is not to be trusted. Stop it and
+			// classify how it ended.
+			if err != nil && !st.TimedOut && !st.Interrupted {
+				out = append(out, l...) // a record of more than one line: malformed
+			}
+			w.child.Kill()
+		case <-w.child.Done():
 			proc.WallNanos = int64(time.Since(start))
-			fillExit(w, proc)
-			if g.interrupted {
+			exit := w.child.Exit()
+			fillExit(proc, exit)
+			if exit.Interrupted {
 				return out, fit, endInterrupted
 			}
 			return out, fit, endExited
-		case <-ctx.Done():
-			g.interrupt()
-		case <-g.expired:
-			g.expire()
-		case <-g.killAt:
-			g.kill()
-		case <-g.memTick:
-			g.checkMemory()
+		case <-cancel:
+			w.child.Interrupt()
+			cancel = nil
 		}
 	}
 }
-
-// fillExit records how an exited worker ended, as Process.watch does.
-func fillExit(w *poolWorker, proc *result.Process) {
-	if st := w.cmd.ProcessState; st != nil {
-		proc.ExitCode = st.ExitCode()
-		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			proc.Signal = ws.Signal().String()
-		}
-		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-			proc.PeakRSS = ru.Maxrss * 1024
-		}
-	} else if w.waitErr != nil {
-		proc.Signal = w.waitErr.Error()
-	}
-}
-
-// endAnswered: the worker wrote its record and fitness lines and lives on.
-const endAnswered = endInterrupted + 1
 
 func (p *Pool) condLocked() *sync.Cond {
 	if p.cond == nil {
@@ -309,7 +297,7 @@ func (p *Pool) get() (*poolWorker, error) {
 			w := p.idle[len(p.idle)-1]
 			p.idle = p.idle[:len(p.idle)-1]
 			select {
-			case <-w.exited:
+			case <-w.child.Done():
 				p.noteLocked(w, "exited while idle ("+exitStatus(w)+"), after its fitness check passed; a trial it ran may have left something behind")
 				continue
 			default:
@@ -380,24 +368,26 @@ func (p *Pool) retire(w *poolWorker) {
 
 // discard kills w, whatever it is doing, and reaps it.
 func (p *Pool) discard(w *poolWorker) {
-	killGroup(w.cmd)
+	w.child.Kill()
 	p.retire(w)
 }
 
 func (p *Pool) retireLocked(w *poolWorker) {
 	grace := p.Process.Grace
 	if grace <= 0 {
-		grace = 2 * time.Second
+		grace = child.DefaultGrace
 	}
 	p.retiring.Add(1)
 	go func() {
 		defer p.retiring.Done()
 		w.stdin.Close()
+		t := time.NewTimer(grace)
+		defer t.Stop()
 		select {
-		case <-w.exited:
-		case <-time.After(grace):
-			killGroup(w.cmd)
-			<-w.exited
+		case <-w.child.Done():
+		case <-t.C:
+			w.child.Kill()
+			<-w.child.Done()
 		}
 	}()
 }
@@ -433,9 +423,10 @@ func (p *Pool) takeNotes() []string {
 	return n
 }
 
+// exitStatus says how an exited worker ended.
 func exitStatus(w *poolWorker) string {
 	proc := &result.Process{ExitCode: -1}
-	fillExit(w, proc)
+	fillExit(proc, w.child.Exit())
 	return exitText(proc)
 }
 
@@ -492,12 +483,7 @@ func (p *Pool) start() (*poolWorker, error) {
 		return nil, err
 	}
 	cmd := exec.Command(p.Process.Path, p.Process.Args...)
-	cmd.Env = append(os.Environ(), "GOTRACEBACK=all")
-	if p.Process.MemoryLimit > 0 {
-		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(p.Process.MemoryLimit, 10))
-	}
-	cmd.Env = append(cmd.Env, p.Process.Env...)
-	cmd.Env = append(cmd.Env, PoolWorkerEnv+"="+string(cfg))
+	cmd.Env = append(p.Process.environ(), PoolWorkerEnv+"="+string(cfg))
 
 	var files []*os.File
 	closeAll := func() {
@@ -531,10 +517,8 @@ func (p *Pool) start() (*poolWorker, error) {
 	cmd.ExtraFiles = []*os.File{outW}
 	var drained sync.WaitGroup
 	drained.Add(2)
-	// As process mode's workers: a process group of its own, killed with
-	// its parent (see startWorker). Everything written is read before the
-	// exit is seen.
-	done, err := startWorker(cmd, drained.Wait)
+	// Everything written is read before the exit is seen.
+	ch, err := child.Start(cmd, child.Options{Grace: p.Process.Grace, MemoryLimit: p.Process.MemoryLimit, BeforeWait: drained.Wait})
 	if err != nil {
 		closeAll()
 		return nil, err
@@ -543,8 +527,8 @@ func (p *Pool) start() (*poolWorker, error) {
 	errW.Close()
 	outW.Close()
 	w := &poolWorker{
-		id: id, pid: cmd.Process.Pid, cmd: cmd, stdin: inW,
-		lines: make(chan []byte, 4), log: newSegmentLog(marker), exited: make(chan struct{}),
+		id: id, pid: ch.Pid(), child: ch, stdin: inW,
+		lines: make(chan []byte, 4), log: newSegmentLog(marker),
 	}
 	go func() {
 		defer drained.Done()
@@ -557,9 +541,8 @@ func (p *Pool) start() (*poolWorker, error) {
 		errR.Close()
 	}()
 	go func() {
-		w.waitErr = <-done
+		<-ch.Done()
 		inW.Close()
-		close(w.exited)
 	}()
 	return w, nil
 }
@@ -665,32 +648,4 @@ func (l *segmentLog) take() []byte {
 	seg := l.cur
 	l.cur = nil
 	return seg
-}
-
-// resetPeakRSS resets the kernel's peak resident set size of pid, so that
-// peakRSS reads one trial's peak; it does nothing where it cannot.
-func resetPeakRSS(pid int) {
-	_ = os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0)
-}
-
-// memoryOf reads pid's resident set size (VmRSS) and its peak since the
-// last resetPeakRSS (VmHWM), in bytes; zeros when it cannot.
-func memoryOf(pid int) (rss, peak int64) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, 0
-	}
-	field := func(name string) int64 {
-		i := strings.Index(string(b), "\n"+name+":")
-		if i < 0 {
-			return 0
-		}
-		f := strings.Fields(string(b[i+len(name)+2:]))
-		if len(f) == 0 {
-			return 0
-		}
-		kb, _ := strconv.ParseInt(f[0], 10, 64)
-		return kb << 10
-	}
-	return field("VmRSS"), field("VmHWM")
 }

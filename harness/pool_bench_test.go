@@ -16,8 +16,8 @@ import (
 // trial (finalize-order) the three ways in turn, so all meet the same
 // machine load, and reports the medians and the overheads in milliseconds.
 func BenchmarkPoolOverhead(b *testing.B) {
-	proc := harness.Process{Path: os.Args[0], Env: []string{fakeWorkerEnv + "=ok"}}
-	pool := &harness.Pool{Process: harness.Process{Path: os.Args[0], Env: []string{fakeWorkerEnv + "=pool"}}}
+	proc := harness.Processes{Path: os.Args[0], Env: []string{fakeWorkerEnv + "=ok"}}
+	pool := &harness.Pool{Process: harness.Processes{Path: os.Args[0], Env: []string{fakeWorkerEnv + "=pool"}}}
 	defer pool.Close()
 	in := harness.InProcess{}
 	s := spec()
@@ -56,7 +56,7 @@ func BenchmarkPoolNullTrial(b *testing.B) {
 	if p := os.Getenv(poolProfileEnv); p != "" {
 		env = append(env, poolProfileEnv+"="+p)
 	}
-	pool := &harness.Pool{Process: harness.Process{Path: os.Args[0], Env: env}, TrialsPerWorker: 1 << 30}
+	pool := &harness.Pool{Process: harness.Processes{Path: os.Args[0], Env: env}, TrialsPerWorker: 1 << 30}
 	defer pool.Close()
 	s := poolSpec(0, "probe")
 	var warm []time.Duration

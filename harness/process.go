@@ -14,9 +14,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/racestress/racestress/child"
 	"github.com/racestress/racestress/finalizer"
 	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
@@ -27,12 +27,12 @@ import (
 // and writes its record as one JSON line to file descriptor 3.
 const WorkerArg = "__racestress_worker"
 
-// Process runs each trial in a child process: the worker command, normally
+// Processes runs each trial in a child process of its own: the worker command, normally
 // the racestress binary itself re-executed with WorkerArg. The worker finds
 // scenarios and registries by name, so the racestress binary knows only the
 // built-in ones; to isolate trials of your own registry, build a binary
 // whose main calls Worker with it (or use InProcess).
-type Process struct {
+type Processes struct {
 	// Path and Args are the worker command (Args excludes Path).
 	Path string
 	Args []string
@@ -41,13 +41,15 @@ type Process struct {
 	// Isolation names the mode in records: "process" or "race".
 	Isolation string
 	// Timeout returns the watchdog limit for a trial: when it passes, the
-	// child gets SIGQUIT (so the Go runtime dumps every goroutine), then
-	// SIGKILL after Grace. Defaults: DefaultTimeout and 2s.
+	// child's process group gets SIGQUIT (so the Go runtime dumps every
+	// goroutine), then SIGKILL after Grace. Defaults: DefaultTimeout and
+	// child.DefaultGrace. The child's Spec carries the limit (WatchdogNs).
 	Timeout func(result.Knobs) time.Duration
 	Grace   time.Duration
 	// MemoryLimit, when positive, is passed to the child as GOMEMLIMIT and
-	// enforced: a child whose resident set grows past 2× the limit is
-	// killed and its trial classified as a crash (out of memory).
+	// enforced: a child whose process group's resident set grows past 2×
+	// the limit is killed and its trial classified as a crash (out of
+	// memory).
 	MemoryLimit int64
 	// LogDir receives trial-N.stderr and trial-N.dump files; none are kept
 	// when empty. Use a folder of the run's own (CreateLogDir).
@@ -76,7 +78,7 @@ func capSeconds(s float64) time.Duration {
 }
 
 // Execute implements Executor.
-func (p Process) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
+func (p Processes) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	rec := newRecord(spec, time.Now())
 	proc := &result.Process{Isolation: p.Isolation, ExitCode: -1}
 	if proc.Isolation == "" {
@@ -87,15 +89,19 @@ func (p Process) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	if err != nil {
 		return errorRecord(rec, err.Error()), true
 	}
-	run, err := p.start(spec, proc)
+	timeout := p.timeout(spec.Knobs)
+	spec.WatchdogNs = int64(timeout)
+	run, err := p.start(spec)
 	if err != nil {
 		return errorRecord(rec, "worker could not start: "+err.Error()), true
 	}
-	timeout := p.timeout(spec.Knobs)
-	ended := p.watch(ctx, run, timeout, proc)
-	if ended == endInterrupted {
+	run.child.Arm(timeout)
+	exit := run.child.Wait(ctx)
+	if exit.Interrupted {
 		return rec, false
 	}
+	fillExit(proc, exit)
+	proc.WallNanos = int64(exit.Wall)
 	stderr := run.stderr.Bytes()
 	p.keepLogs(spec.Trial, stderr, proc)
 	rec = classify(sc, spec, rec, run.result, stderr, proc)
@@ -107,7 +113,16 @@ func (p Process) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	return rec, true
 }
 
-func (p Process) timeout(k result.Knobs) time.Duration {
+// fillExit records how a worker ended.
+func fillExit(proc *result.Process, e child.Exit) {
+	proc.ExitCode, proc.Signal, proc.PeakRSS = e.Code, e.Signal, e.PeakRSS
+	if e.Err != nil {
+		proc.Signal = e.Err.Error()
+	}
+	proc.TimedOut, proc.OverMemory = e.TimedOut, e.OverMemory
+}
+
+func (p Processes) timeout(k result.Knobs) time.Duration {
 	if p.Timeout != nil {
 		return p.Timeout(k)
 	}
@@ -132,7 +147,7 @@ func MinTimeout(k result.Knobs) time.Duration {
 }
 
 // harnessLimit names the harness limit that ended the trial, if one did.
-func (p Process) harnessLimit(k result.Knobs, timeout time.Duration, proc *result.Process) string {
+func (p Processes) harnessLimit(k result.Knobs, timeout time.Duration, proc *result.Process) string {
 	switch {
 	case proc.TimedOut && timeout < MinTimeout(k):
 		return fmt.Sprintf("the watchdog limit %v is shorter than the trial (%v plus %v): a harness limit, not a hang of the subject", timeout, k.Duration(), MinTimeoutSlack)
@@ -142,117 +157,63 @@ func (p Process) harnessLimit(k result.Knobs, timeout time.Duration, proc *resul
 	return ""
 }
 
+// running is a one-trial worker.
 type running struct {
-	cmd    *exec.Cmd
-	start  time.Time
+	child  *child.Child
 	stderr *bytes.Buffer
-	result []byte       // what the worker wrote on its result pipe
-	read   chan error   // closed when the result pipe is drained
-	done   <-chan error // receives cmd.Wait's error
-	rpipe  *os.File     // parent's end of the result pipe
-	wpipe  *os.File     // child's end, closed in the parent after start
-	specIn io.WriteCloser
+	result []byte     // what the worker wrote on its result pipe
+	read   chan error // receives the result pipe's end
 }
 
-func (p Process) start(spec Spec, proc *result.Process) (*running, error) {
-	cmd := exec.Command(p.Path, p.Args...)
-	cmd.Env = append(os.Environ(), "GOTRACEBACK=all")
+// environ returns a worker's environment.
+func (p Processes) environ() []string {
+	env := append(os.Environ(), "GOTRACEBACK=all")
 	if p.MemoryLimit > 0 {
-		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(p.MemoryLimit, 10))
+		env = append(env, "GOMEMLIMIT="+strconv.FormatInt(p.MemoryLimit, 10))
 	}
-	cmd.Env = append(cmd.Env, p.Env...)
-	r := &running{cmd: cmd, stderr: &bytes.Buffer{}, read: make(chan error, 1)}
+	return append(env, p.Env...)
+}
+
+// start starts a one-trial worker and hands it spec.
+func (p Processes) start(spec Spec) (*running, error) {
+	cmd := exec.Command(p.Path, p.Args...)
+	cmd.Env = p.environ()
+	r := &running{stderr: &bytes.Buffer{}, read: make(chan error, 1)}
 	cmd.Stderr = r.stderr
 	cmd.Stdout = r.stderr
-	var err error
-	if r.rpipe, r.wpipe, err = os.Pipe(); err != nil {
+	rpipe, wpipe, err := os.Pipe()
+	if err != nil {
 		return nil, err
 	}
-	cmd.ExtraFiles = []*os.File{r.wpipe}
-	if r.specIn, err = cmd.StdinPipe(); err != nil {
-		r.rpipe.Close()
-		r.wpipe.Close()
+	cmd.ExtraFiles = []*os.File{wpipe}
+	specIn, err := cmd.StdinPipe()
+	if err != nil {
+		rpipe.Close()
+		wpipe.Close()
 		return nil, err
 	}
-	r.start = time.Now()
-	// The result is complete before Wait closes the pipes.
-	if r.done, err = startWorker(cmd, func() { <-r.read }); err != nil {
-		r.rpipe.Close()
-		r.wpipe.Close()
+	// The result is complete before the exit is seen.
+	r.child, err = child.Start(cmd, child.Options{Grace: p.Grace, MemoryLimit: p.MemoryLimit, BeforeWait: func() { <-r.read }})
+	wpipe.Close()
+	if err != nil {
+		rpipe.Close()
 		return nil, err
 	}
-	r.wpipe.Close()
 	go func() {
-		b, err := io.ReadAll(r.rpipe)
+		b, err := io.ReadAll(rpipe)
 		r.result = b
-		r.rpipe.Close()
+		rpipe.Close()
 		r.read <- err
 	}()
 	go func() {
-		enc := json.NewEncoder(r.specIn)
-		_ = enc.Encode(spec) // a child that dies first is classified below
-		r.specIn.Close()
+		enc := json.NewEncoder(specIn)
+		_ = enc.Encode(spec) // a child that dies first is classified by how it died
+		specIn.Close()
 	}()
 	return r, nil
 }
 
-type ending int
-
-const (
-	endExited ending = iota
-	endInterrupted
-)
-
-func (p Process) watch(ctx context.Context, r *running, timeout time.Duration, proc *result.Process) ending {
-	g := newGuard(r.cmd, r.cmd.Process.Pid, timeout, p.Grace, p.MemoryLimit, proc)
-	defer g.stop()
-	for {
-		select {
-		case err := <-r.done:
-			proc.WallNanos = int64(time.Since(r.start))
-			if st := r.cmd.ProcessState; st != nil {
-				proc.ExitCode = st.ExitCode()
-				if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-					proc.Signal = ws.Signal().String()
-				}
-				if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-					proc.PeakRSS = ru.Maxrss * 1024
-				}
-			} else if err != nil {
-				proc.Signal = err.Error()
-			}
-			if g.interrupted {
-				return endInterrupted
-			}
-			return endExited
-		case <-ctx.Done():
-			g.interrupt()
-		case <-g.expired:
-			g.expire()
-		case <-g.killAt:
-			g.kill()
-		case <-g.memTick:
-			g.checkMemory()
-		}
-	}
-}
-
-// residentBytes reads a process's resident set size from /proc; 0 if it
-// cannot.
-func residentBytes(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize())
-}
-
-func (p Process) keepLogs(trial int, stderr []byte, proc *result.Process) {
+func (p Processes) keepLogs(trial int, stderr []byte, proc *result.Process) {
 	if p.LogDir == "" || len(stderr) == 0 || os.MkdirAll(p.LogDir, 0o755) != nil {
 		return
 	}
@@ -270,7 +231,7 @@ func (p Process) keepLogs(trial int, stderr []byte, proc *result.Process) {
 
 // recordPath is name as a record stores it: relative to LogBase when set,
 // so that a results file and its logs can move together.
-func (p Process) recordPath(name string) string {
+func (p Processes) recordPath(name string) string {
 	if p.LogBase == "" {
 		return name
 	}

@@ -1,7 +1,6 @@
 package harness_test
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"os"
@@ -36,6 +35,7 @@ func init() {
 		// A hang the runtime cannot dump: SIGQUIT is ignored, so only the
 		// watchdog's SIGKILL ends it.
 		signal.Ignore(syscall.SIGQUIT)
+		fmt.Fprintln(os.Stderr, readyMarker)
 		time.Sleep(time.Hour)
 	case "grandchild":
 		// A hang that started a process of its own, which inherits the
@@ -49,17 +49,18 @@ func init() {
 		if err := os.WriteFile(os.Getenv(pidFileEnv), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
 			os.Exit(97)
 		}
+		fmt.Fprintln(os.Stderr, readyMarker)
 		time.Sleep(time.Hour)
 	}
 	os.Exit(99)
 }
 
-func groupProcess(t *testing.T, mode string) harness.Process {
+func groupProcess(t *testing.T, mode string) harness.Processes {
 	dir := t.TempDir()
-	return harness.Process{
+	return harness.Processes{
 		Path: os.Args[0], Env: []string{groupWorkerEnv + "=" + mode},
 		LogDir: filepath.Join(dir, "logs-r"), LogBase: dir, Grace: 300 * time.Millisecond,
-		Timeout: func(result.Knobs) time.Duration { return 1200 * time.Millisecond },
+		Timeout: watchdog(noWatchdog), // see executeReady
 	}
 }
 
@@ -95,37 +96,25 @@ func TestWatchdogKillsTheWorkersProcessGroup(t *testing.T) {
 			_ = syscall.Kill(pid, syscall.SIGKILL) // a process this test started
 		}
 	})
-	done := make(chan result.Record, 1)
-	go func() {
-		rec, _ := p.Execute(context.Background(), spec())
-		done <- rec
-	}()
-	var rec result.Record
-	select {
-	case rec = <-done:
-	case <-time.After(time.Minute):
-		// The grandchild holds the worker's result pipe open: while it
-		// lives, the harness waits for the pipe's end.
-		t.Fatalf("the trial never ended: its worker's child %d lives on", grandchild())
-	}
+	// Were the grandchild to outlive the watchdog, it would hold the
+	// worker's result pipe open and the trial would never end (the test
+	// binary's -timeout fails it).
+	rec := executeReady(t, p, spec())
 	assert.Equal(t, result.Hang, rec.Outcome, rec.FirstError)
 	pid := grandchild()
 	require.Positive(t, pid, "the worker started its child")
 	// SIGKILL is delivered before kill(2) returns; the process is gone
-	// once the kernel has torn it down, well within a second on a loaded
-	// machine. Without the group kill it sleeps for an hour.
-	deadline := time.Now().Add(10 * time.Second)
-	for !gone(pid) && time.Now().Before(deadline) {
+	// once the kernel has torn it down. Without the group kill it sleeps
+	// for an hour, and the test binary's -timeout fails the test.
+	for !gone(pid) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	assert.True(t, gone(pid), "the worker's own child %d outlived the watchdog's kill", pid)
 }
 
 func TestADumpIsAnnouncedOnlyWhenOneWasWritten(t *testing.T) {
 	t.Run("a hang that could not be dumped says so", func(t *testing.T) {
 		t.Parallel()
-		rec, ok := groupProcess(t, "quit-ignored").Execute(context.Background(), spec())
-		require.True(t, ok)
+		rec := executeReady(t, groupProcess(t, "quit-ignored"), spec())
 		assert.Equal(t, result.Hang, rec.Outcome)
 		assert.Empty(t, rec.Process.Dump)
 		assert.Contains(t, rec.FirstError, "no goroutine dump was written")
@@ -136,8 +125,7 @@ func TestADumpIsAnnouncedOnlyWhenOneWasWritten(t *testing.T) {
 		p := fakeProcess(t, "deadlock")
 		dir := t.TempDir()
 		p.LogDir, p.LogBase = filepath.Join(dir, "logs-r"), dir
-		rec, ok := p.Execute(context.Background(), spec())
-		require.True(t, ok)
+		rec := executeReady(t, p, spec())
 		assert.Equal(t, result.Hang, rec.Outcome)
 		want := filepath.Join("logs-r", "trial-3.dump")
 		assert.Equal(t, want, rec.Process.Dump)

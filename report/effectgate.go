@@ -206,3 +206,15 @@ func (s Summary) effectPlans() []string {
 	}
 	return out
 }
+
+// plainEffects are the effects a table or Markdown states: none under the
+// effect gate, whose own test (effectPlans) is the run's statement of the
+// fix's effect; two statements of one effect from two methods (a
+// fixed-sample bound, a sequential test) would read as a contradiction
+// where they differ.
+func (s Summary) plainEffects() []Effect {
+	if s.Policy.MinEffect > 0 {
+		return nil
+	}
+	return s.Effects()
+}

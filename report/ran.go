@@ -20,6 +20,12 @@ type Ran struct {
 	// GoTest is set for a gotest run: the package whose test binary the
 	// commands run.
 	GoTest *RanGoTest `json:"gotest,omitempty"`
+	// GoTests are set instead for a comparison of trees: one build a
+	// command, in the commands' order.
+	GoTests []RanGoTest `json:"gotests,omitempty"`
+	// Batch is the iterations a test process ran (-test.count), when more
+	// than one.
+	Batch int `json:"batch,omitempty"`
 }
 
 // RanCommand is one command of the run: a subject.
@@ -35,6 +41,10 @@ type RanGoTest struct {
 	Package    string   `json:"package"`
 	ImportPath string   `json:"import_path"`
 	BuildFlags []string `json:"build_flags,omitempty"`
+	// Tree and Revision, in a comparison of trees, are the tree as given
+	// and the commit a revision resolved to.
+	Tree     string `json:"tree,omitempty"`
+	Revision string `json:"revision,omitempty"`
 }
 
 // RanOf returns what the run h describes ran; ok is false when h is nil or
@@ -77,11 +87,20 @@ func (c RanCommand) TestRun() string {
 // command that runs the same tests (build flags, test flags but the ones
 // racestress sets, the package).
 func (r Ran) Line(c RanCommand) string {
-	if r.GoTest == nil {
+	g := r.GoTest
+	for i, d := range r.Commands {
+		if d.Name == c.Name && i < len(r.GoTests) {
+			g = &r.GoTests[i]
+		}
+	}
+	if g == nil {
 		return shellLine(c.Argv)
 	}
 	words := []string{"go", "test"}
-	words = append(words, r.GoTest.BuildFlags...)
+	if r.Batch > 1 {
+		words = append(words, fmt.Sprintf("-count=%d", r.Batch)) // the iterations of one process
+	}
+	words = append(words, g.BuildFlags...)
 	for _, a := range c.Argv[min(1, len(c.Argv)):] {
 		if ranTestFlags.MatchString(a) {
 			continue
@@ -91,11 +110,18 @@ func (r Ran) Line(c RanCommand) string {
 		}
 		words = append(words, a)
 	}
-	pkg := r.GoTest.ImportPath
+	pkg := g.ImportPath
 	if pkg == "" {
-		pkg = r.GoTest.Package
+		pkg = g.Package
 	}
-	return shellLine(append(words, pkg))
+	line := shellLine(append(words, pkg))
+	switch {
+	case g.Revision != "":
+		line += fmt.Sprintf(" at %s (%s)", g.Tree, g.Revision[:min(12, len(g.Revision))])
+	case g.Tree != "":
+		line += " in " + g.Tree
+	}
+	return line
 }
 
 // Lines say what the run ran: one line for one command (its Line), else a

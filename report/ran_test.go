@@ -200,3 +200,22 @@ func TestGoTestRan(t *testing.T) {
 func TestShellLine(t *testing.T) {
 	assert.Equal(t, `a -x=1 '' 'b c' '^T$' 'it'\''s' 'ü'`, shellLine([]string{"a", "-x=1", "", "b c", "^T$", "it's", "ü"}))
 }
+
+func TestRanSaysWhichTreeAndBatch(t *testing.T) {
+	h := &result.Header{Extra: map[string]any{"exec": map[string]any{
+		"targets": []any{
+			map[string]any{"name": "old", "role": "control", "argv": []any{"/r/old.test", "-test.run=^TestX$", "-test.count=1", "-test.v=test2json"}, "dir": "/r/x"},
+			map[string]any{"name": "new", "role": "clean", "argv": []any{"/r/new.test", "-test.run=^TestX$", "-test.count=1", "-test.v=test2json"}, "dir": "/w/x"},
+		},
+		"gotests": []any{
+			map[string]any{"package": ".", "import_path": "example.com/x", "build_flags": []any{"-race=true"}, "tree": "HEAD~1", "revision": "0123456789abcdef"},
+			map[string]any{"package": ".", "import_path": "example.com/x", "build_flags": []any{"-race=true"}, "tree": "../fixed"},
+		},
+		"batch": 100,
+	}}}
+	r, ok := RanOf(h)
+	require.True(t, ok)
+	assert.Equal(t, []string{"2 commands",
+		"old (control): go test -count=100 -race=true '-run=^TestX$' example.com/x at HEAD~1 (0123456789ab)",
+		"new (clean): go test -count=100 -race=true '-run=^TestX$' example.com/x in ../fixed"}, r.Lines())
+}

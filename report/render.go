@@ -88,7 +88,7 @@ func Table(w io.Writer, s Summary) error {
 		}
 		writeSignatureKeys(w, sigs, tableWidth)
 	}
-	for _, e := range s.Effects() {
+	for _, e := range s.plainEffects() {
 		fmt.Fprintf(w, "effect: %s\n", e.Statement())
 	}
 	for _, plan := range s.effectPlans() {
@@ -195,7 +195,7 @@ func Markdown(w io.Writer, s Summary) error {
 			return err
 		}
 	}
-	if effects := s.Effects(); len(effects) > 0 {
+	if effects := s.plainEffects(); len(effects) > 0 {
 		fmt.Fprintln(w)
 		for _, e := range effects {
 			fmt.Fprintf(w, "- **effect**: %s\n", mdEscape(e.Statement()))

@@ -51,8 +51,8 @@ func worker(mode string) int {
 
 // workerProcess runs trials in a child of the test binary, under the
 // harness's default watchdog.
-func workerProcess(t *testing.T, mode string) harness.Process {
-	return harness.Process{Path: os.Args[0], Env: []string{workerEnv + "=" + mode}, LogDir: t.TempDir()}
+func workerProcess(t *testing.T, mode string) harness.Processes {
+	return harness.Processes{Path: os.Args[0], Env: []string{workerEnv + "=" + mode}, LogDir: t.TempDir()}
 }
 
 func TestAWrongRegistryIsNamedInEveryIsolation(t *testing.T) {

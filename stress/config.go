@@ -181,7 +181,24 @@ type Exec struct {
 	// Timeout as -test.timeout and the watchdog waits GoTestBackstop
 	// longer.
 	GoTest *harness.GoTestBuild
+	// GoTests, set instead of GoTest, are the builds of a comparison of
+	// trees, one a target in the targets' order.
+	GoTests []harness.GoTestBuild
+	// Batch is the iterations each test process runs (-test.count), for a
+	// Go test run: its trials are iterations, read one at a time from a
+	// warm process (harness.Batches); 0 is DefaultBatch, 1 one process
+	// per iteration. Runs then counts iterations of each subject, rounded
+	// up to whole batches.
+	Batch int
 }
+
+// DefaultBatch is a Go test run's iterations per process: a test body of
+// a few milliseconds runs at a test binary's own pace rather than at a
+// process start's (100-270 ms for a race-enabled test binary).
+const DefaultBatch = 100
+
+// MaxBatch bounds Exec.Batch.
+const MaxBatch = 100_000
 
 // Bounds of a configuration: far outside them a run says nothing true.
 const (
@@ -249,6 +266,8 @@ type Plan struct {
 	// tuneExec, when set, makes the executor (a tune's confirmation,
 	// whose cells run with their own isolation).
 	tuneExec func(ctx context.Context, logDir string) (harness.Executor, error)
+	// extra is added to an exec run's header Extra (a tune's cells).
+	extra map[string]any
 	// preset is the tuned preset the run takes its settings from, if any.
 	preset *loadedPreset
 }
@@ -473,7 +492,8 @@ func (p *Plan) prepareExec() error {
 		}
 	}
 	targets := slices.Clone(x.Targets)
-	if x.GoTest == nil {
+	goTest := x.GoTest != nil || len(x.GoTests) > 0
+	if !goTest {
 		dir, err := os.Getwd()
 		if err != nil {
 			return invalid("exec: the working directory: %v", err)
@@ -494,10 +514,31 @@ func (p *Plan) prepareExec() error {
 	}
 	run := harness.ExecRun{
 		Targets: targets, TimeoutNs: int64(c.Timeout), GraceNs: int64(x.Grace), MemoryLimit: limit,
-		FailOn: x.FailOn, Ignore: x.Ignore, LogAll: x.LogAll, GoTest: x.GoTest,
+		FailOn: x.FailOn, Ignore: x.Ignore, LogAll: x.LogAll, GoTest: x.GoTest, GoTests: x.GoTests,
 	}
-	if x.GoTest != nil && c.Timeout > 0 {
+	if goTest && c.Timeout > 0 {
 		run.TimeoutNs = int64(c.Timeout + GoTestBackstop)
+	}
+	if len(x.GoTests) > 0 && len(x.GoTests) != len(targets) {
+		return usage("gotest: %d builds for %d targets", len(x.GoTests), len(targets))
+	}
+	switch batch := x.Batch; {
+	case batch < 0 || batch > MaxBatch:
+		return usage("--batch must be between 1 and %d, got %d", MaxBatch, batch)
+	case !goTest && batch > 1:
+		return usage("--batch applies to racestress gotest only: a command's iterations are its runs")
+	case goTest:
+		if batch == 0 {
+			batch = DefaultBatch
+		}
+		batch = min(batch, c.Runs)
+		if batch > 1 {
+			if c.Parallel > 1 {
+				return usage("--batch runs a subject's iterations in order in one process: use --parallel 1, or --batch 1")
+			}
+			run.Batch = batch
+			c.Runs = (c.Runs + batch - 1) / batch // rounds of a batch each
+		}
 	}
 	switch {
 	case c.Runs < 1 || c.Runs > MaxRuns:
@@ -529,7 +570,7 @@ func (p *Plan) useExecRun(run harness.ExecRun, replay *result.Record) error {
 	if err != nil {
 		return err
 	}
-	p.engine = harness.Config{Scenario: harness.ExecScenario, Subjects: subjects, Runs: runs, Seed: seed, Shard: shard, Extra: run.Extra()}
+	p.engine = harness.Config{Scenario: harness.ExecScenario, Subjects: subjects, Runs: runs, Seed: seed, Shard: shard, Extra: run.Extra(), Batch: run.Batch}
 	return nil
 }
 

@@ -1,16 +1,15 @@
 package stress
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/racestress/racestress/gotest"
 	"github.com/racestress/racestress/harness"
 	"github.com/racestress/racestress/result"
 )
@@ -29,86 +28,124 @@ type GoTestPackage struct {
 	Run, Skip, CPU string
 	Short          bool
 	Args           []string
+	// Trees, when set, compare the package in several trees (racestress
+	// gotest --control/--clean NAME=REV_OR_DIR): each is a directory or a
+	// git revision of the repository holding the working directory
+	// (exported beside the results file, so the user's tree and
+	// repository are only read), with Package resolved in each as in the
+	// working directory. Role is then each tree's.
+	Trees []GoTestTree
 }
 
-// GoTest resolves g (go list) into the target that runs its test binary,
-// to be built into the folder of the results file out, each trial with
-// -test.count=1 -test.v=test2json and timeout as -test.timeout in the
-// package's folder, as go test would; and the build that Plan.Run makes
-// before the first trial (Exec.GoTest).
-func GoTest(ctx context.Context, g GoTestPackage, out string, timeout time.Duration) (harness.ExecTarget, *harness.GoTestBuild, error) {
-	var t harness.ExecTarget
-	if !g.Role.Valid() {
-		return t, nil, usage("--role must be %s or %s, got %q", result.Clean, result.Control, g.Role)
+// GoTestTree is one tree of a comparison: a name, a role and a directory
+// or git revision.
+type GoTestTree struct {
+	Name   string
+	Role   result.Role
+	Source string
+}
+
+// ParseTree parses NAME=REV_OR_DIR for role.
+func ParseTree(s string, role result.Role) (GoTestTree, error) {
+	name, src, ok := strings.Cut(s, "=")
+	if !ok || !targetName.MatchString(name) || src == "" {
+		return GoTestTree{}, fmt.Errorf("want NAME=REV_OR_DIR, got %q", s)
 	}
-	importPath, pkgDir, err := goList(ctx, g.Package, g.BuildFlags)
-	if err != nil {
-		return t, nil, err
-	}
-	bin, err := filepath.Abs(filepath.Join(filepath.Dir(out), filepath.Base(importPath)+".test"))
-	if err != nil {
-		return t, nil, invalid("gotest: %v", err)
-	}
-	argv := []string{bin}
-	for _, f := range [][2]string{{"run", g.Run}, {"skip", g.Skip}, {"cpu", g.CPU}} {
-		if f[1] != "" {
-			argv = append(argv, "-test."+f[0]+"="+f[1])
+	return GoTestTree{Name: name, Role: role, Source: src}, nil
+}
+
+// GoTest resolves g into the targets that run its test binaries (one, or
+// one per tree), each to be built into the folder of the results file out
+// and run with -test.count=1 -test.v=test2json and timeout as
+// -test.timeout in its package's folder, as go test would; and the builds
+// that Plan.Run makes before the first trial (Exec.GoTest or GoTests).
+func GoTest(ctx context.Context, g GoTestPackage, out string, timeout time.Duration) ([]harness.ExecTarget, []harness.GoTestBuild, error) {
+	trees := g.Trees
+	if len(trees) == 0 {
+		if !g.Role.Valid() {
+			return nil, nil, usage("--role must be %s or %s, got %q", result.Clean, result.Control, g.Role)
 		}
+		trees = []GoTestTree{{Role: g.Role}}
 	}
-	if g.Short {
-		argv = append(argv, "-test.short")
+	if g.Package == "" {
+		g.Package = "."
 	}
-	argv = append(argv, "-test.count=1", "-test.v=test2json", "-test.timeout="+timeout.String())
-	argv = append(argv, g.Args...)
-	t = harness.ExecTarget{Name: filepath.Base(importPath), Role: g.Role, Argv: argv, Dir: pkgDir}
-	return t, &harness.GoTestBuild{Package: g.Package, ImportPath: importPath, Binary: bin, BuildFlags: g.BuildFlags}, nil
-}
-
-// goList returns pkg's import path and folder; it refuses a pattern that
-// names no package or several.
-func goList(ctx context.Context, pkg string, build []string) (importPath, dir string, err error) {
-	args := []string{"list", "-f", "{{.ImportPath}}\t{{.Dir}}"}
-	for _, f := range build {
-		if strings.HasPrefix(f, "-tags=") || strings.HasPrefix(f, "-mod=") || strings.HasPrefix(f, "-modfile=") || strings.HasPrefix(f, "-overlay=") {
-			args = append(args, f)
+	runDir, err := filepath.Abs(filepath.Dir(out))
+	if err != nil {
+		return nil, nil, invalid("gotest: %v", err)
+	}
+	b := &gotest.Builder{Temp: runDir}
+	var targets []harness.ExecTarget
+	var builds []harness.GoTestBuild
+	for _, tr := range trees {
+		if tr.Source != "" {
+			if err := os.MkdirAll(runDir, 0o755); err != nil {
+				return nil, nil, invalid("gotest: the run's folder: %v", err)
+			}
 		}
+		src, err := b.Resolve(ctx, tr.Source)
+		if err != nil {
+			return nil, nil, usage("gotest: --%s %s=%s: %v", tr.Role, tr.Name, tr.Source, err)
+		}
+		importPath, pkgDir, err := b.List(ctx, src, g.Package, g.BuildFlags)
+		if err != nil {
+			return nil, nil, usage("gotest: %v", err)
+		}
+		name := tr.Name
+		if name == "" {
+			name = filepath.Base(importPath)
+		}
+		bin := filepath.Join(runDir, name+".test")
+		argv := []string{bin}
+		for _, f := range [][2]string{{"run", g.Run}, {"skip", g.Skip}, {"cpu", g.CPU}} {
+			if f[1] != "" {
+				argv = append(argv, "-test."+f[0]+"="+f[1])
+			}
+		}
+		if g.Short {
+			argv = append(argv, "-test.short")
+		}
+		argv = append(argv, "-test.count=1", "-test.v=test2json", "-test.timeout="+timeout.String())
+		argv = append(argv, g.Args...)
+		targets = append(targets, harness.ExecTarget{Name: name, Role: tr.Role, Argv: argv, Dir: pkgDir})
+		build := harness.GoTestBuild{Package: g.Package, ImportPath: importPath, Binary: bin, BuildFlags: g.BuildFlags,
+			Run: g.Run, Skip: g.Skip}
+		if tr.Source != "" {
+			build.Name, build.Tree, build.Revision, build.Dir = name, tr.Source, src.Revision, src.Dir
+		}
+		if g.CPU != "" {
+			build.Tests = -1 // -test.cpu runs each test once per value: learnt from the output
+		}
+		builds = append(builds, build)
 	}
-	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return "", "", usage("gotest: go list %s: %s", pkg, firstLineOf(errb.String(), err))
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 1 || lines[0] == "" {
-		return "", "", usage("gotest: %s names %d packages; give one", pkg, len(lines))
-	}
-	importPath, dir, _ = strings.Cut(lines[0], "\t")
-	return importPath, dir, nil
+	return targets, builds, nil
 }
 
-// buildTest builds b's test binary with go test -c. A package without
-// test files gets no binary: that is a usage error, as there is nothing
-// to stress.
+// buildTest builds b's test binary with go test -c (in b.Dir, a tree of a
+// comparison, when set) and counts the top-level tests an iteration runs.
+// A package without test files gets no binary: that is a usage error, as
+// there is nothing to stress.
 func buildTest(ctx context.Context, b *harness.GoTestBuild) error {
-	dir := filepath.Dir(b.Binary)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return invalid("gotest: the run's folder: %v", err)
+	gb := &gotest.Builder{}
+	src, err := gb.Resolve(ctx, "")
+	if err != nil {
+		return invalid("gotest: %v", err)
 	}
-	args := append([]string{"test", "-c", "-o", b.Binary}, b.BuildFlags...)
-	cmd := exec.CommandContext(ctx, "go", append(args, b.Package)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		os.Remove(dir) // only when empty
+	if b.Dir != "" {
+		src = gotest.Source{Spec: b.Tree, Dir: b.Dir, Revision: b.Revision}
+	}
+	pkg, err := gb.Build(ctx, src, b.Package, b.BuildFlags, b.Binary)
+	if err != nil {
+		os.Remove(filepath.Dir(b.Binary)) // only when empty: a failed build leaves nothing behind
 		if ctx.Err() != nil {
 			return &Error{Kind: Interrupted, Msg: "interrupted while building the test binary"}
 		}
-		return usage("gotest: go test -c %s failed: %s", b.Package, firstLineOf(out.String(), err))
+		return usage("gotest: %v", err)
 	}
-	if _, err := os.Stat(b.Binary); err != nil {
-		os.Remove(dir)
-		return usage("gotest: package %s has no test files: go test -c wrote no test binary, so there is nothing to stress", b.ImportPath)
+	if b.Tests == 0 {
+		if names, err := gotest.Tests(ctx, pkg, b.Run, b.Skip); err == nil {
+			b.Tests = len(names)
+		}
 	}
 	return nil
 }

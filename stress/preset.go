@@ -71,9 +71,9 @@ func orUnknown(s string) string {
 // applyPreset loads the tuned preset Preset names, if it names a file,
 // checks that it was tuned for the run's target, and takes its settings:
 // for a scenario its knobs, isolation and subjects; for commands its
-// environment and flags. Settings given explicitly (Knobs, Set, an
-// isolation given (Given), Registries, Env, the test binary's own flags)
-// override it.
+// environment, flags and batch. Settings given explicitly (Knobs, Set,
+// an isolation or batch given (Given), Registries, Env, the test binary's
+// own flags) override it.
 func (p *Plan) applyPreset() error {
 	c := &p.cfg
 	if !IsPresetFile(c.Preset) {
@@ -125,8 +125,8 @@ func (p *Plan) applyPreset() error {
 		if kind == "exec" && !slices.ContainsFunc(x.Targets, func(e harness.ExecTarget) bool { return slices.Equal(e.Argv, t.Command) }) {
 			return usage("--preset %s was tuned for the command %q, which this run does not run", path, strings.Join(t.Command, " "))
 		}
-		if cell.Batch > 0 {
-			return usage("--preset %s runs batches of %d iterations, which this racestress cannot run", path, cell.Batch)
+		if cell.Batch > 0 && !c.Given["batch"] {
+			x.Batch = cell.Batch
 		}
 		// The user's --env comes later, and wins.
 		x.Env = append(slices.Clone(cell.Env), x.Env...)

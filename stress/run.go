@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,10 +53,19 @@ const NoControlWarning = "no control ran: nothing measured the harness's power t
 // is a *Error: the run could not start.
 func (p *Plan) Run(ctx context.Context, hooks Hooks) (*Result, error) {
 	c := &p.cfg
-	if p.exec != nil && p.exec.GoTest != nil && p.replay == nil {
-		if err := buildTest(ctx, p.exec.GoTest); err != nil {
-			return nil, err
+	if p.exec != nil && p.replay == nil {
+		if p.exec.GoTest != nil {
+			if err := buildTest(ctx, p.exec.GoTest); err != nil {
+				return nil, err
+			}
 		}
+		for i := range p.exec.GoTests {
+			if err := buildTest(ctx, &p.exec.GoTests[i]); err != nil {
+				return nil, err
+			}
+		}
+		p.engine.Extra = p.exec.Extra() // with the tests counted
+		maps.Copy(p.engine.Extra, p.extra)
 	}
 	cfg := p.engine
 	header := harness.NewHeader(cfg, c.Args, p.verdict, time.Now())
@@ -175,6 +185,15 @@ func (p *Plan) executor(ctx context.Context, logDir string) (harness.Executor, e
 		return c.Executor, nil
 	case p.tuneExec != nil:
 		return p.tuneExec(ctx, logDir)
+	case p.exec != nil && p.exec.Batch > 1 && p.replay == nil:
+		per := map[string]int{}
+		if b := p.exec.GoTest; b != nil && len(p.engine.Subjects) == 1 {
+			per[p.engine.Subjects[0].Name] = max(0, b.Tests)
+		}
+		for i, b := range p.exec.GoTests {
+			per[p.exec.Targets[i].Name] = max(0, b.Tests)
+		}
+		return &harness.Batches{Subjects: p.engine.Subjects, Per: per, LogDir: logDir, LogBase: logBase(c.Out)}, nil
 	case p.exec != nil:
 		return harness.Commands{Subjects: p.engine.Subjects, LogDir: logDir, LogBase: logBase(c.Out)}, nil
 	case c.Isolation == "none":
@@ -191,7 +210,7 @@ func (p *Plan) worker(ctx context.Context, isolation, logDir string) (harness.Ex
 	if err != nil {
 		return nil, invalid("locating the worker binary: %v", err)
 	}
-	w := harness.Process{Path: self, Args: []string{harness.WorkerArg}, MemoryLimit: p.limit, LogDir: logDir, LogBase: logBase(c.Out)}
+	w := harness.Processes{Path: self, Args: []string{harness.WorkerArg}, MemoryLimit: p.limit, LogDir: logDir, LogBase: logBase(c.Out)}
 	if c.Timeout > 0 {
 		w.Timeout = func(result.Knobs) time.Duration { return c.Timeout }
 	}

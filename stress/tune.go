@@ -98,6 +98,19 @@ func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 	case cfg.Seconds != 0 && !(cfg.Seconds >= MinTrialSeconds && cfg.Seconds <= MaxTrialSeconds):
 		return nil, usage("--seconds must be 0 (chosen) or between %g and %g, got %g", MinTrialSeconds, MaxTrialSeconds, cfg.Seconds)
 	}
+	if x := c.Exec; x != nil {
+		switch {
+		case len(x.GoTests) > 0:
+			return nil, usage("tune gotest: --control/--clean trees are not tuned yet: tune one package's test binary (--role control)")
+		case c.Given["batch"]:
+			return nil, usage("tune gotest: --batch is not a dimension yet: each trial is one test process of one iteration")
+		}
+		// One iteration per test process: what the search measures, and
+		// what the preset says (Cell.Batch).
+		y := *x
+		y.Batch = 1
+		c.Exec, cfg.Run.Exec = &y, &y
+	}
 	if cfg.Cells == 0 {
 		cfg.Cells = DefaultTuneCells
 	}
@@ -293,8 +306,11 @@ const (
 func (t *TunePlan) confirm(ctx context.Context, hooks Hooks, out *TuneResult) error {
 	w := out.Search.Winner().Cell
 	tuned := w
-	if !t.exec {
+	switch {
+	case !t.exec:
 		tuned.Knobs.Seconds = out.Seconds
+	case t.cfg.Run.Exec.GoTest != nil:
+		tuned.Batch = 1 // the search's: a test process per iteration
 	}
 	defaults := t.cells[0]
 	c := t.cfg.Run
@@ -314,7 +330,7 @@ func (t *TunePlan) confirm(ctx context.Context, hooks Hooks, out *TuneResult) er
 	if t.exec {
 		// The cells are environments and flags: the header names them.
 		plan.engine.Cells = cells
-		plan.engine.Extra[ExtraTuneCells] = map[string]tune.Cell{DefaultsCell: defaults, TunedCell: tuned}
+		plan.extra = map[string]any{ExtraTuneCells: map[string]tune.Cell{DefaultsCell: defaults, TunedCell: tuned}}
 	}
 	plan.specs = t.confirmSpecs(plan.engine.Subjects, cells)
 	byLabel := map[string]tune.Cell{DefaultsCell: defaults, TunedCell: tuned}
@@ -519,8 +535,8 @@ func (e *cellExecutors) sample(ctx context.Context, cell tune.Cell, spec harness
 func (e *cellExecutors) executor(ctx context.Context, cell tune.Cell) (harness.Executor, error) {
 	label := cell.Label
 	if x := e.plan.exec; x != nil {
-		if cell.Batch > 0 {
-			return nil, fmt.Errorf("cell %s: batches of iterations need the batched executor", label)
+		if cell.Batch > 1 {
+			return nil, fmt.Errorf("cell %s: batches of iterations are not tuned yet", label)
 		}
 		run := *x
 		run.Targets = slices.Clone(x.Targets)

@@ -73,22 +73,22 @@ var tuneRunFlags = []string{"isolate", "runs", "count", "parallel", "shard", "fa
 // naming the flags given), searches, confirms, writes the preset and
 // renders the search and the confirmation in format (table, markdown,
 // html or json) on stdout, with the search's progress on stderr unless
-// quiet. The error is a *Error (the tune could not start, or why it ended
-// without a preset); otherwise the confirmation's verdict decides.
-func (f *TuneFlags) Tune(ctx context.Context, cfg Config, set map[string]bool, format string, quiet bool, stdout, stderr io.Writer) (*TuneResult, error) {
+// quiet. It returns the confirmation's verdict, or a *Error: why the
+// tune could not start, or ended without a preset.
+func (f *TuneFlags) Tune(ctx context.Context, cfg Config, set map[string]bool, format string, quiet bool, stdout, stderr io.Writer) (report.Verdict, error) {
 	for _, n := range tuneRunFlags {
 		if set[n] && !(n == "race" && cfg.Exec != nil) { // gotest's -race is a build flag
-			return nil, usage("tune: --%s is not a tune's flag: a tune searches the isolation itself and runs one trial at a time", n)
+			return report.Verdict{}, usage("tune: --%s is not a tune's flag: a tune searches the isolation itself and runs one trial at a time", n)
 		}
 	}
 	switch {
 	case f.Cells < 1 || f.Cells > tune.MaxCells:
-		return nil, usage("--cells must be between 1 and %d, got %d", tune.MaxCells, f.Cells)
+		return report.Verdict{}, usage("--cells must be between 1 and %d, got %d", tune.MaxCells, f.Cells)
 	case f.ConfirmRuns < 1 || f.ConfirmRuns > MaxConfirmRuns:
-		return nil, usage("--confirm-runs must be between 1 and %d, got %d", MaxConfirmRuns, f.ConfirmRuns)
+		return report.Verdict{}, usage("--confirm-runs must be between 1 and %d, got %d", MaxConfirmRuns, f.ConfirmRuns)
 	}
 	if !slices.Contains([]string{"table", "markdown", "html", "json"}, format) {
-		return nil, usage("tune: --format must be table, markdown, html or json, got %q", format)
+		return report.Verdict{}, usage("tune: --format must be table, markdown, html or json, got %q", format)
 	}
 	tc := TuneConfig{Run: cfg, Cells: f.Cells, Budget: cfg.Budget, ConfirmRuns: f.ConfirmRuns, ConfirmBudget: f.ConfirmBudget, PresetOut: f.PresetOut}
 	if !set["budget"] {
@@ -100,7 +100,7 @@ func (f *TuneFlags) Tune(ctx context.Context, cfg Config, set map[string]bool, f
 		for _, s := range cfg.Set {
 			if s.Knob == "seconds" {
 				if _, err := fmt.Sscan(s.Value, &tc.Seconds); err != nil {
-					return nil, usage("--seconds: %v", err)
+					return report.Verdict{}, usage("--seconds: %v", err)
 				}
 			}
 		}
@@ -126,7 +126,7 @@ func (f *TuneFlags) Tune(ctx context.Context, cfg Config, set map[string]bool, f
 	}
 	plan, err := PrepareTune(tc)
 	if err != nil {
-		return nil, err
+		return report.Verdict{}, err
 	}
 	var hooks Hooks
 	if !quiet {
@@ -146,14 +146,17 @@ func (f *TuneFlags) Tune(ctx context.Context, cfg Config, set map[string]bool, f
 	}
 	res, err := plan.Run(ctx, hooks)
 	if err != nil {
-		return nil, err
+		return report.Verdict{}, err
 	}
 	if res.Search != nil {
 		if err := RenderTune(stdout, format, res); err != nil {
-			return res, invalid("writing the report: %v", err)
+			return report.Verdict{}, invalid("writing the report: %v", err)
 		}
 	}
-	return res, res.Err
+	if res.Err != nil {
+		return report.Verdict{}, res.Err
+	}
+	return res.Run.Summary.Verdict(), nil
 }
 
 // DefaultTuneBudget is the search's budget when none is given.

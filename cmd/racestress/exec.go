@@ -32,22 +32,23 @@ type multiFlag []string
 func (f *multiFlag) String() string     { return strings.Join(*f, " ") }
 func (f *multiFlag) Set(s string) error { *f = append(*f, s); return nil }
 
-// roleFlag collects --control or --clean NAME=COMMAND with its role, in
-// the order given: the order of the trials in every round.
-type roleFlag struct {
-	list *[]harness.ExecTarget
-	role result.Role
+// roleFlag collects --control or --clean values (exec's NAME=COMMAND,
+// gotest's NAME=REV_OR_DIR) with their role, in the order given: the
+// order of the trials in every round.
+type roleFlag[T any] struct {
+	list  *[]T
+	role  result.Role
+	parse func(string, result.Role) (T, error)
 }
 
-func (f roleFlag) String() string { return "" }
+func (f roleFlag[T]) String() string { return "" }
 
-func (f roleFlag) Set(s string) error {
-	t, err := stress.ParseTarget(s, f.role)
-	if err != nil {
-		return err
+func (f roleFlag[T]) Set(s string) error {
+	v, err := f.parse(s, f.role)
+	if err == nil {
+		*f.list = append(*f.list, v)
 	}
-	*f.list = append(*f.list, t)
-	return nil
+	return err
 }
 
 // addExecFlags defines the flags exec and gotest share: how many trials,
@@ -106,13 +107,15 @@ flags:
 `
 
 const gotestUsage = `usage: racestress gotest [flags] [-race] [-run RE] [go test build flags] PKG [-- TEST BINARY ARGS]
+       racestress gotest [flags] --control NAME=REV_OR_DIR --clean NAME=REV_OR_DIR [PKG]
 
-gotest builds PKG's test binary once (go test -c, into the run's folder) and
-runs it as trials, each with -test.run RE -test.count=1 -test.v=test2json in
-the package's folder, as go test would. Its statistics, limits and exit
-status are racestress exec's; a failure's signature names the failing test.
---timeout is passed to the test binary as -test.timeout (its alarm names the
-tests that hung); the watchdog fires 5s later.
+gotest builds PKG's test binary (go test -c, into the run's folder) and runs
+its iterations as trials, --batch at a time in a warm process (-test.count),
+in the package's folder; a process is replaced after a race, panic, fatal
+error or hang. The iteration is the unit of every statistic (--runs counts
+them). --control/--clean build PKG in each tree (a git revision, exported
+beside the results, or a directory), interleaved batch by batch. Statistics,
+limits and exit status are exec's; --timeout is an iteration's watchdog.
 
 flags (the go test build flags -race, -tags, -ldflags, -gcflags, -asmflags,
 -cover, -covermode, -coverpkg, -mod, -modfile, -overlay, -pgo, -trimpath,
@@ -135,8 +138,8 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 	var role string
 	head := execUsage
 	if name == "exec" {
-		fs.Var(roleFlag{&targets, result.Control}, "control", "run `NAME=COMMAND` as a control: it has the bug and must be caught (fail); repeatable")
-		fs.Var(roleFlag{&targets, result.Clean}, "clean", "run `NAME=COMMAND` as clean: it must never fail; repeatable")
+		fs.Var(roleFlag[harness.ExecTarget]{&targets, result.Control, stress.ParseTarget}, "control", "run `NAME=COMMAND` as a control: it has the bug and must be caught (fail); repeatable")
+		fs.Var(roleFlag[harness.ExecTarget]{&targets, result.Clean, stress.ParseTarget}, "clean", "run `NAME=COMMAND` as clean: it must never fail; repeatable")
 	} else {
 		head = gotestUsage
 		stress.AddGoBuildFlags(fs, &g.BuildFlags)
@@ -145,6 +148,9 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 		fs.StringVar(&g.Skip, "skip", "", "skip the tests matching `RE` (-test.skip)")
 		fs.StringVar(&g.CPU, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
 		fs.BoolVar(&g.Short, "short", false, "run the tests with -test.short")
+		fs.IntVar(&o.exec.Batch, "batch", stress.DefaultBatch, "run `N` iterations in each test process (-test.count; a process is replaced after a race, panic, fatal error or hang); 1: a process per iteration")
+		fs.Var(roleFlag[stress.GoTestTree]{&g.Trees, result.Control, stress.ParseTree}, "control", "build the package in `NAME=REV_OR_DIR` (a git revision or a directory) as a control; repeatable")
+		fs.Var(roleFlag[stress.GoTestTree]{&g.Trees, result.Clean, stress.ParseTree}, "clean", "build the package in `NAME=REV_OR_DIR` as clean; repeatable")
 	}
 	pos, help, err := parseExecArgs(fs, name, args, &g.Args)
 	if help {
@@ -163,20 +169,32 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 			targets = append(targets, harness.ExecTarget{Role: result.Clean, Argv: pos})
 		}
 	} else {
-		if len(pos) != 1 {
-			return usageError("gotest needs one package, got %d arguments (%s)", len(pos), strings.Join(pos, " "))
+		if len(pos) > 1 || len(pos) == 0 && len(g.Trees) == 0 {
+			return usageError("gotest needs one package (default . with --control/--clean trees), got %d arguments (%s)", len(pos), strings.Join(pos, " "))
 		}
-		g.Package, g.Role = pos[0], result.Role(role)
-		t, build, err := stress.GoTest(ctx, g, cfg.Out, cfg.Timeout)
+		if len(pos) == 1 {
+			g.Package = pos[0]
+		}
+		g.Role = result.Role(role)
+		ts, builds, err := stress.GoTest(ctx, g, cfg.Out, cfg.Timeout)
 		if err != nil {
 			return fromStress(err)
 		}
-		targets, o.exec.GoTest = []harness.ExecTarget{t}, build
+		targets = ts
+		if len(g.Trees) == 0 {
+			o.exec.GoTest = &builds[0]
+		} else {
+			o.exec.GoTests = builds
+		}
 	}
 	o.exec.Targets = targets
 	cfg.Exec = &o.exec
 	if tuning {
-		return tuneExit(tf.Tune(ctx, cfg, o.set, o.format, o.quiet, stdout, stderr))
+		v, err := tf.Tune(ctx, cfg, o.set, o.format, o.quiet, stdout, stderr)
+		if err != nil {
+			return fromStress(err)
+		}
+		return verdictError(v)
 	}
 	plan, err := stress.Prepare(cfg)
 	if err != nil {

@@ -249,7 +249,7 @@ func TestGoTest(t *testing.T) {
 	dir := t.TempDir()
 	t.Run("the failing test is named in the signature", func(t *testing.T) {
 		out := filepath.Join(dir, "flaky", "results.jsonl")
-		code, stdout, stderr := runCLI(t, ctx, "gotest", "--runs", "4", "--quiet", "--out", out, "-run", "TestFlaky|TestOK", "./testdata/flakytest")
+		code, stdout, stderr := runCLI(t, ctx, "gotest", "--batch", "1", "--runs", "4", "--quiet", "--out", out, "-run", "TestFlaky|TestOK", "./testdata/flakytest")
 		assert.Equal(t, 1, code, stderr)
 		assert.Contains(t, stdout, "flakytest (clean): failure rate 50% per trial")
 		assert.Contains(t, stdout, "fail: TestFlaky: flaky_test.go:N: trial N is odd")
@@ -274,14 +274,55 @@ func TestGoTest(t *testing.T) {
 		assert.Contains(t, stderr, "recorded fail, replayed fail: they agree")
 	})
 	t.Run("a package with the bug, as a control: caught, exit 0", func(t *testing.T) {
-		code, stdout, stderr := runCLI(t, ctx, "gotest", "--role", "control", "--runs", "2", "--quiet", "--seed", "1",
+		code, stdout, stderr := runCLI(t, ctx, "gotest", "--batch", "1", "--role", "control", "--runs", "2", "--quiet", "--seed", "1",
 			"--out", filepath.Join(dir, "control", "results.jsonl"), "-run", "TestFlaky", "./testdata/flakytest")
 		assert.Equal(t, 0, code, stderr)
 		assert.Contains(t, stdout, "flakytest (control): detection rate 50% per trial")
 	})
+	t.Run("batched: iterations of warm processes, each a trial", func(t *testing.T) {
+		out := filepath.Join(dir, "batched", "results.jsonl")
+		code, stdout, stderr := runCLI(t, ctx, "gotest", "--runs", "6", "--batch", "3", "--quiet", "--out", out, "-run", "^TestCounted$", "./testdata/flakytest")
+		assert.Equal(t, 1, code, stderr)
+		assert.Contains(t, stdout, "flakytest (clean): failure rate 33.3% per trial")
+		recs := readRecords(t, out)
+		require.Len(t, recs, 6)
+		for i, r := range recs {
+			assert.Equal(t, i, r.Trial)
+			assert.Equal(t, "batch", r.Process.Isolation)
+			assert.Equal(t, 1+i/3, r.Process.Worker, "three iterations a process")
+			assert.Equal(t, i%3, r.Process.WorkerTrial, "the iteration of its process")
+			want := result.OK
+			if i%3 == 1 {
+				want = result.Fail // the second run in each process fails
+			}
+			assert.Equal(t, want, r.Outcome, "trial %d", i)
+		}
+		res, err := result.ReadResultsFile(out)
+		require.NoError(t, err)
+		x, _, err := harness.ExecRunOf(res.Header)
+		require.NoError(t, err)
+		assert.Equal(t, 3, x.Batch)
+		assert.Equal(t, 1, x.GoTest.Tests, "-test.list: one test an iteration")
+	})
+	t.Run("two trees compared: a directory each", func(t *testing.T) {
+		out := filepath.Join(dir, "trees", "results.jsonl")
+		code, stdout, stderr := runCLI(t, ctx, "gotest", "--runs", "4", "--batch", "2", "--quiet", "--out", out, "-run", "^TestCounted$",
+			"--control", "old=testdata/flakytest", "--clean", "new=testdata/flakytest")
+		assert.Equal(t, 1, code, stderr)
+		assert.Contains(t, stdout, "old (control): detection rate 50% per trial")
+		assert.Contains(t, stdout, "new (clean): failure rate 50% per trial")
+		recs := readRecords(t, out)
+		require.Len(t, recs, 8)
+		assert.Equal(t, []string{"old", "old", "new", "new"}, []string{recs[0].Registry, recs[1].Registry, recs[2].Registry, recs[3].Registry}, "interleaved batch by batch")
+		assert.FileExists(t, filepath.Join(dir, "trees", "old.test"))
+		assert.FileExists(t, filepath.Join(dir, "trees", "new.test"))
+		code, _, stderr = runCLI(t, ctx, "gotest", "--out", filepath.Join(dir, "trees2", "results.jsonl"), "--control", "old=no-such-tree")
+		assert.Equal(t, 2, code)
+		assert.Contains(t, stderr, "no-such-tree is neither a directory nor")
+	})
 	t.Run("a hang is go test's own timeout, naming the test", func(t *testing.T) {
 		out := filepath.Join(dir, "hang", "results.jsonl")
-		code, stdout, stderr := runCLI(t, ctx, "gotest", "--runs", "1", "--quiet", "--timeout", "300ms", "--env", "RACESTRESS_HANG=1",
+		code, stdout, stderr := runCLI(t, ctx, "gotest", "--batch", "1", "--runs", "1", "--quiet", "--timeout", "300ms", "--env", "RACESTRESS_HANG=1",
 			"--out", out, "-run", "TestHang", "./testdata/flakytest")
 		assert.Equal(t, 1, code, stderr)
 		assert.Contains(t, stdout, "hang 1")

@@ -213,16 +213,11 @@ func tuneCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := o.parse(fs, args, stdout); err != nil || o.help {
 		return err
 	}
-	return tuneExit(tf.Tune(ctx, o.config(append([]string{"racestress", "tune"}, args...)), o.set, o.format, o.quiet, stdout, stderr))
-}
-
-// tuneExit is a tune's exit: why it could not run or has no preset, else
-// its confirmation's verdict.
-func tuneExit(res *stress.TuneResult, err error) error {
-	if err != nil || res.Run == nil {
+	v, err := tf.Tune(ctx, o.config(append([]string{"racestress", "tune"}, args...)), o.set, o.format, o.quiet, stdout, stderr)
+	if err != nil {
 		return fromStress(err)
 	}
-	return verdictError(res.Run.Summary.Verdict())
+	return verdictError(v)
 }
 
 // parse parses args into o, including the KEY=V1,V2 arguments that continue

@@ -6,9 +6,9 @@
 // says (a race-detector report, a Go runtime fatal error, an unrecovered
 // panic, a failing test).
 //
-// Each trial runs in a process group of its own, so that the watchdog, a
-// cancellation and the clean-up after it exits reach every process it
-// started. It sees RACESTRESS_TRIAL and RACESTRESS_SEED in its environment,
+// Each trial runs under the child supervisor (package child), in a process
+// group of its own, so that the watchdog, a cancellation and the clean-up
+// after it exits reach every process it started. It sees RACESTRESS_TRIAL and RACESTRESS_SEED in its environment,
 // and, on Linux, dies with its parent.
 //
 // Failures of the same kind get the same Signature, so that a run of many
@@ -25,9 +25,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"syscall"
 	"time"
 
+	"github.com/racestress/racestress/child"
 	"github.com/racestress/racestress/result"
 )
 
@@ -39,11 +39,7 @@ const (
 
 // DefaultGrace is how long a trial has between the watchdog's SIGQUIT and
 // SIGKILL when Command.Grace is zero.
-const DefaultGrace = 2 * time.Second
-
-// memoryPoll is how often the resident set of a trial with a memory limit is
-// read.
-const memoryPoll = 50 * time.Millisecond
+const DefaultGrace = child.DefaultGrace
 
 // Command is a command to run as trials. Its zero values mean: no watchdog,
 // no memory limit, no logs.
@@ -119,6 +115,8 @@ type Result struct {
 	Signal   string        // the signal that killed the process, as syscall.Signal.String says it
 	Wall     time.Duration // from the start to the leader's exit
 	PeakRSS  int64         // the largest resident set seen, in bytes: the process's own peak (getrusage), or its group's sampled sum when MemoryLimit is set, whichever is larger
+	UserCPU  time.Duration // CPU time in user mode, the leader's and what it waited for
+	SysCPU   time.Duration // CPU time in kernel mode, likewise
 
 	TimedOut    bool // the watchdog fired
 	OverMemory  bool // killed for growing past twice MemoryLimit
@@ -167,7 +165,6 @@ func (c Command) Run(ctx context.Context, trial int, seed int64) Result {
 	cmd := exec.Command(c.Path, c.Args...)
 	cmd.Dir = c.Dir
 	cmd.Env = c.environ(trial, seed)
-	cmd.SysProcAttr = sysProcAttr()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return startError(r, err)
@@ -175,8 +172,11 @@ func (c Command) Run(ctx context.Context, trial int, seed int64) Result {
 	// The child writes straight into the pipe: Wait does not wait for the
 	// output to be copied, which a grandchild could hold open for ever.
 	cmd.Stdout, cmd.Stderr = pw, pw
-	start := time.Now()
-	err = cmd.Start()
+	grace := c.Grace
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	ch, err := child.Start(cmd, child.Options{Grace: grace, MemoryLimit: c.MemoryLimit})
 	pw.Close()
 	if err != nil {
 		pr.Close()
@@ -188,60 +188,11 @@ func (c Command) Run(ctx context.Context, trial int, seed int64) Result {
 		_, _ = io.Copy(out, pr)
 		close(copied)
 	}()
-	waited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait() // the ProcessState says how it ended
-		close(waited)
-	}()
-
-	pgid := cmd.Process.Pid
-	grace := c.Grace
-	if grace <= 0 {
-		grace = DefaultGrace
-	}
-	var watchdog, kill, memTick <-chan time.Time
-	if c.Timeout > 0 {
-		t := time.NewTimer(c.Timeout)
-		defer t.Stop()
-		watchdog = t.C
-	}
-	if c.MemoryLimit > 0 {
-		t := time.NewTicker(memoryPoll)
-		defer t.Stop()
-		memTick = t.C
-	}
-	var sampledRSS int64
-wait:
-	for {
-		select {
-		case <-waited:
-			break wait
-		case <-ctx.Done():
-			if !r.Interrupted {
-				r.Interrupted = true
-				signalGroup(pgid, syscall.SIGKILL)
-			}
-		case <-watchdog:
-			r.TimedOut = true
-			signalGroup(pgid, syscall.SIGQUIT)
-			t := time.NewTimer(grace)
-			defer t.Stop()
-			kill = t.C
-		case <-kill:
-			signalGroup(pgid, syscall.SIGKILL)
-		case <-memTick:
-			rss := groupRSS(pgid)
-			sampledRSS = max(sampledRSS, rss)
-			if rss > 2*c.MemoryLimit && !r.OverMemory {
-				r.OverMemory = true
-				signalGroup(pgid, syscall.SIGKILL)
-			}
-		}
-	}
-	r.Wall = time.Since(start)
-	// What the leader left behind in its group goes too; its output ends
-	// when the last process holding the pipe does.
-	signalGroup(pgid, syscall.SIGKILL)
+	ch.Arm(c.Timeout)
+	exit := ch.Wait(ctx)
+	// The supervisor killed what the leader left in its group; the output
+	// ends when the last process holding the pipe does, one that left the
+	// group included, which is waited for at most Grace.
 	drain := time.NewTimer(grace)
 	select {
 	case <-copied:
@@ -252,15 +203,9 @@ wait:
 	drain.Stop()
 	pr.Close()
 
-	st := cmd.ProcessState
-	r.ExitCode = st.ExitCode()
-	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		r.Signal = ws.Signal().String()
-	}
-	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-		r.PeakRSS = maxRSSBytes(ru)
-	}
-	r.PeakRSS = max(r.PeakRSS, sampledRSS)
+	r.ExitCode, r.Signal, r.Wall, r.PeakRSS = exit.Code, exit.Signal, exit.Wall, exit.PeakRSS
+	r.UserCPU, r.SysCPU = exit.UserCPU, exit.SysCPU
+	r.TimedOut, r.OverMemory, r.Interrupted = exit.TimedOut, exit.OverMemory, exit.Interrupted
 
 	output := out.Bytes()
 	text := classify(&r, output, c.FailOn, c.Ignore, c.Timeout)

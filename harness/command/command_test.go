@@ -106,14 +106,18 @@ func TestClassify(t *testing.T) {
 			}
 		}},
 		// The two watchdog cases depend on the child being ready for SIGQUIT
-		// (the Go runtime's handler installed, sh's trap set) when the
-		// watchdog fires, 0.5 s after the start. A child that was not dies
-		// of SIGQUIT's default action and the trial is run again, up to 20
-		// times in all: even if a start took longer than 0.5 s one time in
-		// two, all 20 would with a chance of 2^-20 < 1e-6.
+		// (the Go runtime's handler installed and main running, sh's trap
+		// set) when the watchdog fires, 0.5 s after the start. A child
+		// writes readyMarker once it is; a trial whose output lacks it is
+		// run again with the watchdog doubled: on a busy machine (four busy
+		// loops on 2 cores, the tests at nice 10) a race-enabled helper
+		// took over 1 s to start. The child blocks for ever: the watchdog
+		// races nothing but its start.
 		{"watchdog, Go program", func() Command {
 			c := helperCommand(t, "sleep")
-			c.Timeout = 500 * time.Millisecond
+			// The helper dumps and exits by itself; on a busy machine
+			// that took over 2 s, the default grace.
+			c.Timeout, c.Grace = 500*time.Millisecond, long
 			return c
 		}(), result.Hang, func(t *testing.T, r Result) {
 			if !r.TimedOut || r.Dump == "" {
@@ -128,7 +132,7 @@ func TestClassify(t *testing.T) {
 			}
 		}},
 		{"watchdog, SIGQUIT ignored", func() Command {
-			c := sh(`trap "" QUIT; sleep 1000`)
+			c := sh(`trap "" QUIT; echo "` + readyMarker + `"; sleep 1000`)
 			c.Timeout, c.Grace = 500*time.Millisecond, 100*time.Millisecond
 			return c
 		}(), result.Hang, func(t *testing.T, r Result) {
@@ -167,10 +171,13 @@ func TestClassify(t *testing.T) {
 			}
 			c.Env = append(c.Env, "GOMAXPROCS=2")
 			r := c.Run(context.Background(), 1, 7)
-			// A case with a watchdog of its own is run again while its
-			// child died of SIGQUIT: it was signalled before it was ready.
-			for try := 1; try < 20 && tc.cmd.Timeout > 0 && diedOfQuit(r); try++ {
-				t.Logf("try %d: the watchdog came before the child was ready: %+v", try, r)
+			// A case with a watchdog of its own is run again, with the
+			// watchdog doubled, while its child was signalled before it
+			// was ready. The loop ends once the watchdog is longer than
+			// the child's start.
+			for try := 1; tc.cmd.Timeout > 0 && !wasReady(t, r); try++ {
+				c.Timeout *= 2
+				t.Logf("try %d: the watchdog came before the child was ready: %+v; again with %v", try, r, c.Timeout)
 				r = c.Run(context.Background(), 1, 7)
 			}
 			if r.Outcome != tc.outcome {
@@ -187,8 +194,22 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// diedOfQuit reports a trial whose child died of SIGQUIT's default action.
-func diedOfQuit(r Result) bool { return r.Signal == syscall.SIGQUIT.String() }
+// readyMarker is the line a child of a watchdog test writes once it is
+// ready for SIGQUIT.
+const readyMarker = "helper: ready for the watchdog"
+
+// wasReady reports whether the trial's child wrote readyMarker.
+func wasReady(t *testing.T, r Result) bool {
+	t.Helper()
+	if r.Log == "" {
+		return false
+	}
+	b, err := os.ReadFile(r.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(b), readyMarker+"\n")
+}
 
 func TestEnvironment(t *testing.T) {
 	c := sh(`echo "trial=$RACESTRESS_TRIAL seed=$RACESTRESS_SEED mem=$GOMEMLIMIT tb=$GOTRACEBACK race=$GORACE x=$X pwd=$(pwd)"`)

@@ -40,6 +40,7 @@ func helper(mode string) {
 		mu.Lock()
 		relock(&mu)
 	case "sleep":
+		fmt.Fprintln(os.Stderr, readyMarker)
 		sleepForever()
 	case "alloc":
 		// Hold 256 MiB of touched memory.

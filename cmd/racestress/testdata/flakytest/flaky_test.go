@@ -1,6 +1,7 @@
 // Package flakytest is a test package for racestress gotest's tests: its
 // TestFlaky fails in the trials whose number (RACESTRESS_TRIAL) is odd,
-// and TestHang hangs when RACESTRESS_HANG is set.
+// TestHang hangs when RACESTRESS_HANG is set, and TestCounted fails in
+// every third run of a process (a batched run).
 package flakytest
 
 import (
@@ -24,5 +25,17 @@ func TestFlaky(t *testing.T) {
 func TestHang(t *testing.T) {
 	if os.Getenv("RACESTRESS_HANG") != "" {
 		select {}
+	}
+}
+
+// runs counts TestCounted's runs in this process.
+var runs int
+
+// TestCounted fails in every third run of a process, from its second
+// (-test.count: a batched run's iterations).
+func TestCounted(t *testing.T) {
+	runs++
+	if runs%3 == 2 {
+		t.Errorf("run %d of this process fails", runs)
 	}
 }

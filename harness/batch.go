@@ -1,0 +1,167 @@
+//go:build unix
+
+package harness
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/racestress/racestress/harness/command"
+	"github.com/racestress/racestress/result"
+	"github.com/racestress/racestress/scenarios"
+)
+
+// Batches is the Executor of batched Go test runs (racestress gotest's
+// default): a subject's trials are iterations of its test binary, run
+// Spec.Batch at a time in one warm process (-test.count) and read one at
+// a time (command.Batch). A process is replaced after any iteration that
+// can taint those after it in the same process: a data race (the race
+// detector reports a race once per process), a panic, a fatal error, a
+// crash or a hang; the batch resumes at the next iteration in a fresh
+// process. Records say which process (Process.Worker, WorkerPID) and
+// which iteration of it (WorkerTrial) each trial was.
+//
+// Run trials of one subject one at a time (Config.Parallel 1): a batch is
+// read in order. Close ends the processes still running.
+type Batches struct {
+	// Scenario grades the records; ExecScenario when nil.
+	Scenario *scenarios.Scenario
+	// Subjects' New is each one's command.Command: a test binary run with
+	// -test.v=test2json.
+	Subjects []scenarios.Subject
+	// Per is the number of top-level tests an iteration of each subject
+	// runs (from -test.list), by subject name; 0 or absent: learnt from
+	// the output.
+	Per map[string]int
+	// LogDir and LogBase are Commands'.
+	LogDir, LogBase string
+
+	mu      sync.Mutex
+	live    map[string]*liveBatch // by subject
+	started int                   // processes started
+}
+
+type liveBatch struct {
+	b      *command.Batch
+	round  int
+	cell   string
+	next   int // the iteration the next trial must be
+	worker int
+}
+
+// tainting are the outcomes after which a batch's process is replaced.
+var tainting = []result.Outcome{result.DataRace, result.Panic, result.Fatal, result.Crash, result.Hang, result.Error}
+
+// Execute implements Executor.
+func (x *Batches) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
+	sc := x.Scenario
+	if sc == nil {
+		sc = ExecScenario
+	}
+	rec := newRecord(spec, time.Now())
+	i := slices.IndexFunc(x.Subjects, func(s scenarios.Subject) bool { return s.Name == spec.Registry })
+	if i < 0 {
+		return errorRecord(rec, fmt.Sprintf("no command for subject %q", spec.Registry)), true
+	}
+	cmd, ok := x.Subjects[i].New.(command.Command)
+	if !ok {
+		return errorRecord(rec, fmt.Sprintf("subject %q is not a command", spec.Registry)), true
+	}
+	if cmd.LogDir == "" {
+		cmd.LogDir = x.LogDir
+	}
+	lb, err := x.batchFor(cmd, spec)
+	if err != nil {
+		return CommandRecord(sc, spec, rec, command.Result{ExitCode: -1, Outcome: result.Error,
+			Message: "error: cannot start: " + err.Error()}, x.LogBase), true
+	}
+	res, got := lb.b.Next(ctx, spec.Trial)
+	if res.Interrupted {
+		x.retire(spec.Registry)
+		return rec, false
+	}
+	iteration := lb.b.Taken() - 1
+	if !got {
+		// The process ended before this iteration: it ran fewer than it
+		// was asked (it exited by itself). Start this one afresh.
+		x.retire(spec.Registry)
+		if lb, err = x.batchFor(cmd, spec); err != nil {
+			return CommandRecord(sc, spec, rec, command.Result{ExitCode: -1, Outcome: result.Error,
+				Message: "error: cannot start: " + err.Error()}, x.LogBase), true
+		}
+		if res, got = lb.b.Next(ctx, spec.Trial); res.Interrupted {
+			x.retire(spec.Registry)
+			return rec, false
+		}
+		if !got {
+			x.retire(spec.Registry)
+			return CommandRecord(sc, spec, rec, command.Result{ExitCode: res.ExitCode, Outcome: result.Error,
+				Message: "error: the test binary ran no test (does -run match any?)"}, x.LogBase), true
+		}
+		iteration = lb.b.Taken() - 1
+	}
+	lb.next++
+	rec = CommandRecord(sc, spec, rec, res, x.LogBase)
+	rec.Process.Isolation = "batch"
+	rec.Process.Worker, rec.Process.WorkerPID, rec.Process.WorkerTrial = lb.worker, lb.b.Pid(), iteration
+	switch {
+	case slices.Contains(tainting, res.Outcome):
+		rec.Process.Recycled = "replaced after " + string(res.Outcome) + ": it can taint the iterations after it in the same process"
+		x.retire(spec.Registry)
+	case lb.b.Ended():
+		x.retire(spec.Registry)
+	}
+	return rec, true
+}
+
+// batchFor returns the live batch that spec's trial continues, or starts
+// one for the rest of spec's batch (ending a stale one).
+func (x *Batches) batchFor(cmd command.Command, spec Spec) (*liveBatch, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.live == nil {
+		x.live = map[string]*liveBatch{}
+	}
+	if lb := x.live[spec.Registry]; lb != nil {
+		if lb.round == spec.Round && lb.cell == spec.Cell && lb.next == spec.Iteration && !lb.b.Ended() {
+			return lb, nil
+		}
+		lb.b.Close()
+		delete(x.live, spec.Registry)
+	}
+	count := max(1, spec.Batch-spec.Iteration)
+	b, err := cmd.StartBatch(count, x.Per[spec.Registry], spec.Trial, spec.Seed)
+	if err != nil {
+		return nil, err
+	}
+	x.started++
+	lb := &liveBatch{b: b, round: spec.Round, cell: spec.Cell, next: spec.Iteration, worker: x.started}
+	x.live[spec.Registry] = lb
+	return lb, nil
+}
+
+// retire ends the subject's batch.
+func (x *Batches) retire(name string) {
+	x.mu.Lock()
+	lb := x.live[name]
+	delete(x.live, name)
+	x.mu.Unlock()
+	if lb != nil {
+		lb.b.Close()
+	}
+}
+
+// Close ends every batch still running.
+func (x *Batches) Close() error {
+	x.mu.Lock()
+	live := x.live
+	x.live = nil
+	x.mu.Unlock()
+	for _, lb := range live {
+		lb.b.Close()
+	}
+	return nil
+}
