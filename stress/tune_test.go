@@ -7,6 +7,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -413,4 +415,47 @@ func TestTuneACommandsEnvironment(t *testing.T) {
 	assert.Equal(t, report.Pass, res.Run.Summary.Verdict().Status, "the defaults' misses are the baseline, not the verdict")
 	require.NotNil(t, res.Preset)
 	assert.Equal(t, tune.Target{Kind: "exec", Command: control.Argv}, res.Preset.Target)
+}
+
+func TestPresetFileSetsAGoTestsBatchUnlessGiven(t *testing.T) {
+	target := harness.ExecTarget{Name: "pkg.test", Role: result.Control, Argv: []string{"/x/pkg.test", "-test.count=1"}, Dir: "/"}
+	path := writeTestPreset(t, tune.Target{Kind: "gotest", Package: "./pkg"},
+		tune.Cell{Label: "GOMAXPROCS=1", Env: []string{"GOMAXPROCS=1"}, Batch: 5}, tune.ThisMachine(harness.Version()))
+	gotest := func(batch int, given map[string]bool) Config {
+		c := execRun(target)
+		c.Exec.GoTest, c.Exec.Batch, c.Preset, c.Given = &harness.GoTestBuild{Package: "./pkg"}, batch, path, given
+		return c
+	}
+	p := prepare(t, gotest(DefaultBatch, map[string]bool{}))
+	assert.Equal(t, 5, p.exec.Batch, "the preset's batch")
+	assert.Equal(t, []string{"GOMAXPROCS=1"}, p.exec.Targets[0].Env)
+	p = prepare(t, gotest(7, map[string]bool{"batch": true}))
+	assert.Equal(t, 7, p.exec.Batch, "--batch given wins")
+
+	other := gotest(DefaultBatch, nil)
+	other.Exec.GoTest.Package = "./other"
+	assert.Equal(t, "--preset "+path+" was tuned for package ./pkg, not ./other", refusal(t, other))
+}
+
+func TestPrepareTuneOfAGoTest(t *testing.T) {
+	dir := t.TempDir()
+	c := execRun(harness.ExecTarget{Name: "pkg.test", Role: result.Control, Argv: []string{"/x/pkg.test"}, Dir: "/"})
+	c.Exec.GoTest, c.Exec.Batch, c.Out = &harness.GoTestBuild{Package: "./pkg"}, DefaultBatch, filepath.Join(dir, "r.jsonl")
+	// Every cell: GOMAXPROCS (at most 5 values) × GOGC (4) × -test.cpu (2).
+	cfg := TuneConfig{Run: c, Budget: time.Minute, Cells: tune.MaxCells, ConfirmRuns: 2}
+	p, err := PrepareTune(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 1, p.Config().Run.Exec.Batch, "a test process per iteration")
+	assert.Equal(t, DefaultBatch, c.Exec.Batch, "the caller's configuration is not changed")
+	cpu := "-test.cpu=1," + strconv.Itoa(2*runtime.NumCPU())
+	assert.True(t, slices.ContainsFunc(p.Cells(), func(c tune.Cell) bool { return slices.Equal(c.Args, []string{cpu}) }), "the -test.cpu dimension is in the space")
+	assert.True(t, slices.ContainsFunc(p.Cells(), func(c tune.Cell) bool { return slices.Equal(c.Env, []string{"GOGC=1"}) }), "the GOGC dimension is in the space")
+
+	cfg.Run.Given = map[string]bool{"batch": true}
+	assert.Contains(t, tuneRefusal(t, cfg), "--batch is not a dimension yet")
+	cfg.Run.Given = nil
+	cfg.Run.Exec = &Exec{Targets: c.Exec.Targets, GoTests: []harness.GoTestBuild{{Package: "./pkg"}}}
+	assert.Contains(t, tuneRefusal(t, cfg), "trees are not tuned yet")
+	cfg.Run.Exec, cfg.Seconds = c.Exec, 1
+	assert.Contains(t, tuneRefusal(t, cfg), "--seconds is a scenario's knob")
 }
