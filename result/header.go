@@ -35,6 +35,23 @@ type Header struct {
 	Verdict  VerdictPolicy   `json:"verdict"`
 	Started  time.Time       `json:"started"`
 	Extra    map[string]any  `json:"extra,omitempty"`
+	// Preset is the tuned preset the run took its settings from, if any
+	// (racestress tune; --preset FILE). Files written before it existed
+	// have none: it is optional, and the schema did not change.
+	Preset *HeaderPreset `json:"preset,omitempty"`
+}
+
+// HeaderPreset records the tuned preset a run took its settings from:
+// its file, the cell it chose, the control's hazard the tune confirmed
+// there (failures per second of wall-clock time, with its 95% interval)
+// and the machine it was tuned on.
+type HeaderPreset struct {
+	Path     string  `json:"path"`
+	Cell     string  `json:"cell"`
+	Hazard   float64 `json:"hazard_per_second"`
+	HazardLo float64 `json:"hazard_lo"`
+	HazardHi float64 `json:"hazard_hi"`
+	Machine  string  `json:"machine"`
 }
 
 // HeaderSubject is a subject of the run with the role it ran with.

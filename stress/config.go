@@ -16,6 +16,7 @@
 package stress
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -52,7 +53,10 @@ type Config struct {
 	Exec *Exec
 
 	// Preset names the scenario's preset the knobs start from (its first
-	// when ""); Knobs, when set, are the knobs to start from instead.
+	// when ""); Knobs, when set, are the knobs to start from instead. A
+	// Preset that names a file (see IsPresetFile) is a tuned preset
+	// (racestress tune): the run takes its target's settings, which must
+	// be this run's, and its header records it.
 	Preset string
 	Knobs  *result.Knobs
 	// Set are knob settings over those, applied in order.
@@ -104,6 +108,10 @@ type Config struct {
 	// header records.
 	Out  string
 	Args []string
+	// Given names the flags given on the command line, by name without
+	// dashes: a tuned preset does not replace what they set (scenario,
+	// isolate).
+	Given map[string]bool
 
 	// Gate makes the run a CI gate: a run with no control fails, and
 	// MinPower is DefaultMinPower unless MinPowerSet. RequireControl asks
@@ -226,6 +234,7 @@ const (
 	Usage       Kind = iota // the configuration cannot run (exit status 2)
 	Invalid                 // the run cannot be judged (exit status 4)
 	Interrupted             // the run was interrupted (exit status 130)
+	NotCaught               // a tune caught no control at all (exit status 3)
 )
 
 // Error is why a configuration does not run, or a run is not judged by
@@ -254,11 +263,21 @@ type Plan struct {
 	exec    *harness.ExecRun // the commands of an exec run
 	specs   []harness.Spec   // when set, the only trials to run (a replay)
 	replay  *result.Record   // the recorded trial a replay reruns
+	// tuneExec, when set, makes the executor (a tune's confirmation,
+	// whose cells run with their own isolation).
+	tuneExec func(ctx context.Context, logDir string) (harness.Executor, error)
+	// extra is added to an exec run's header Extra (a tune's cells).
+	extra map[string]any
+	// preset is the tuned preset the run takes its settings from, if any.
+	preset *loadedPreset
 }
 
 // Prepare checks cfg, every bound, and returns the run it describes.
 func Prepare(cfg Config) (*Plan, error) {
 	p := &Plan{cfg: cfg}
+	if err := p.applyPreset(); err != nil {
+		return nil, err
+	}
 	if err := p.checkVerdict(); err != nil {
 		return nil, err
 	}
@@ -697,4 +716,16 @@ var physicalMemory = func() int64 {
 		}
 	}
 	return 0
+}
+
+// SplitList splits a comma-separated list, such as --registry's, dropping
+// blanks.
+func SplitList(s string) []string {
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package stress
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -160,4 +161,39 @@ func firstLineOf(out string, err error) string {
 		return l
 	}
 	return err.Error()
+}
+
+// AddGoBuildFlags defines in fs the go test build flags racestress gotest
+// passes to go test -c, each appended to into as -name=value.
+func AddGoBuildFlags(fs *flag.FlagSet, into *[]string) {
+	for _, n := range goBuildValueFlags {
+		fs.Var(goFlag{name: n, into: into}, n, "go test -c -"+n+" `VALUE`")
+	}
+	for _, n := range goBuildBoolFlags {
+		fs.Var(goFlag{name: n, isBool: true, into: into}, n, "go test -c -"+n)
+	}
+}
+
+// goBuildFlags are the go test build flags gotest passes to go test -c:
+// those taking a value, and the boolean ones.
+var (
+	goBuildValueFlags = []string{"tags", "ldflags", "gcflags", "asmflags", "covermode", "coverpkg", "mod", "modfile", "overlay", "pgo", "buildvcs"}
+	goBuildBoolFlags  = []string{"race", "cover", "trimpath", "msan", "asan", "a"}
+)
+
+// goFlag is a go test flag passed through as -name=value.
+type goFlag struct {
+	name   string
+	isBool bool
+	into   *[]string
+}
+
+func (f goFlag) String() string   { return "" }
+func (f goFlag) IsBoolFlag() bool { return f.isBool }
+func (f goFlag) Set(v string) error {
+	if f.isBool && v != "true" && v != "false" {
+		return fmt.Errorf("want true or false, got %q", v)
+	}
+	*f.into = append(*f.into, "-"+f.name+"="+v)
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -64,9 +65,13 @@ func (p *Plan) Run(ctx context.Context, hooks Hooks) (*Result, error) {
 			}
 		}
 		p.engine.Extra = p.exec.Extra() // with the tests counted
+		maps.Copy(p.engine.Extra, p.extra)
 	}
 	cfg := p.engine
 	header := harness.NewHeader(cfg, c.Args, p.verdict, time.Now())
+	if p.preset != nil {
+		header.Preset = p.preset.header()
+	}
 	cfg.RunID = header.RunID
 	var results *result.ResultsFile
 	if c.Out != "" {
@@ -142,6 +147,9 @@ func (p *Plan) Run(ctx context.Context, hooks Hooks) (*Result, error) {
 	if len(records) > 0 || runErr != nil || writeErr != nil {
 		res.Summary.Empty = ""
 	}
+	if p.preset != nil {
+		res.Summary.Warnings = append(res.Summary.Warnings, p.preset.warnings...)
+	}
 	if c.Isolation == "pool" && p.exec == nil && c.Executor == nil {
 		res.Summary.Warnings = append(res.Summary.Warnings, harness.PoolIndependence)
 	}
@@ -175,6 +183,8 @@ func (p *Plan) executor(ctx context.Context, logDir string) (harness.Executor, e
 	switch {
 	case c.Executor != nil:
 		return c.Executor, nil
+	case p.tuneExec != nil:
+		return p.tuneExec(ctx, logDir)
 	case p.exec != nil && p.exec.Batch > 1 && p.replay == nil:
 		per := map[string]int{}
 		if b := p.exec.GoTest; b != nil && len(p.engine.Subjects) == 1 {
@@ -189,6 +199,13 @@ func (p *Plan) executor(ctx context.Context, logDir string) (harness.Executor, e
 	case c.Isolation == "none":
 		return nil, nil
 	}
+	return p.worker(ctx, c.Isolation, logDir)
+}
+
+// worker returns this binary re-executed as a process or pool worker
+// (isolation "process" or "pool"), race-enabled with Race.
+func (p *Plan) worker(ctx context.Context, isolation, logDir string) (harness.Executor, error) {
+	c := &p.cfg
 	self, err := os.Executable()
 	if err != nil {
 		return nil, invalid("locating the worker binary: %v", err)
@@ -208,7 +225,7 @@ func (p *Plan) executor(ctx context.Context, logDir string) (harness.Executor, e
 		}
 		w.Path, w.Env, w.Isolation = bin, harness.RaceEnv, "race"
 	}
-	if c.Isolation == "pool" {
+	if isolation == "pool" {
 		w.Args = []string{harness.PoolWorkerArg}
 		return &harness.Pool{Process: w, TrialsPerWorker: c.PoolTrials}, nil
 	}

@@ -68,6 +68,7 @@ func addExecFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&c.MemoryLimit, "memory-limit", "", "give each trial GOMEMLIMIT=`SIZE` (e.g. 512MiB) and kill it when its processes' resident set passes twice that")
 	fs.StringVar(&x.FailOn, "fail-on", "", "fail a trial whose output matches `REGEX`, even when it exits 0")
 	fs.StringVar(&x.Ignore, "ignore", "", "count a failed trial whose output matches `REGEX` as passed, as stress -ignore")
+	fs.StringVar(&c.Preset, "preset", "", "take the environment and flags of the tuned preset `FILE` (racestress tune); flags given win")
 	fs.Var((*multiFlag)(&x.Env), "env", "add `KEY=V` to every command's environment; repeatable")
 	fs.BoolVar(&x.LogAll, "log-all", false, "keep the output of every trial, not only of failed ones")
 	fs.StringVar(&c.Out, "out", "", "write results to the new `FILE` (default racestress-out/<time>/results.jsonl); logs go beside it")
@@ -126,7 +127,12 @@ flags (the go test build flags -race, -tags, -ldflags, -gcflags, -asmflags,
 func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := newBareFlagSet("racestress " + name)
+	name, tuning := strings.CutPrefix(name, "tune ") // racestress tune exec|gotest
 	addExecFlags(fs, &o)
+	var tf *stress.TuneFlags
+	if tuning {
+		tf = stress.AddTuneFlags(fs)
+	}
 	var targets []harness.ExecTarget
 	g := stress.GoTestPackage{}
 	var role string
@@ -136,12 +142,7 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 		fs.Var(roleFlag[harness.ExecTarget]{&targets, result.Clean, stress.ParseTarget}, "clean", "run `NAME=COMMAND` as clean: it must never fail; repeatable")
 	} else {
 		head = gotestUsage
-		for _, n := range goBuildValueFlags {
-			fs.Var(goFlag{name: n, into: &g.BuildFlags}, n, "go test -c -"+n+" `VALUE`")
-		}
-		for _, n := range goBuildBoolFlags {
-			fs.Var(goFlag{name: n, isBool: true, into: &g.BuildFlags}, n, "go test -c -"+n)
-		}
+		stress.AddGoBuildFlags(fs, &g.BuildFlags)
 		fs.StringVar(&role, "role", string(result.Clean), "the package's `ROLE`: clean (its tests must never fail) or control (they have the bug and must be caught)")
 		fs.StringVar(&g.Run, "run", "", "run only the tests matching `RE` (-test.run)")
 		fs.StringVar(&g.Skip, "skip", "", "skip the tests matching `RE` (-test.skip)")
@@ -188,6 +189,13 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 	}
 	o.exec.Targets = targets
 	cfg.Exec = &o.exec
+	if tuning {
+		v, err := tf.Tune(ctx, cfg, o.set, o.format, o.quiet, stdout, stderr)
+		if err != nil {
+			return fromStress(err)
+		}
+		return verdictError(v)
+	}
 	plan, err := stress.Prepare(cfg)
 	if err != nil {
 		return fromStress(err)
@@ -218,30 +226,6 @@ func parseExecArgs(fs *flag.FlagSet, name string, args []string, extra *[]string
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-}
-
-// goBuildFlags are the go test build flags gotest passes to go test -c:
-// those taking a value, and the boolean ones.
-var (
-	goBuildValueFlags = []string{"tags", "ldflags", "gcflags", "asmflags", "covermode", "coverpkg", "mod", "modfile", "overlay", "pgo", "buildvcs"}
-	goBuildBoolFlags  = []string{"race", "cover", "trimpath", "msan", "asan", "a"}
-)
-
-// goFlag is a go test flag passed through as -name=value.
-type goFlag struct {
-	name   string
-	isBool bool
-	into   *[]string
-}
-
-func (f goFlag) String() string   { return "" }
-func (f goFlag) IsBoolFlag() bool { return f.isBool }
-func (f goFlag) Set(v string) error {
-	if f.isBool && v != "true" && v != "false" {
-		return fmt.Errorf("want true or false, got %q", v)
-	}
-	*f.into = append(*f.into, "-"+f.name+"="+v)
-	return nil
 }
 
 // minEffectUsage is the --min-effect flag's usage.

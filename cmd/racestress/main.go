@@ -14,6 +14,7 @@
 //	racestress replay [flags] FILE N    rerun trial N of a saved run with its seed and knobs
 //	racestress exec [flags] -- CMD...   run any command as trials, or compare two
 //	racestress gotest [flags] PKG       build PKG's test binary once and run it as trials
+//	racestress tune [flags]             find the knobs that catch a control fastest; write a preset
 //
 // Exit status: 0 when every clean subject showed no forbidden outcome and
 // every control was caught; 1 when a clean subject showed a forbidden
@@ -85,6 +86,8 @@ func fromStress(err error) error {
 		return &exitError{code: 2, msg: se.Msg}
 	case stress.Interrupted:
 		return &exitError{code: 130, msg: se.Msg}
+	case stress.NotCaught:
+		return &exitError{code: 3, msg: se.Msg}
 	}
 	return invalid("%s", se.Msg)
 }

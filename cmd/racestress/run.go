@@ -66,7 +66,7 @@ func newFlagSet(name string, o *options) *flag.FlagSet {
 		panic(err) // the default preset is declared in scenarios
 	}
 	d, c, k := p.Knobs, &o.cfg, &o.knobs
-	fs.StringVar(&c.Preset, "preset", "", "start from the knobs of the scenario's preset `NAME` (default: its first; see below); flags given override them")
+	fs.StringVar(&c.Preset, "preset", "", "start from the knobs of the scenario's preset `NAME` (default: its first; see below), or the tuned preset FILE (racestress tune); flags given override them")
 	fs.Var(&o.knobList, "knob", "set the scenario's knob `NAME=V` (see racestress list); repeatable")
 	fs.StringVar(&k.chaos, "chaos", d.Chaos, "inject chaos at the registry's step points: `LEVEL` off, low, high, or auto (low on one CPU, else off); timing only, never what counts as a failure")
 	fs.IntVar(&k.threads, "threads", d.Threads, "run `N` goroutines: makers and runners, split evenly, at least one each")
@@ -93,6 +93,7 @@ const usageHead = `usage: racestress [flags]                  run a scenario on 
        racestress replay [flags] FILE N    rerun trial N of a saved run with its seed and knobs
        racestress exec [flags] -- CMD...   run any command as trials, or compare two (--control/--clean NAME=CMD); see exec -h
        racestress gotest [flags] PKG       build PKG's test binary once and run it as trials; see gotest -h
+       racestress tune [flags]             find the knobs (isolation too) that catch the control fastest, confirm them, write a preset for --preset FILE
 
 racestress runs a stress scenario on its subjects: controls, which have the
 bug and must be caught by their signature outcome, and clean ones, which must
@@ -164,6 +165,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runCmd(ctx, true, args[1:], stdout, stderr)
 		case "exec", "gotest":
 			return execCmd(ctx, args[0], args[1:], stdout, stderr)
+		case "tune":
+			if len(args) > 1 && (args[1] == "exec" || args[1] == "gotest") {
+				return execCmd(ctx, "tune "+args[1], args[2:], stdout, stderr)
+			}
+			return tuneCmd(ctx, args[1:], stdout, stderr)
 		}
 	}
 	return runCmd(ctx, false, args, stdout, stderr)
@@ -198,6 +204,22 @@ func runCmd(ctx context.Context, gate bool, args []string, stdout, stderr io.Wri
 	return execute(ctx, plan, o.format, o.quiet, stdout, stderr)
 }
 
+// tuneCmd is racestress tune: search, confirm, write the preset; the
+// confirmation's verdict is the exit status.
+func tuneCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlagSet("racestress tune", &o)
+	tf := stress.AddTuneFlags(fs)
+	if err := o.parse(fs, args, stdout); err != nil || o.help {
+		return err
+	}
+	v, err := tf.Tune(ctx, o.config(append([]string{"racestress", "tune"}, args...)), o.set, o.format, o.quiet, stdout, stderr)
+	if err != nil {
+		return fromStress(err)
+	}
+	return verdictError(v)
+}
+
 // parse parses args into o, including the KEY=V1,V2 arguments that continue
 // a --sweep, and notes which flags were set.
 func (o *options) parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
@@ -224,12 +246,13 @@ func (o *options) parse(fs *flag.FlagSet, args []string, stdout io.Writer) error
 func (o *options) config(args []string) stress.Config {
 	cfg := o.cfg
 	cfg.RunsSet, cfg.SeedSet, cfg.MinPowerSet = o.set["runs"] || o.set["count"], o.set["seed"], o.set["min-power"]
-	cfg.Control, cfg.Clean, cfg.Args = splitList(o.control), splitList(o.clean), args
+	cfg.Control, cfg.Clean, cfg.Args = stress.SplitList(o.control), stress.SplitList(o.clean), args
+	cfg.Given = o.set
 	if cfg.Out == "" {
 		cfg.Out = stress.DefaultResultsPath(time.Now())
 	}
 	if o.set["registry"] {
-		cfg.Registries = append([]string{}, splitList(o.registries)...)
+		cfg.Registries = append([]string{}, stress.SplitList(o.registries)...)
 	}
 	k := o.knobs
 	for _, f := range [][2]string{
@@ -313,16 +336,6 @@ func runPlan(ctx context.Context, plan *stress.Plan, format string, quiet bool, 
 // and its status.
 func verdictError(v report.Verdict) error {
 	return &exitError{code: v.Status.ExitCode(), msg: v.Line}
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, n := range strings.Split(s, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 func render(w io.Writer, format string, s report.Summary) error {

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/racestress/racestress/result"
+	"github.com/racestress/racestress/stress"
+)
+
+func TestTuneBadInputIsOneLineAndExitTwo(t *testing.T) {
+	dir := t.TempDir()
+	for name, args := range map[string][]string{
+		"too many cells":        {"tune", "--cells", "257"},
+		"no cells":              {"tune", "--cells", "0"},
+		"no confirmation":       {"tune", "--confirm-runs", "0"},
+		"too many confirmation": {"tune", "--confirm-runs", "100001"},
+		"a short budget":        {"tune", "--budget", "500ms"},
+		"a short confirmation":  {"tune", "--confirm-budget", "1ms"},
+		"a tiny trial":          {"tune", "--seconds", "0.001"},
+		"an isolation":          {"tune", "--isolate", "pool"},
+		"runs":                  {"tune", "--runs", "5"},
+		"no control":            {"tune", "--registry", "fixed"},
+		"a bad sweep":           {"tune", "--sweep", "gogc=-3"},
+		"an unknown knob":       {"tune", "--sweep", "nope=1,2"},
+		"a report format":       {"tune", "--format", "junit"},
+		"a gate of commands":    {"tune", "exec", "--gate", "--control", "f=false"},
+		"a bad command sweep":   {"tune", "exec", "--sweep", "GOGC", "--control", "f=false"},
+		"a command tune's runs": {"tune", "exec", "--control", "f=false", "--runs", "3"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, context.Background(), append(args, "--out", filepath.Join(dir, name, "r.jsonl"))...)
+			assert.Equal(t, 2, code, stderr)
+			assert.Empty(t, stdout)
+			assert.Equal(t, 1, strings.Count(stderr, "\n"), stderr)
+			assert.True(t, strings.HasPrefix(stderr, "racestress: "), stderr)
+		})
+	}
+}
+
+// TestTuneThenGateWithThePreset tunes unfixed against fixed briefly, then
+// gates with the preset (6 rounds: the least whose lower bound can reach
+// the gate's 50%). The confirmation caps the winner's trials at 30
+// times its median time to first failure: for a time to failure
+// exponential past a floor, a control missed in both of the two rounds has
+// probability below (2⁻³⁰)² — far below 1e-6.
+func TestTuneThenGateWithThePreset(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	preset := filepath.Join(dir, "tuned.json")
+	code, stdout, stderr := runCLI(t, context.Background(), "tune", "--registry", "unfixed,fixed", "--budget", "2s", "--cells", "2",
+		"--confirm-runs", "2", "--quiet", "--out", filepath.Join(dir, "tune.jsonl"), "--preset-out", preset, "--format", "markdown")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "| **winner** |")
+	assert.Contains(t, stdout, "- gain: hazard ")
+	assert.Contains(t, stdout, "- preset: "+preset)
+	p, err := stress.LoadPreset(preset)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"unfixed", "fixed"}, p.Target.Subjects)
+
+	out := filepath.Join(dir, "gate.jsonl")
+	code, _, stderr = runCLI(t, context.Background(), "gate", "--preset", preset, "--runs", "6", "--quiet", "--out", out)
+	require.Equal(t, 0, code, stderr)
+	res, err := result.ReadResultsFile(out)
+	require.NoError(t, err)
+	require.NotNil(t, res.Header.Preset)
+	assert.Equal(t, preset, res.Header.Preset.Path)
+	assert.Equal(t, p.Cell.Knobs.Seconds, res.Header.Knobs.Seconds, "the gate runs at the preset's knobs")
+
+	// Another scenario's gate refuses the preset.
+	code, _, stderr = runCLI(t, context.Background(), "gate", "--preset", preset, "--scenario", "weakcache", "--out", filepath.Join(dir, "w.jsonl"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "was tuned for scenario bpo24484, not weakcache")
+	_, err = os.Stat(filepath.Join(dir, "w.jsonl"))
+	assert.True(t, os.IsNotExist(err))
+}
