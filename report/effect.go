@@ -143,6 +143,14 @@ func poissonLower(k int, t time.Duration) float64 {
 	return distuv.Gamma{Alpha: float64(k), Beta: 1}.Quantile((1-Confidence)/2) / t.Seconds()
 }
 
+// Shown reports whether the effect is shown: the clean subject is bounded
+// below the control's rate per trial, or per second of stress where that
+// basis applies. Statement says it so; a plain run's verdict says when it
+// is not.
+func (e Effect) Shown() bool {
+	return e.PerTrial < 1 || (e.NotPerSecond == "" && e.PerSecond < 1)
+}
+
 // Statement says the effect in one sentence, rounding so that it claims no
 // more than the bounds: "fixed fails at most 1/26 as often as unfixed per
 // trial and at most 1/180 per second of stress (95%)". Where the effect is
@@ -153,7 +161,7 @@ func (e Effect) Statement() string {
 	switch {
 	case math.IsInf(e.PerTrial, 1) && (!perSecond || math.IsInf(e.PerSecond, 1)):
 		return fmt.Sprintf("no bound on how often %s fails relative to %s: the control was never detected", columnName(e.Clean), columnName(e.Control))
-	case e.PerTrial >= 1 && (!perSecond || e.PerSecond >= 1):
+	case !e.Shown():
 		s := fmt.Sprintf("%s is not shown to fail less often than %s: too few trials (at %s it may fail up to %s as often per trial)",
 			columnName(e.Clean), columnName(e.Control), pct(Confidence), percent(e.PerTrial, roundUp))
 		if !perSecond {

@@ -206,3 +206,16 @@ func TestTheEffectGatePlanIsPrinted(t *testing.T) {
 	require.NoError(t, Render(&b, "table", s))
 	assert.NotContains(t, b.String(), "effect gate:", "no plan without the effect gate")
 }
+
+func TestTheVerdictAgreesWithTheEffectLine(t *testing.T) {
+	// Bounded per second of stress only: the effect line says so, and the
+	// verdict does not call it "not shown".
+	e := Effect{PerTrial: 39, PerSecond: 0.818}
+	assert.True(t, e.Shown())
+	assert.NotContains(t, e.Statement(), "not shown")
+	e.NotPerSecond = "the sides' trials differ in length"
+	assert.False(t, e.Shown(), "without the per-second basis only the per-trial bound counts")
+	assert.Contains(t, e.Statement(), "not shown")
+	assert.False(t, Effect{PerTrial: 2, PerSecond: 3}.Shown())
+	assert.True(t, Effect{PerTrial: 0.5, PerSecond: 3}.Shown())
+}

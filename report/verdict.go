@@ -132,7 +132,7 @@ func (s Summary) Verdict() Verdict {
 		// show the fix's effect, so that a line which reads like a proof
 		// of the fix does not stand alone.
 		for _, e := range s.Effects() {
-			if e.PerTrial >= 1 {
+			if !e.Shown() {
 				byStatus[Pass] = append(byStatus[Pass], fmt.Sprintf("%s's effect against %s is not shown: too few trials (see the effect line)",
 					groupLabel(e.Clean), groupLabel(e.Control)))
 			}
