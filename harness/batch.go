@@ -4,7 +4,6 @@ package harness
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -62,16 +61,9 @@ func (x *Batches) Execute(ctx context.Context, spec Spec) (result.Record, bool) 
 		sc = ExecScenario
 	}
 	rec := newRecord(spec, time.Now())
-	i := slices.IndexFunc(x.Subjects, func(s scenarios.Subject) bool { return s.Name == spec.Registry })
-	if i < 0 {
-		return errorRecord(rec, fmt.Sprintf("no command for subject %q", spec.Registry)), true
-	}
-	cmd, ok := x.Subjects[i].New.(command.Command)
-	if !ok {
-		return errorRecord(rec, fmt.Sprintf("subject %q is not a command", spec.Registry)), true
-	}
-	if cmd.LogDir == "" {
-		cmd.LogDir = x.LogDir
+	cmd, err := commandOf(x.Subjects, spec.Registry, x.LogDir)
+	if err != nil {
+		return errorRecord(rec, err.Error()), true
 	}
 	lb, err := x.batchFor(cmd, spec)
 	if err != nil {

@@ -172,22 +172,32 @@ func (c Commands) Execute(ctx context.Context, spec Spec) (result.Record, bool) 
 		sc = ExecScenario
 	}
 	rec := newRecord(spec, time.Now())
-	i := slices.IndexFunc(c.Subjects, func(s scenarios.Subject) bool { return s.Name == spec.Registry })
-	if i < 0 {
-		return errorRecord(rec, fmt.Sprintf("no command for subject %q", spec.Registry)), true
-	}
-	cmd, ok := c.Subjects[i].New.(command.Command)
-	if !ok {
-		return errorRecord(rec, fmt.Sprintf("subject %q is not a command", spec.Registry)), true
-	}
-	if cmd.LogDir == "" {
-		cmd.LogDir = c.LogDir
+	cmd, err := commandOf(c.Subjects, spec.Registry, c.LogDir)
+	if err != nil {
+		return errorRecord(rec, err.Error()), true
 	}
 	res := cmd.Run(ctx, spec.Trial, spec.Seed)
 	if res.Interrupted {
 		return rec, false
 	}
 	return CommandRecord(sc, spec, rec, res, c.LogBase), true
+}
+
+// commandOf returns the command of the subject called name, its logs
+// going to logDir unless it names its own folder.
+func commandOf(subjects []scenarios.Subject, name, logDir string) (command.Command, error) {
+	i := slices.IndexFunc(subjects, func(s scenarios.Subject) bool { return s.Name == name })
+	if i < 0 {
+		return command.Command{}, fmt.Errorf("no command for subject %q", name)
+	}
+	cmd, ok := subjects[i].New.(command.Command)
+	if !ok {
+		return command.Command{}, fmt.Errorf("subject %q is not a command", name)
+	}
+	if cmd.LogDir == "" {
+		cmd.LogDir = logDir
+	}
+	return cmd, nil
 }
 
 // CommandRecord fills rec, the record of spec's trial, from how its command

@@ -5,8 +5,6 @@ package command
 import (
 	"bufio"
 	"context"
-	"os"
-	"os/exec"
 	"strconv"
 	"time"
 
@@ -41,22 +39,8 @@ type Batch struct {
 // batch's environment names trial, the first iteration's trial, and seed.
 func (c Command) StartBatch(count, per, trial int, seed int64) (*Batch, error) {
 	args := append(append([]string(nil), c.Args...), "-test.count="+strconv.Itoa(count), "-test.timeout=0")
-	cmd := exec.Command(c.Path, args...)
-	cmd.Dir = c.Dir
-	cmd.Env = c.environ(trial, seed)
-	pr, pw, err := os.Pipe()
+	ch, pr, err := c.start(args, trial, seed)
 	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = pw, pw
-	grace := c.Grace
-	if grace <= 0 {
-		grace = DefaultGrace
-	}
-	ch, err := child.Start(cmd, child.Options{Grace: grace, MemoryLimit: c.MemoryLimit})
-	pw.Close()
-	if err != nil {
-		pr.Close()
 		return nil, err
 	}
 	b := &Batch{c: c, ch: ch, lines: make(chan []byte, 64), split: Splitter{Per: per}, start: time.Now()}

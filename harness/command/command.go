@@ -162,24 +162,9 @@ func (c Command) Run(ctx context.Context, trial int, seed int64) Result {
 		r.Outcome, r.Interrupted, r.Message = result.Error, true, "error: interrupted before the start"
 		return r
 	}
-	cmd := exec.Command(c.Path, c.Args...)
-	cmd.Dir = c.Dir
-	cmd.Env = c.environ(trial, seed)
-	pr, pw, err := os.Pipe()
+	grace := c.grace()
+	ch, pr, err := c.start(c.Args, trial, seed)
 	if err != nil {
-		return startError(r, err)
-	}
-	// The child writes straight into the pipe: Wait does not wait for the
-	// output to be copied, which a grandchild could hold open for ever.
-	cmd.Stdout, cmd.Stderr = pw, pw
-	grace := c.Grace
-	if grace <= 0 {
-		grace = DefaultGrace
-	}
-	ch, err := child.Start(cmd, child.Options{Grace: grace, MemoryLimit: c.MemoryLimit})
-	pw.Close()
-	if err != nil {
-		pr.Close()
 		return startError(r, err)
 	}
 	out := newCapture(c.Keep)
@@ -211,6 +196,36 @@ func (c Command) Run(ctx context.Context, trial int, seed int64) Result {
 	text := classify(&r, output, c.FailOn, c.Ignore, c.Timeout)
 	c.keepLogs(&r, trial, output, text)
 	return r
+}
+
+// grace is c.Grace, or DefaultGrace when zero or less.
+func (c Command) grace() time.Duration {
+	if c.Grace <= 0 {
+		return DefaultGrace
+	}
+	return c.Grace
+}
+
+// start starts c's program with args under the supervisor, its output
+// (standard output and error) on the returned pipe. The child writes
+// straight into the pipe: waiting for it does not wait for the output to
+// be copied, which a grandchild could hold open for ever.
+func (c Command) start(args []string, trial int, seed int64) (*child.Child, *os.File, error) {
+	cmd := exec.Command(c.Path, args...)
+	cmd.Dir = c.Dir
+	cmd.Env = c.environ(trial, seed)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	ch, err := child.Start(cmd, child.Options{Grace: c.grace(), MemoryLimit: c.MemoryLimit})
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return nil, nil, err
+	}
+	return ch, pr, nil
 }
 
 // environ returns the child's environment.
