@@ -249,8 +249,8 @@ func (t *TunePlan) Run(ctx context.Context, hooks Hooks) (*TuneResult, error) {
 		trial++
 		s, rec, err := execs.sample(ctx, cell, spec)
 		if err == nil {
+			s.More = execs.searchDone(cell, spec, rec)
 			seen[cell.Label] = append(seen[cell.Label], s)
-			execs.searchDone(cell, spec, rec)
 		}
 		return s, err
 	}
@@ -520,10 +520,11 @@ func (f executorFunc) Execute(ctx context.Context, spec harness.Spec) (result.Re
 // trials, so that a pool cell's hazard counts its workers' start once per
 // worker, as a run at that cell would. A Go test's cell of batches (Batch
 // > 1) runs its iterations in warm test processes of its own
-// (harness.Batches), kept while the cell's trials follow one another and
-// ended when another cell's trial starts: a batch left running would run
-// its iterations ahead, on the machine the other cells are measured on,
-// and its own would then seem to cost no time.
+// (harness.Batches), kept while the cell's trials follow one another (the
+// search reads a batch whole: searchDone) and ended when another cell's
+// trial starts: a batch left running would run its iterations ahead, on
+// the machine the other cells are measured on, and its own would then
+// seem to cost no time.
 type cellExecutors struct {
 	plan   *Plan
 	worker func(p *Plan, ctx context.Context, isolation, logDir string) (harness.Executor, error)
@@ -569,15 +570,23 @@ func (e *cellExecutors) searchSpec(cell tune.Cell, spec harness.Spec) harness.Sp
 	return spec
 }
 
-// searchDone notes the record of a search's trial spec at cell: after a
-// process replaced (a race, panic, fatal error or hang), the cell's next
-// trial starts a new batch.
-func (e *cellExecutors) searchDone(cell tune.Cell, spec harness.Spec, rec result.Record) {
-	if b := spec.Batch; b > 1 && rec.Process != nil && rec.Process.Recycled != "" {
+// searchDone notes the record of a search's trial spec at cell, and
+// reports whether the cell's batch runs on (tune.Sample.More): the search
+// then runs the cell's next trial before another cell's, so that a batch
+// is read whole while it runs. After a process replaced (a race, panic,
+// fatal error or hang), the cell's next trial starts a new batch.
+func (e *cellExecutors) searchDone(cell tune.Cell, spec harness.Spec, rec result.Record) (more bool) {
+	b := spec.Batch
+	if b <= 1 {
+		return false
+	}
+	if rec.Process != nil && rec.Process.Recycled != "" {
 		if n := e.next[cell.Label]; n%b != 0 {
 			e.next[cell.Label] = n + b - n%b
 		}
+		return false
 	}
+	return spec.Iteration < b-1
 }
 
 // sample runs spec at cell, and returns what it tells a search: whether it caught a control's bug,

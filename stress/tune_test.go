@@ -547,7 +547,8 @@ func TestTuneSearchRunsACellsIterationsInItsOwnBatches(t *testing.T) {
 		require.NoError(t, err)
 		assert.Positive(t, s.Wall)
 		assert.Equal(t, trial == 7, s.Hit)
-		e.searchDone(cell, spec, rec)
+		more := e.searchDone(cell, spec, rec)
+		assert.Equal(t, spec.Iteration < spec.Batch-1 && trial != 7, more, "trial %d: the batch runs on", trial)
 	}
 	require.NoError(t, e.Close())
 	require.Len(t, log, 13)
@@ -561,4 +562,56 @@ func TestTuneSearchRunsACellsIterationsInItsOwnBatches(t *testing.T) {
 		"close a", "close b",
 	}, log)
 	assert.Empty(t, e.batched)
+}
+
+// TestTuneAGoTestsBatchReal tunes a real test binary: flakytest's
+// TestCounted fails in the second run of every three in a process, so one
+// iteration per process never fails and batches of 3 fail once each. The
+// search reads a cell's batches whole, so the batch cell is caught in
+// every batch however loaded the machine, and wins; its preset says batch
+// 3. Nothing here depends on timing but the budget: 5s, in which each
+// cell runs at least one batch unless a test process takes seconds to
+// start.
+func TestTuneAGoTestsBatchReal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a test binary")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results.jsonl")
+	targets, builds, err := GoTest(context.Background(), GoTestPackage{Package: "../cmd/racestress/testdata/flakytest", Role: result.Control, Run: "^TestCounted$"}, out, time.Minute)
+	require.NoError(t, err)
+	c := execRun(targets...)
+	c.Exec.GoTest, c.Exec.Batch, c.Out, c.Seed, c.SeedSet = &builds[0], 1, out, 1, true
+	c.Given = map[string]bool{"batch": true}
+	p, err := PrepareTune(TuneConfig{Run: c, Budget: 5 * time.Second, ConfirmRuns: 6})
+	require.NoError(t, err)
+	require.Equal(t, 1, p.cells[0].Batch, "--batch 1: the defaults cell's")
+	p.cells = []tune.Cell{p.cells[0], {Label: "batch=3", Batch: 3}}
+	res, err := p.Run(context.Background(), Hooks{})
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	w := res.Search.Winner()
+	assert.Equal(t, "batch=3", w.Cell.Label)
+	assert.Equal(t, (w.Trials+1)/3, w.Hits, "one failure a batch, in its second iteration (the budget may end the last)")
+	assert.Zero(t, res.Search.Cells[1].Hits, "a process per iteration never fails")
+	// The confirmation: blocks of 3 iterations of each cell, each the
+	// winner's a batch of its own.
+	assert.Equal(t, 6, res.Confirmation.Defaults.Trials)
+	assert.Zero(t, res.Confirmation.Defaults.Hits)
+	assert.Equal(t, 6, res.Confirmation.Winner.Trials)
+	assert.Equal(t, 2, res.Confirmation.Winner.Hits)
+	saved, err := result.ReadResultsFile(out)
+	require.NoError(t, err)
+	pids := map[int]bool{}
+	for _, r := range saved.Records {
+		if r.Cell == TunedCell {
+			require.NotNil(t, r.Process)
+			assert.Equal(t, "batch", r.Process.Isolation)
+			pids[r.Process.WorkerPID] = true
+		}
+	}
+	assert.Len(t, pids, 2, "two processes of 3 iterations")
+	require.NotNil(t, res.Preset)
+	assert.Equal(t, 3, res.Preset.Cell.Batch, "the preset runs gotest in batches of 3")
+	assert.Equal(t, tune.Target{Kind: "gotest", Package: "../cmd/racestress/testdata/flakytest"}, res.Preset.Target)
 }

@@ -44,6 +44,12 @@ type Sample struct {
 	// failure when Hit, otherwise how long it ran: the search then also
 	// reports each cell's Kaplan–Meier median time to first failure.
 	TTFF time.Duration
+	// More asks for the cell's next trial right after this one, even past
+	// the cell's share of the round: the trial left a warm process whose
+	// next trials are cheap (a batch of a Go test's iterations), which
+	// another cell's trials would otherwise find running, or would end.
+	// The budget still stops the search.
+	More bool
 }
 
 // RunFunc runs one trial of a cell. An error is a harness fault: it ends
@@ -225,7 +231,7 @@ search:
 			order := slices.Clone(alive)
 			rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
 			for _, i := range order {
-				for st[i].rungWall < goal || st[i].trials == 0 {
+				for more := false; st[i].rungWall < goal || st[i].trials == 0 || more; {
 					switch {
 					case ctx.Err() != nil:
 						stop("interrupted", ctx.Err())
@@ -251,6 +257,7 @@ search:
 					}
 					res.Trials++
 					st[i].add(s)
+					more = s.More
 				}
 			}
 			if cfg.Progress != nil {
