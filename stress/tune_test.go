@@ -613,5 +613,6 @@ func TestTuneAGoTestsBatchReal(t *testing.T) {
 	assert.Len(t, pids, 2, "two processes of 3 iterations")
 	require.NotNil(t, res.Preset)
 	assert.Equal(t, 3, res.Preset.Cell.Batch, "the preset runs gotest in batches of 3")
+	assert.Equal(t, `winner: batch=3 (environment [], flags [], batch 3; the defaults' batch 1)`, res.ConfirmationLines()[0])
 	assert.Equal(t, tune.Target{Kind: "gotest", Package: "../cmd/racestress/testdata/flakytest"}, res.Preset.Target)
 }
