@@ -33,9 +33,11 @@ type Cell struct {
 type Sample struct {
 	// Hit is set when the trial caught the control's bug (one of its
 	// signature outcomes). A trial should end at its first hit: a
-	// scenario's trial does; a Go test's trial is one test process of
-	// Batch iterations run with -test.failfast, so that hits per second
-	// is failures per iteration times iterations per second.
+	// scenario's trial does; a Go test's trial is one iteration, in a
+	// test process of its own or read from a warm one of Batch
+	// iterations (whose start the batch's first iteration costs), so
+	// that hits per second is failures per iteration times iterations
+	// per second.
 	Hit bool
 	// Wall is the wall-clock time the trial cost, overhead included
 	// (process start, build, teardown): the exposure the hazard is per.
