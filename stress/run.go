@@ -186,20 +186,26 @@ func (p *Plan) executor(ctx context.Context, logDir string) (harness.Executor, e
 	case p.tuneExec != nil:
 		return p.tuneExec(ctx, logDir)
 	case p.exec != nil && p.exec.Batch > 1 && p.replay == nil:
-		per := map[string]int{}
-		if b := p.exec.GoTest; b != nil && len(p.engine.Subjects) == 1 {
-			per[p.engine.Subjects[0].Name] = max(0, b.Tests)
-		}
-		for i, b := range p.exec.GoTests {
-			per[p.exec.Targets[i].Name] = max(0, b.Tests)
-		}
-		return &harness.Batches{Subjects: p.engine.Subjects, Per: per, LogDir: logDir, LogBase: logBase(c.Out)}, nil
+		return p.batches(p.engine.Subjects, logDir), nil
 	case p.exec != nil:
 		return harness.Commands{Subjects: p.engine.Subjects, LogDir: logDir, LogBase: logBase(c.Out)}, nil
 	case c.Isolation == "none":
 		return nil, nil
 	}
 	return p.worker(ctx, c.Isolation, logDir)
+}
+
+// batches returns the batched executor of subjects, the plan's commands
+// (or a cell's of a tune): each subject's test binary, Per its tests.
+func (p *Plan) batches(subjects []scenarios.Subject, logDir string) *harness.Batches {
+	per := map[string]int{}
+	if b := p.exec.GoTest; b != nil && len(subjects) == 1 {
+		per[subjects[0].Name] = max(0, b.Tests)
+	}
+	for i, b := range p.exec.GoTests {
+		per[p.exec.Targets[i].Name] = max(0, b.Tests)
+	}
+	return &harness.Batches{Subjects: subjects, Per: per, LogDir: logDir, LogBase: logBase(p.cfg.Out)}
 }
 
 // worker returns this binary re-executed as a process or pool worker

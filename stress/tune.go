@@ -1,6 +1,7 @@
 package stress
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,6 +73,9 @@ type TunePlan struct {
 	seed     int64
 	// worker makes a cell's executor: Plan.worker, or a test's fake.
 	worker func(p *Plan, ctx context.Context, isolation, logDir string) (harness.Executor, error)
+	// batches makes a cell's batched executor: Plan.batches, or a test's
+	// fake.
+	batches func(p *Plan, subjects []scenarios.Subject, logDir string) batchExecutor
 	// exec is set when the targets are commands (exec, gotest): a cell
 	// sets their environment and flags.
 	exec bool
@@ -102,14 +106,13 @@ func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 		switch {
 		case len(x.GoTests) > 0:
 			return nil, usage("tune gotest: --control/--clean trees are not tuned yet: tune one package's test binary (--role control)")
-		case c.Given["batch"]:
-			return nil, usage("tune gotest: --batch is not a dimension yet: each trial is one test process of one iteration")
 		}
-		// One iteration per test process: what the search measures, and
-		// what the preset says (Cell.Batch).
+		// A cell says its own batch (Cell.Batch): the runs the tune
+		// prepares are of one iteration per trial. The base run (c) checks
+		// --batch, the defaults cell's.
 		y := *x
 		y.Batch = 1
-		c.Exec, cfg.Run.Exec = &y, &y
+		cfg.Run.Exec = &y
 	}
 	if cfg.Cells == 0 {
 		cfg.Cells = DefaultTuneCells
@@ -142,7 +145,7 @@ func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 	if base.preset != nil {
 		return nil, usage("tune: --preset FILE: a tune starts from a scenario's preset, not a tuned one")
 	}
-	t := &TunePlan{cfg: cfg, base: base, sc: base.engine.Scenario, seed: base.engine.Seed, worker: (*Plan).worker, exec: base.exec != nil}
+	t := &TunePlan{cfg: cfg, base: base, sc: base.engine.Scenario, seed: base.engine.Seed, worker: (*Plan).worker, batches: planBatches, exec: base.exec != nil}
 	t.cfg.Run.Seed, t.cfg.Run.SeedSet = t.seed, true
 	for _, s := range base.engine.Subjects {
 		if s.Role == result.Control {
@@ -153,9 +156,14 @@ func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 		return nil, usage("tune: no control among the subjects: a tune searches for the knobs that catch a control fastest (name one with --registry or --control)")
 	}
 	var space *tune.Space
-	if t.exec {
-		// The commands' own --env is the defaults cell's environment.
-		space, err = tune.ExecSpace(tune.Cell{Env: slices.Clone(c.Exec.Env)}, tune.SpaceOptions{GoTest: c.Exec.GoTest != nil, Dims: cfg.Dims})
+	if x := c.Exec; t.exec {
+		// The commands' own --env is the defaults cell's environment; a
+		// Go test's --batch (DefaultBatch when not given) its batch.
+		base, opt := tune.Cell{Env: slices.Clone(x.Env)}, tune.SpaceOptions{Dims: cfg.Dims}
+		if x.GoTest != nil {
+			base.Batch, opt.GoTest, opt.Batches = cmp.Or(x.Batch, DefaultBatch), true, TuneBatches
+		}
+		space, err = tune.ExecSpace(base, opt)
 	} else {
 		space, err = tune.ScenarioSpace(t.sc, base.engine.Knobs, tune.SpaceOptions{Dims: cfg.Dims})
 	}
@@ -174,6 +182,15 @@ func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 		}
 	}
 	return t, nil
+}
+
+// TuneBatches are the batch sizes a Go test's tune tries besides the
+// defaults' (--batch): one process per iteration, and warm processes of
+// 10 and 100 iterations (-test.count).
+var TuneBatches = []int{1, 10, 100}
+
+func planBatches(p *Plan, subjects []scenarios.Subject, logDir string) batchExecutor {
+	return p.batches(subjects, logDir)
 }
 
 // Bounds of a trial's length (the seconds knob) that a tune chooses.
@@ -225,13 +242,14 @@ func (t *TunePlan) Run(ctx context.Context, hooks Hooks) (*TuneResult, error) {
 	var trial int
 	run := func(ctx context.Context, cell tune.Cell) (tune.Sample, error) {
 		sub := t.controls[len(seen[cell.Label])%len(t.controls)]
-		spec := harness.Spec{
+		spec := execs.searchSpec(cell, harness.Spec{
 			Trial: trial, Round: trial, Scenario: t.sc.Name, Registry: sub.Name, Role: sub.Role,
 			Signature: sub.Signature, Cell: cell.Label, Seed: t.seed + int64(trial), Knobs: cell.Knobs,
-		}
+		})
 		trial++
-		s, _, err := execs.sample(ctx, cell, spec)
+		s, rec, err := execs.sample(ctx, cell, spec)
 		if err == nil {
+			s.More = execs.searchDone(cell, spec, rec)
 			seen[cell.Label] = append(seen[cell.Label], s)
 		}
 		return s, err
@@ -306,11 +324,8 @@ const (
 func (t *TunePlan) confirm(ctx context.Context, hooks Hooks, out *TuneResult) error {
 	w := out.Search.Winner().Cell
 	tuned := w
-	switch {
-	case !t.exec:
+	if !t.exec {
 		tuned.Knobs.Seconds = out.Seconds
-	case t.cfg.Run.Exec.GoTest != nil:
-		tuned.Batch = 1 // the search's: a test process per iteration
 	}
 	defaults := t.cells[0]
 	c := t.cfg.Run
@@ -332,7 +347,7 @@ func (t *TunePlan) confirm(ctx context.Context, hooks Hooks, out *TuneResult) er
 		plan.engine.Cells = cells
 		plan.extra = map[string]any{ExtraTuneCells: map[string]tune.Cell{DefaultsCell: defaults, TunedCell: tuned}}
 	}
-	plan.specs = t.confirmSpecs(plan.engine.Subjects, cells)
+	plan.specs = t.confirmSpecs(plan.engine.Subjects, cells, []int{defaults.Batch, tuned.Batch})
 	byLabel := map[string]tune.Cell{DefaultsCell: defaults, TunedCell: tuned}
 	execs := t.newCellExecutors(plan)
 	var mu sync.Mutex
@@ -432,30 +447,44 @@ func (t *TunePlan) target(plan *Plan) tune.Target {
 
 // confirmSpecs returns the confirmation's trials: round by round, each
 // control at the defaults and at the winner (which first alternates), then
-// each clean subject at the winner.
-func (t *TunePlan) confirmSpecs(subjects []scenarios.Subject, cells []harness.Cell) []harness.Spec {
+// each clean subject at the winner. batches are the cells' iterations per
+// test process (0 or 1: one per trial): a round then runs a block of the
+// larger batch's iterations of each, in order, each cell's in its batches,
+// so that both cells run as they would in a run of their own and meet the
+// same machine; ConfirmRuns counts iterations.
+func (t *TunePlan) confirmSpecs(subjects []scenarios.Subject, cells []harness.Cell, batches []int) []harness.Spec {
+	blk := max(1, slices.Max(batches))
 	var specs []harness.Spec
-	add := func(r int, s scenarios.Subject, cell harness.Cell) {
-		specs = append(specs, harness.Spec{
-			Trial: len(specs), Round: r, Scenario: t.sc.Name, Registry: s.Name, Role: s.Role, Signature: s.Signature,
-			Cell: cell.Label, Seed: t.seed + int64(r), Knobs: cell.Knobs,
-		})
+	add := func(r, n int, s scenarios.Subject, c int) {
+		b := max(1, batches[c])
+		for i := range n {
+			spec := harness.Spec{
+				Trial: len(specs), Round: r, Scenario: t.sc.Name, Registry: s.Name, Role: s.Role, Signature: s.Signature,
+				Cell: cells[c].Label, Seed: t.seed + int64(r), Knobs: cells[c].Knobs,
+			}
+			if b > 1 {
+				spec.Batch, spec.Iteration = b, i%b
+			}
+			specs = append(specs, spec)
+		}
 	}
-	for r := range t.cfg.ConfirmRuns {
+	for r, done := 0, 0; done < t.cfg.ConfirmRuns; r++ {
+		n := min(blk, t.cfg.ConfirmRuns-done)
+		done += n
 		for _, s := range subjects {
 			if s.Role != result.Control {
 				continue
 			}
-			a, b := cells[0], cells[1]
+			a, b := 0, 1
 			if r%2 == 1 {
 				a, b = b, a
 			}
-			add(r, s, a)
-			add(r, s, b)
+			add(r, n, s, a)
+			add(r, n, s, b)
 		}
 		for _, s := range subjects {
 			if s.Role != result.Control {
-				add(r, s, cells[1])
+				add(r, n, s, 1)
 			}
 		}
 	}
@@ -489,23 +518,91 @@ func (f executorFunc) Execute(ctx context.Context, spec harness.Spec) (result.Re
 // cellExecutors runs a tune's trials: in a child process per trial, or in
 // a pool of warm workers of the trial's cell's own, kept across its
 // trials, so that a pool cell's hazard counts its workers' start once per
-// worker, as a run at that cell would.
+// worker, as a run at that cell would. A Go test's cell of batches (Batch
+// > 1) runs its iterations in warm test processes of its own
+// (harness.Batches), kept while the cell's trials follow one another (the
+// search reads a batch whole: searchDone) and ended when another cell's
+// trial starts: a batch left running would run its iterations ahead, on
+// the machine the other cells are measured on, and its own would then
+// seem to cost no time.
 type cellExecutors struct {
 	plan   *Plan
 	worker func(p *Plan, ctx context.Context, isolation, logDir string) (harness.Executor, error)
 	logDir string
 	proc   harness.Executor
 	pools  map[string]harness.Executor
+	// batches makes a cell's batched executor: Plan.batches, or a test's
+	// fake.
+	batches func(p *Plan, subjects []scenarios.Subject, logDir string) batchExecutor
+	batched map[string]batchExecutor // by cell
+	active  string                   // the cell of the last trial
+	next    map[string]int           // by cell, its iterations in the search
+}
+
+// batchExecutor is a harness.Batches: an executor of batches it ends with
+// Close, after which it starts new ones.
+type batchExecutor interface {
+	harness.Executor
+	io.Closer
 }
 
 func (t *TunePlan) newCellExecutors(p *Plan) *cellExecutors {
-	return &cellExecutors{plan: p, worker: t.worker, pools: map[string]harness.Executor{}}
+	return &cellExecutors{plan: p, worker: t.worker, pools: map[string]harness.Executor{},
+		batches: t.batches, batched: map[string]batchExecutor{}, next: map[string]int{}}
+}
+
+// searchSpec returns spec, a search's trial of cell, as its cell's next
+// iteration: for a cell of batches, the iterations of each of its
+// processes in order (Spec.Batch, Iteration), a process a round. A batch
+// starts afresh when the one before ended: its iterations were all read,
+// it was replaced (searchDone) or another cell ran in between.
+func (e *cellExecutors) searchSpec(cell tune.Cell, spec harness.Spec) harness.Spec {
+	b := cell.Batch
+	if e.plan.exec == nil || b <= 1 {
+		return spec
+	}
+	n := e.next[cell.Label]
+	if cell.Label != e.active && n%b != 0 {
+		n += b - n%b
+	}
+	e.next[cell.Label] = n + 1
+	spec.Batch, spec.Iteration, spec.Round = b, n%b, n/b
+	return spec
+}
+
+// searchDone notes the record of a search's trial spec at cell, and
+// reports whether the cell's batch runs on (tune.Sample.More): the search
+// then runs the cell's next trial before another cell's, so that a batch
+// is read whole while it runs. After a process replaced (a race, panic,
+// fatal error or hang), the cell's next trial starts a new batch.
+func (e *cellExecutors) searchDone(cell tune.Cell, spec harness.Spec, rec result.Record) (more bool) {
+	b := spec.Batch
+	if b <= 1 {
+		return false
+	}
+	if rec.Process != nil && rec.Process.Recycled != "" {
+		if n := e.next[cell.Label]; n%b != 0 {
+			e.next[cell.Label] = n + b - n%b
+		}
+		return false
+	}
+	return spec.Iteration < b-1
 }
 
 // sample runs spec at cell, and returns what it tells a search: whether it caught a control's bug,
 // its wall-clock time around the executor (process start and teardown
 // included) and its time to first failure. A harness fault is an error.
 func (e *cellExecutors) sample(ctx context.Context, cell tune.Cell, spec harness.Spec) (tune.Sample, result.Record, error) {
+	if cell.Label != e.active {
+		// Another cell's batches must not run on while this one's trials
+		// are measured.
+		if ex := e.batched[e.active]; ex != nil {
+			if err := ex.Close(); err != nil {
+				return tune.Sample{}, result.Record{}, err
+			}
+		}
+		e.active = cell.Label
+	}
 	ex, err := e.executor(ctx, cell)
 	if err != nil {
 		return tune.Sample{}, result.Record{}, err
@@ -535,8 +632,11 @@ func (e *cellExecutors) sample(ctx context.Context, cell tune.Cell, spec harness
 func (e *cellExecutors) executor(ctx context.Context, cell tune.Cell) (harness.Executor, error) {
 	label := cell.Label
 	if x := e.plan.exec; x != nil {
-		if cell.Batch > 1 {
-			return nil, fmt.Errorf("cell %s: batches of iterations are not tuned yet", label)
+		if ex := e.batched[label]; ex != nil {
+			return ex, nil
+		}
+		if cell.Batch > 1 && x.GoTest == nil {
+			return nil, fmt.Errorf("cell %s: batches of iterations are a Go test's", label)
 		}
 		run := *x
 		run.Targets = slices.Clone(x.Targets)
@@ -547,6 +647,11 @@ func (e *cellExecutors) executor(ctx context.Context, cell tune.Cell) (harness.E
 		subs, err := run.Subjects()
 		if err != nil {
 			return nil, err
+		}
+		if cell.Batch > 1 {
+			ex := e.batches(e.plan, subs, e.logDir)
+			e.batched[label] = ex
+			return ex, nil
 		}
 		return harness.Commands{Subjects: subs, LogDir: e.logDir, LogBase: logBase(e.plan.cfg.Out)}, nil
 	}
@@ -571,9 +676,13 @@ func (e *cellExecutors) executor(ctx context.Context, cell tune.Cell) (harness.E
 	return e.proc, nil
 }
 
-// Close stops the pools' workers.
+// Close stops the pools' workers and the batches' processes.
 func (e *cellExecutors) Close() error {
 	var errs []error
+	for label, ex := range e.batched {
+		errs = append(errs, ex.Close())
+		delete(e.batched, label)
+	}
 	for label, ex := range e.pools {
 		if c, ok := ex.(io.Closer); ok {
 			errs = append(errs, c.Close())

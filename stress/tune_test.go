@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -107,7 +108,7 @@ func TestConfirmSpecsInterleaveTheControlAndStressTheCleanAtTheWinner(t *testing
 	require.NoError(t, err)
 	subs := p.base.engine.Subjects
 	cells := []harness.Cell{{Label: DefaultsCell}, {Label: TunedCell}}
-	specs := p.confirmSpecs(subs, cells)
+	specs := p.confirmSpecs(subs, cells, []int{0, 0})
 	var got []string
 	for i, s := range specs {
 		assert.Equal(t, i, s.Trial)
@@ -119,6 +120,29 @@ func TestConfirmSpecsInterleaveTheControlAndStressTheCleanAtTheWinner(t *testing
 		"unfixed@tuned", "unfixed@defaults", "fixed@tuned",
 		"unfixed@defaults", "unfixed@tuned", "fixed@tuned",
 	}, got)
+
+	// Batches of 3 at the defaults, one iteration per process at the
+	// winner: a round is a block of 3 iterations of each, the last one
+	// what is left of the 4.
+	p.cfg.ConfirmRuns = 4
+	got = nil
+	for i, s := range p.confirmSpecs(subs, cells, []int{3, 1}) {
+		assert.Equal(t, i, s.Trial)
+		assert.Equal(t, p.seed+int64(s.Round), s.Seed)
+		got = append(got, fmt.Sprintf("%s@%s r%d %d/%d", s.Registry, s.Cell, s.Round, s.Iteration, s.Batch))
+	}
+	assert.Equal(t, []string{
+		"unfixed@defaults r0 0/3", "unfixed@defaults r0 1/3", "unfixed@defaults r0 2/3",
+		"unfixed@tuned r0 0/0", "unfixed@tuned r0 0/0", "unfixed@tuned r0 0/0",
+		"fixed@tuned r0 0/0", "fixed@tuned r0 0/0", "fixed@tuned r0 0/0",
+		"unfixed@tuned r1 0/0", "unfixed@defaults r1 0/3", "fixed@tuned r1 0/0",
+	}, got)
+	// Batches of 2 in blocks of 3: the third iteration starts a batch.
+	got = nil
+	for _, s := range p.confirmSpecs(subs, cells, []int{3, 2})[3:6] {
+		got = append(got, fmt.Sprintf("%s@%s r%d %d/%d", s.Registry, s.Cell, s.Round, s.Iteration, s.Batch))
+	}
+	assert.Equal(t, []string{"unfixed@tuned r0 0/2", "unfixed@tuned r0 1/2", "unfixed@tuned r0 0/2"}, got)
 }
 
 func TestTrialSeconds(t *testing.T) {
@@ -441,7 +465,8 @@ func TestPrepareTuneOfAGoTest(t *testing.T) {
 	dir := t.TempDir()
 	c := execRun(harness.ExecTarget{Name: "pkg.test", Role: result.Control, Argv: []string{"/x/pkg.test"}, Dir: "/"})
 	c.Exec.GoTest, c.Exec.Batch, c.Out = &harness.GoTestBuild{Package: "./pkg"}, DefaultBatch, filepath.Join(dir, "r.jsonl")
-	// Every cell: GOMAXPROCS (at most 5 values) × GOGC (4) × -test.cpu (2).
+	// Every cell: GOMAXPROCS (at most 5 values) × GOGC (4) × -test.cpu (2)
+	// × batch (3).
 	cfg := TuneConfig{Run: c, Budget: time.Minute, Cells: tune.MaxCells, ConfirmRuns: 2}
 	p, err := PrepareTune(cfg)
 	require.NoError(t, err)
@@ -451,11 +476,143 @@ func TestPrepareTuneOfAGoTest(t *testing.T) {
 	assert.True(t, slices.ContainsFunc(p.Cells(), func(c tune.Cell) bool { return slices.Equal(c.Args, []string{cpu}) }), "the -test.cpu dimension is in the space")
 	assert.True(t, slices.ContainsFunc(p.Cells(), func(c tune.Cell) bool { return slices.Equal(c.Env, []string{"GOGC=1"}) }), "the GOGC dimension is in the space")
 
+	batches := map[int]bool{}
+	for _, cell := range p.Cells() {
+		batches[cell.Batch] = true
+	}
+	assert.Equal(t, DefaultBatch, p.Cells()[0].Batch, "the defaults cell runs gotest's default batch")
+	assert.Equal(t, map[int]bool{1: true, 10: true, 100: true}, batches, "the batch dimension is in the space")
+
+	// --batch is the defaults cell's, checked as a run's.
+	cfg.Run.Exec = &Exec{Targets: c.Exec.Targets, GoTest: c.Exec.GoTest, Batch: 7}
 	cfg.Run.Given = map[string]bool{"batch": true}
-	assert.Contains(t, tuneRefusal(t, cfg), "--batch is not a dimension yet")
+	p, err = PrepareTune(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 7, p.Cells()[0].Batch)
+	assert.Equal(t, 1, p.Config().Run.Exec.Batch)
+	cfg.Run.Exec.Batch = MaxBatch + 1
+	assert.Contains(t, tuneRefusal(t, cfg), "--batch must be between 1 and 100000, got 100001")
 	cfg.Run.Given = nil
 	cfg.Run.Exec = &Exec{Targets: c.Exec.Targets, GoTests: []harness.GoTestBuild{{Package: "./pkg"}}}
 	assert.Contains(t, tuneRefusal(t, cfg), "trees are not tuned yet")
 	cfg.Run.Exec, cfg.Seconds = c.Exec, 1
 	assert.Contains(t, tuneRefusal(t, cfg), "--seconds is a scenario's knob")
+}
+
+// fakeBatches is a cell's batched executor that runs nothing: it logs the
+// trials it is given and how often it was closed, and its records say the
+// process was replaced at the iterations in replace.
+type fakeBatches struct {
+	cell    string
+	log     *[]string
+	replace map[int]bool // by trial
+}
+
+func (f *fakeBatches) Execute(_ context.Context, spec harness.Spec) (result.Record, bool) {
+	*f.log = append(*f.log, fmt.Sprintf("%s r%d %d/%d", spec.Cell, spec.Round, spec.Iteration, spec.Batch))
+	rec := result.Record{Trial: spec.Trial, Registry: spec.Registry, Role: spec.Role, Outcome: result.OK, DurationNs: 1,
+		Process: &result.Process{Isolation: "batch"}}
+	if f.replace[spec.Trial] {
+		rec.Outcome, rec.Detected, rec.Signature = result.DataRace, true, true
+		rec.Process.Recycled = "replaced after data-race"
+	}
+	return rec, true
+}
+
+func (f *fakeBatches) Close() error {
+	*f.log = append(*f.log, "close "+f.cell)
+	return nil
+}
+
+func TestTuneSearchRunsACellsIterationsInItsOwnBatches(t *testing.T) {
+	c := execRun(harness.ExecTarget{Name: "pkg.test", Role: result.Control, Argv: []string{"/x/pkg.test"}, Dir: "/"})
+	c.Exec.GoTest, c.Exec.Batch, c.Out = &harness.GoTestBuild{Package: "./pkg"}, DefaultBatch, filepath.Join(t.TempDir(), "r.jsonl")
+	p, err := PrepareTune(TuneConfig{Run: c, Budget: time.Minute, ConfirmRuns: 2})
+	require.NoError(t, err)
+	e := p.newCellExecutors(p.base)
+	var log []string
+	names := []string{"a", "b"} // the cells, in the order their trials first run
+	e.batches = func(_ *Plan, subs []scenarios.Subject, _ string) batchExecutor {
+		require.Len(t, subs, 1)
+		require.NotEmpty(t, names, "one executor per cell")
+		f := &fakeBatches{cell: names[0], log: &log, replace: map[int]bool{7: true}}
+		names = names[1:]
+		return f
+	}
+	a := tune.Cell{Label: "a", Batch: 3}
+	b := tune.Cell{Label: "b", Batch: 2, Env: []string{"GOGC=1"}}
+	for trial, cell := range []tune.Cell{a, a, b, a, a, a, a, a, a} {
+		spec := e.searchSpec(cell, harness.Spec{Trial: trial, Round: trial, Registry: "pkg.test", Role: result.Control, Cell: cell.Label})
+		s, rec, err := e.sample(context.Background(), cell, spec)
+		require.NoError(t, err)
+		assert.Positive(t, s.Wall)
+		assert.Equal(t, trial == 7, s.Hit)
+		more := e.searchDone(cell, spec, rec)
+		assert.Equal(t, spec.Iteration < spec.Batch-1 && trial != 7, more, "trial %d: the batch runs on", trial)
+	}
+	require.NoError(t, e.Close())
+	require.Len(t, log, 13)
+	slices.Sort(log[11:]) // the search's end closes both, in any order
+	assert.Equal(t, []string{
+		"a r0 0/3", "a r0 1/3",
+		"close a", "b r0 0/2", // b's trial ends a's batch
+		"close b", "a r1 0/3", "a r1 1/3", "a r1 2/3", // a starts a new batch, not the rest of the one ended
+		"a r2 0/3", "a r2 1/3", // trial 7: its process was replaced
+		"a r3 0/3", // a new batch
+		"close a", "close b",
+	}, log)
+	assert.Empty(t, e.batched)
+}
+
+// TestTuneAGoTestsBatchReal tunes a real test binary: flakytest's
+// TestCounted fails in the second run of every three in a process, so one
+// iteration per process never fails and batches of 3 fail once each. The
+// search reads a cell's batches whole, so the batch cell is caught in
+// every batch however loaded the machine, and wins; its preset says batch
+// 3. Nothing here depends on timing but the budget: 5s, in which each
+// cell runs at least one batch unless a test process takes seconds to
+// start.
+func TestTuneAGoTestsBatchReal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a test binary")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results.jsonl")
+	targets, builds, err := GoTest(context.Background(), GoTestPackage{Package: "../cmd/racestress/testdata/flakytest", Role: result.Control, Run: "^TestCounted$"}, out, time.Minute)
+	require.NoError(t, err)
+	c := execRun(targets...)
+	c.Exec.GoTest, c.Exec.Batch, c.Out, c.Seed, c.SeedSet = &builds[0], 1, out, 1, true
+	c.Given = map[string]bool{"batch": true}
+	p, err := PrepareTune(TuneConfig{Run: c, Budget: 5 * time.Second, ConfirmRuns: 6})
+	require.NoError(t, err)
+	require.Equal(t, 1, p.cells[0].Batch, "--batch 1: the defaults cell's")
+	p.cells = []tune.Cell{p.cells[0], {Label: "batch=3", Batch: 3}}
+	res, err := p.Run(context.Background(), Hooks{})
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	w := res.Search.Winner()
+	assert.Equal(t, "batch=3", w.Cell.Label)
+	assert.Equal(t, (w.Trials+1)/3, w.Hits, "one failure a batch, in its second iteration (the budget may end the last)")
+	assert.Zero(t, res.Search.Cells[1].Hits, "a process per iteration never fails")
+	// The confirmation: blocks of 3 iterations of each cell, each the
+	// winner's a batch of its own.
+	assert.Equal(t, 6, res.Confirmation.Defaults.Trials)
+	assert.Zero(t, res.Confirmation.Defaults.Hits)
+	assert.Equal(t, 6, res.Confirmation.Winner.Trials)
+	assert.Equal(t, 2, res.Confirmation.Winner.Hits)
+	saved, err := result.ReadResultsFile(out)
+	require.NoError(t, err)
+	pids := map[int]bool{}
+	for _, r := range saved.Records {
+		if r.Cell == TunedCell {
+			require.NotNil(t, r.Process)
+			assert.Equal(t, "batch", r.Process.Isolation)
+			pids[r.Process.WorkerPID] = true
+		}
+	}
+	assert.Len(t, pids, 2, "two processes of 3 iterations")
+	require.NotNil(t, res.Preset)
+	assert.Equal(t, 3, res.Preset.Cell.Batch, "the preset runs gotest in batches of 3")
+	assert.Equal(t, `winner: batch=3 (environment [], flags [], batch 3; the defaults' batch 1)`, res.ConfirmationLines()[0])
+	assert.Equal(t, tune.Target{Kind: "gotest", Package: "../cmd/racestress/testdata/flakytest"}, res.Preset.Target)
 }

@@ -239,6 +239,10 @@ func (res *TuneResult) ConfirmationLines() []string {
 	lines := []string{fmt.Sprintf("winner: %s (isolation %s), trials capped at %gs", w.Label, iso, res.Seconds)}
 	if res.Seconds == 0 { // a command's
 		lines[0] = fmt.Sprintf("winner: %s (environment %q, flags %q)", w.Label, w.Env, w.Args)
+		// A Go test's: the iterations per test process.
+		if i := slices.IndexFunc(res.Search.Cells, func(c tune.CellStats) bool { return c.Cell.Label == DefaultsCell }); w.Batch > 0 && i >= 0 {
+			lines[0] = fmt.Sprintf("winner: %s (environment %q, flags %q, batch %d; the defaults' batch %d)", w.Label, w.Env, w.Args, w.Batch, res.Search.Cells[i].Cell.Batch)
+		}
 	}
 	c := res.Confirmation
 	for _, x := range []struct {

@@ -41,7 +41,11 @@
 // the exposure is run in eight rounds; in each round every surviving cell,
 // in a freshly shuffled order, runs trials until its exposure reaches the
 // round's share, so that all the cells meet the machine in the same state
-// (a warming CPU, a noisy neighbour) rather than one after the other.
+// (a warming CPU, a noisy neighbour) rather than one after the other. A
+// trial may ask for its cell's next one right away (Sample.More): a Go
+// test's batch of iterations, read one at a time from a warm process, is
+// then run whole before another cell's trials, however short the round's
+// share.
 // Ties go to the earlier cell; put the defaults first. No trial starts once
 // the budget is spent; the winner is then the best cell still in the race.
 //

@@ -33,9 +33,11 @@ type Cell struct {
 type Sample struct {
 	// Hit is set when the trial caught the control's bug (one of its
 	// signature outcomes). A trial should end at its first hit: a
-	// scenario's trial does; a Go test's trial is one test process of
-	// Batch iterations run with -test.failfast, so that hits per second
-	// is failures per iteration times iterations per second.
+	// scenario's trial does; a Go test's trial is one iteration, in a
+	// test process of its own or read from a warm one of Batch
+	// iterations (whose start the batch's first iteration costs), so
+	// that hits per second is failures per iteration times iterations
+	// per second.
 	Hit bool
 	// Wall is the wall-clock time the trial cost, overhead included
 	// (process start, build, teardown): the exposure the hazard is per.
@@ -44,6 +46,12 @@ type Sample struct {
 	// failure when Hit, otherwise how long it ran: the search then also
 	// reports each cell's Kaplan–Meier median time to first failure.
 	TTFF time.Duration
+	// More asks for the cell's next trial right after this one, even past
+	// the cell's share of the round: the trial left a warm process whose
+	// next trials are cheap (a batch of a Go test's iterations), which
+	// another cell's trials would otherwise find running, or would end.
+	// The budget still stops the search.
+	More bool
 }
 
 // RunFunc runs one trial of a cell. An error is a harness fault: it ends
@@ -225,7 +233,7 @@ search:
 			order := slices.Clone(alive)
 			rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
 			for _, i := range order {
-				for st[i].rungWall < goal || st[i].trials == 0 {
+				for more := false; st[i].rungWall < goal || st[i].trials == 0 || more; {
 					switch {
 					case ctx.Err() != nil:
 						stop("interrupted", ctx.Err())
@@ -251,6 +259,7 @@ search:
 					}
 					res.Trials++
 					st[i].add(s)
+					more = s.More
 				}
 			}
 			if cfg.Progress != nil {

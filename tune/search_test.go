@@ -537,3 +537,53 @@ func TestSearchCountsOverhead(t *testing.T) {
 	assert.InDelta(t, 1/0.21, process.PerSecond, 1.2)
 	assert.Less(t, process.Hi, res.Winner().Lo)
 }
+
+// TestSearchRunsOnWhileATrialAsksForMore: a cell whose trials are the
+// iterations of warm batches of 4 asks for more until each batch is done;
+// its trials then come in whole batches, however short its share.
+func TestSearchRunsOnWhileATrialAsksForMore(t *testing.T) {
+	cells := []Cell{{Label: "defaults"}, {Label: "warm"}, {Label: "cold"}}
+	s := newSim(3, map[string]float64{"defaults": 2, "warm": 5, "cold": 1})
+	var n int // the warm cell's trials
+	run := func(ctx context.Context, c Cell) (Sample, error) {
+		smp, err := s.run(ctx, c)
+		if c.Label == "warm" {
+			n++
+			smp.More = n%4 != 0
+		}
+		return smp, err
+	}
+	res, err := Search(context.Background(), Config{Cells: cells, Budget: 20 * time.Second, Run: run, Clock: s.clock, Seed: 1})
+	require.NoError(t, err)
+	assert.Equal(t, "one cell left", res.Stop)
+	// Split the calls into runs of one cell.
+	var runs []int
+	for i, l := range s.calls {
+		switch {
+		case l != "warm":
+		case i > 0 && s.calls[i-1] == "warm":
+			runs[len(runs)-1]++
+		default:
+			runs = append(runs, 1)
+		}
+	}
+	require.NotEmpty(t, runs)
+	for _, r := range runs {
+		assert.Zero(t, r%4, "warm's trials come in whole batches: %v", runs)
+	}
+	// Without More, the shares are short enough to split a batch.
+	s = newSim(3, map[string]float64{"defaults": 2, "warm": 5, "cold": 1})
+	_, err = Search(context.Background(), Config{Cells: cells, Budget: 20 * time.Second, Run: s.run, Clock: s.clock, Seed: 1})
+	require.NoError(t, err)
+	runs = nil
+	for i, l := range s.calls {
+		switch {
+		case l != "warm":
+		case i > 0 && s.calls[i-1] == "warm":
+			runs[len(runs)-1]++
+		default:
+			runs = append(runs, 1)
+		}
+	}
+	assert.True(t, slices.ContainsFunc(runs, func(r int) bool { return r%4 != 0 }), "the test tells: %v", runs)
+}
