@@ -22,8 +22,9 @@ type effectWatch struct {
 }
 
 // add notes a record; it recomputes the tests only when the record can
-// change a decision: a control's detection, a clean subject's failure, or
-// a clean subject's trial while a test waits for its trials.
+// change a decision: a control's detection, a clean subject's failure, a
+// clean subject's trial while a test waits for its trials, or one of a
+// clean subject no test knows yet.
 func (w *effectWatch) add(r result.Record) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -33,10 +34,17 @@ func (w *effectWatch) add(r result.Record) {
 	case r.Role == result.Control && r.Hit(), r.Role == result.Clean && r.Hit():
 		w.dirty = true
 	case r.Role == result.Clean:
+		tested := false
 		for _, t := range w.tests {
-			if t.State == report.EffectPending && t.ControlTrials > 0 && t.Clean.Registry == r.Registry {
-				w.dirty = true
+			if t.Clean.Registry == r.Registry {
+				tested = true
+				if t.State == report.EffectPending && t.ControlTrials > 0 {
+					w.dirty = true
+				}
 			}
+		}
+		if !tested { // the subject's first records: its tests do not exist yet
+			w.dirty = true
 		}
 	}
 }

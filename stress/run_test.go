@@ -235,3 +235,33 @@ func TestTheEffectGateStopsWhenDecided(t *testing.T) {
 	assert.Len(t, res.Records, 26, "13 rounds, then decided")
 	assert.Contains(t, v.Line, "5 detections of bug in its first 13 trials, none of fix in 13")
 }
+
+// TestTheEffectGateStopsAsSoonAsTheCleanSideCatchesUp batches the rounds:
+// the control (failing in every trial) runs its whole batch before the
+// clean command starts, and the run stops once the clean command has run
+// as many trials as the control needed for its 5 detections, not at the
+// end of its batch. The clean subject's first records must be watched
+// although no effect test knew it before them.
+func TestTheEffectGateStopsAsSoonAsTheCleanSideCatchesUp(t *testing.T) {
+	w := &effectWatch{minEffect: 1}
+	rec := func(trial int, name string, role result.Role, hit bool) result.Record {
+		o := result.OK
+		if hit {
+			o = result.Fail
+		}
+		return result.Record{Trial: trial, Scenario: "exec", Registry: name, Role: role, Outcome: o, Detected: hit, Signature: hit && role == result.Control}
+	}
+	trial := 0
+	for range 20 {
+		w.add(rec(trial, "bug", result.Control, true))
+		trial++
+	}
+	assert.False(t, w.decided(), "the clean side has not run")
+	n := 0
+	for !w.decided() && n < 20 {
+		w.add(rec(trial, "fix", result.Clean, false))
+		trial++
+		n++
+	}
+	assert.Equal(t, 5, n, "decided at the clean side's 5th trial (the control's 5th detection was its 5th)")
+}
