@@ -124,6 +124,12 @@ func (x *Batches) batchFor(cmd command.Command, spec Spec) (*liveBatch, error) {
 		lb.b.Close()
 		delete(x.live, spec.Registry)
 	}
+	// One test process at a time: a batch left behind (its trials were
+	// skipped) would run ahead in the background, beside the next.
+	for name, other := range x.live {
+		other.b.Close()
+		delete(x.live, name)
+	}
 	count := max(1, spec.Batch-spec.Iteration)
 	b, err := cmd.StartBatch(count, x.Per[spec.Registry], spec.Trial, spec.Seed)
 	if err != nil {

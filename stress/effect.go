@@ -19,6 +19,7 @@ type effectWatch struct {
 	records []result.Record
 	tests   []report.EffectTest
 	dirty   bool
+	hits    map[string]int // detections by control
 }
 
 // add notes a record; it recomputes the tests only when the record can
@@ -29,6 +30,12 @@ func (w *effectWatch) add(r result.Record) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.records = append(w.records, r)
+	if r.Role == result.Control && r.Hit() && !r.Invalid() {
+		if w.hits == nil {
+			w.hits = map[string]int{}
+		}
+		w.hits[r.Registry]++
+	}
 	switch {
 	case r.Invalid():
 	case r.Role == result.Control && r.Hit(), r.Role == result.Clean && r.Hit():
@@ -66,4 +73,15 @@ func (w *effectWatch) decided() bool {
 		}
 	}
 	return true
+}
+
+// controlDone reports whether the control called name has every detection
+// the effect tests need (report.EffectDetections): its further trials
+// cannot change a decision (a test counts the control's trials up to its
+// Need-th detection only), so a run may skip them and go on with the
+// clean subjects' trials.
+func (w *effectWatch) controlDone(name string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.hits[name] >= report.EffectDetections(w.minEffect, report.DefaultAlpha)
 }

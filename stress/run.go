@@ -110,6 +110,9 @@ func (p *Plan) Run(ctx context.Context, hooks Hooks) (*Result, error) {
 			if effects.decided() {
 				return harness.Stop
 			}
+			if s.Role == result.Control && effects.controlDone(s.Registry) {
+				return harness.Skip
+			}
 			return gate.Admit(s)
 		}
 	}

@@ -264,4 +264,11 @@ func TestTheEffectGateStopsAsSoonAsTheCleanSideCatchesUp(t *testing.T) {
 		n++
 	}
 	assert.Equal(t, 5, n, "decided at the clean side's 5th trial (the control's 5th detection was its 5th)")
+	assert.True(t, w.controlDone("bug"), "the control's further trials change nothing")
+	assert.False(t, w.controlDone("fix"), "not a control")
+	w2 := &effectWatch{minEffect: 1}
+	w2.add(rec(0, "bug", result.Control, true))
+	w2.add(rec(1, "fix", result.Clean, false))
+	w2.decided()
+	assert.False(t, w2.controlDone("bug"), "1 of the 5 detections needed")
 }
