@@ -227,6 +227,8 @@ func TestAnEarlierSkippedRunIsNotHiddenByTeardown(t *testing.T) {
 	require.Equal(t, result.Contract, obs.Outcome, obs.FirstError)
 	// The first finalizer it left: a maker's, or the maker's sentinel
 	// (without a priority, which only the clear removes).
-	assert.Contains(t, obs.FirstError, "contract: Run 1 (min none) returned")
+	// Run 1 as a rule; a later runner's Run when a starved maker had
+	// registered nothing by Run 1 (seen once under load 12).
+	assert.Regexp(t, `contract: Run [0-9]+ \(min none\) returned`, obs.FirstError)
 	assert.Regexp(t, "returned without calling finalizer|is still registered: Run\\(NoPriority\\) must clear the registry", obs.FirstError)
 }

@@ -175,7 +175,11 @@ type wrongCase struct {
 
 func wrongCases() []wrongCase {
 	return []wrongCase{
-		{scenarios.ThreadSafety, dropsDuringRun, result.Lost, []string{"lost: finalizer (", "registered by maker 0 while Run ", "was dropped"}},
+		// Registered by a maker as a rule; at 0.5 s of the faithful preset
+		// (few Runs) a starved maker may straddle none, and teardown's own
+		// registration during its Run is the one dropped (seen once under
+		// load 12).
+		{scenarios.ThreadSafety, dropsDuringRun, result.Lost, []string{"lost: finalizer (", " while Run ", "was dropped"}},
 		{scenarios.ThreadSafety, cleanupNoCall, result.Lost, []string{"lost: finalizer (", "was removed from the registry but never called: not by Run "}},
 		{scenarios.ThreadSafety, cancelCalls, result.Contract, []string{"contract: cancelled finalizer (", "by Cancel itself"}},
 		{scenarios.ThreadSafety, cancelNoop, result.Contract, []string{"contract: finalizer (", "is still registered after Cancel (by maker 0) returned true"}},

@@ -569,9 +569,9 @@ func TestTuneSearchRunsACellsIterationsInItsOwnBatches(t *testing.T) {
 // iteration per process never fails and batches of 3 fail once each. The
 // search reads a cell's batches whole, so the batch cell is caught in
 // every batch however loaded the machine, and wins; its preset says batch
-// 3. Nothing here depends on timing but the budget: 5s, in which each
-// cell runs at least one batch unless a test process takes seconds to
-// start.
+// 3. Nothing here depends on timing but the budget: 20s, in which each
+// cell runs at least one batch even when a test process takes seconds to
+// start (over 3 s was seen with four busy loops on the two cores).
 func TestTuneAGoTestsBatchReal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a test binary")
@@ -583,7 +583,7 @@ func TestTuneAGoTestsBatchReal(t *testing.T) {
 	c := execRun(targets...)
 	c.Exec.GoTest, c.Exec.Batch, c.Out, c.Seed, c.SeedSet = &builds[0], 1, out, 1, true
 	c.Given = map[string]bool{"batch": true}
-	p, err := PrepareTune(TuneConfig{Run: c, Budget: 5 * time.Second, ConfirmRuns: 6})
+	p, err := PrepareTune(TuneConfig{Run: c, Budget: 20 * time.Second, ConfirmRuns: 6})
 	require.NoError(t, err)
 	require.Equal(t, 1, p.cells[0].Batch, "--batch 1: the defaults cell's")
 	p.cells = []tune.Cell{p.cells[0], {Label: "batch=3", Batch: 3}}
