@@ -151,7 +151,7 @@ func (e Effect) Shown() bool {
 	return e.PerTrial < 1 || (e.NotPerSecond == "" && e.PerSecond < 1)
 }
 
-// Statement says the effect in one sentence, rounding so that it claims no
+// Statement says the effect in one sentence, Rounding so that it claims no
 // more than the bounds: "fixed fails at most 1/26 as often as unfixed per
 // trial and at most 1/180 per second of stress (95%)". Where the effect is
 // not stated per second of stress, it says why, once.
@@ -163,7 +163,7 @@ func (e Effect) Statement() string {
 		return fmt.Sprintf("no bound on how often %s fails relative to %s: the control was never detected", columnName(e.Clean), columnName(e.Control))
 	case !e.Shown():
 		s := fmt.Sprintf("%s is not shown to fail less often than %s: too few trials (at %s it may fail up to %s as often per trial)",
-			columnName(e.Clean), columnName(e.Control), pct(Confidence), percent(e.PerTrial, roundUp))
+			columnName(e.Clean), columnName(e.Control), pct(Confidence), percent(e.PerTrial, RoundUp))
 		if !perSecond {
 			s += why
 		}
@@ -186,7 +186,7 @@ func fraction(r float64) string {
 	case r <= 0.5:
 		return fmt.Sprintf("1/%d", int(math.Floor(1/r*(1+1e-12))))
 	}
-	return percent(r, roundUp) // a ratio, not a proportion: it may pass 100%
+	return percent(r, RoundUp) // a ratio, not a proportion: it may pass 100%
 }
 
 // SignatureStat is one failure signature of a group: failures of the same

@@ -56,7 +56,7 @@ func si(x float64) string {
 //
 // Bounds round outwards: FormatLower rounds down and FormatUpper rounds up,
 // so that the printed value, read back as a float64, is never above (lower)
-// or below (upper) the bound it prints. The rounding works on the shortest
+// or below (upper) the bound it prints. The Rounding works on the shortest
 // decimal that reads back as the float64 (strconv's), not on 100*x in
 // floating point: a bound that is a short decimal (0.15) prints as itself
 // ("15%") both ways, and no tolerance is needed that could tip a bound the
@@ -78,10 +78,10 @@ func FormatRate(x float64) string {
 		return "-"
 	}
 	x = min(max(x, 0), 1)
-	if s := percent(x, roundNearest); s != "100%" || x == 1 {
+	if s := percent(x, RoundNearest); s != "100%" || x == 1 {
 		return s
 	}
-	return percent(x, roundDown)
+	return percent(x, RoundDown)
 }
 
 // FormatLower prints the lower bound x of a proportion, rounded down: the
@@ -91,7 +91,7 @@ func FormatLower(x float64) string {
 	if math.IsNaN(x) {
 		return "0%"
 	}
-	return percent(min(max(x, 0), 1), roundDown)
+	return percent(min(max(x, 0), 1), RoundDown)
 }
 
 // FormatUpper prints the upper bound x of a proportion, rounded up: the
@@ -101,7 +101,7 @@ func FormatUpper(x float64) string {
 	if math.IsNaN(x) {
 		return "100%"
 	}
-	return percent(min(max(x, 0), 1), roundUp)
+	return percent(min(max(x, 0), 1), RoundUp)
 }
 
 // FormatInterval prints the interval [lo, hi] of a proportion, rounded
@@ -116,12 +116,16 @@ func pctUp(x float64) string         { return FormatUpper(x) }
 func pctDown(x float64) string       { return FormatLower(x) }
 func interval(lo, hi float64) string { return FormatInterval(lo, hi) }
 
-type rounding int
+// Rounding says which way a number printed with fewer digits goes: a
+// bound rounds outwards (a lower bound down, an upper bound up), so that
+// the printed number claims no more than the data.
+type Rounding int
 
+// The Roundings.
 const (
-	roundNearest rounding = iota
-	roundDown
-	roundUp
+	RoundNearest Rounding = iota
+	RoundDown
+	RoundUp
 )
 
 // sigDigits is how many significant digits a percentage keeps below 100%.
@@ -129,28 +133,61 @@ const sigDigits = 3
 
 // percent prints the proportion x, in [0, 1], as a percentage, rounded as r
 // says to sigDigits significant digits.
-func percent(x float64, r rounding) string {
-	// The shortest decimal reading back as x, d.ddd...e±XX, as a percentage:
-	// 100*x = digits[0].digits[1:] × 10^e.
-	mant, exp, _ := strings.Cut(strconv.FormatFloat(x, 'e', -1, 64), "e")
-	digits := strings.Replace(mant, ".", "", 1)
-	e, _ := strconv.Atoi(exp)
+func percent(x float64, r Rounding) string {
+	// 100*x is x's significant digits with the exponent two higher.
+	kept, e := significant(x, sigDigits, r)
 	e += 2
-	cut := min(sigDigits, len(digits))
-	kept, rest := []byte(digits[:cut]), digits[cut:]
-	up := r == roundUp && strings.Trim(rest, "0") != "" ||
-		r == roundNearest && rest != "" && rest[0] >= '5'
-	if up && increment(kept) {
-		kept = append([]byte{'1'}, kept...)
-		e++
-	}
-	// kept × 10^(e+1-len(kept)) is a decimal of a few digits: strconv
-	// prints it back as itself, without trailing zeros.
-	v, _ := strconv.ParseFloat(string(kept)+"e"+strconv.Itoa(e+1-len(kept)), 64)
+	v := decimal(kept, e)
 	if e < -6 {
 		return strconv.FormatFloat(v, 'e', -1, 64) + "%"
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64) + "%"
+}
+
+// FormatSignificant prints x >= 0 with digits significant digits, rounded
+// as r says, without trailing zeros; +Inf prints as "∞", NaN as "-", and
+// 0 or less as "0". Like the percentages, it rounds the shortest decimal
+// that reads back as x, so a short decimal prints as itself both ways and
+// a bound never rounds the wrong way.
+func FormatSignificant(x float64, digits int, r Rounding) string {
+	switch {
+	case math.IsNaN(x):
+		return "-"
+	case math.IsInf(x, 1):
+		return "∞"
+	case x <= 0:
+		return "0"
+	}
+	v := decimal(significant(x, digits, r))
+	if v >= 1e15 || v < 1e-6 {
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// significant rounds the shortest decimal reading back as x >= 0,
+// d.ddd...e±XX, to digits significant digits as r says: x is then about
+// kept[0].kept[1:] × 10^e.
+func significant(x float64, digits int, r Rounding) (kept []byte, e int) {
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(x, 'e', -1, 64), "e")
+	all := strings.Replace(mant, ".", "", 1)
+	e, _ = strconv.Atoi(exp)
+	cut := min(digits, len(all))
+	kept, rest := []byte(all[:cut]), all[cut:]
+	up := r == RoundUp && strings.Trim(rest, "0") != "" ||
+		r == RoundNearest && rest != "" && rest[0] >= '5'
+	if up && increment(kept) {
+		kept = append([]byte{'1'}, kept...)
+		e++
+	}
+	return kept, e
+}
+
+// decimal is kept[0].kept[1:] × 10^e: a decimal of a few digits, which
+// strconv prints back as itself, without trailing zeros.
+func decimal(kept []byte, e int) float64 {
+	v, _ := strconv.ParseFloat(string(kept)+"e"+strconv.Itoa(e+1-len(kept)), 64)
+	return v
 }
 
 // increment adds one to the decimal digits d in place and reports whether

@@ -12,7 +12,7 @@ import (
 )
 
 // readPercent reads a printed percentage back as the float64 a reader would
-// take it for, without a rounding step of its own ("69.1%" is 69.1e-2).
+// take it for, without a Rounding step of its own ("69.1%" is 69.1e-2).
 func readPercent(t *testing.T, s string) float64 {
 	t.Helper()
 	num, ok := strings.CutSuffix(s, "%")
@@ -139,7 +139,7 @@ func TestFormatRate(t *testing.T) {
 		{2.0 / 3, "66.7%"},
 		{1.0 / 32, "3.13%"}, // 3.125%: a half rounds up
 		{0.000123, "0.0123%"},
-		{0.0099951, "1%"},  // rounding up carries into a new digit
+		{0.0099951, "1%"},  // Rounding up carries into a new digit
 		{0.99951, "99.9%"}, // but not to 100%: only all trials are 100%
 		{1999.0 / 2000, "99.9%"},
 		{1.0000001, "100%"},

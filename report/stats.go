@@ -43,7 +43,7 @@ func ClopperPearson(k, n int) (lo, hi float64) {
 // less still takes one trial. ok is false when no number of trials will do
 // (p <= 0, or prob >= 1 with p < 1), when p or prob is NaN, and when n would
 // pass maxRuns. A relative tolerance of 1e-9 on 1-prob keeps exact cases such
-// as p = 0.9, prob = 0.99 (n = 2) from being lost to rounding.
+// as p = 0.9, prob = 0.99 (n = 2) from being lost to Rounding.
 func RunsNeeded(p, prob float64) (n int, ok bool) {
 	if !(p > 0) {
 		return 0, false
@@ -54,7 +54,7 @@ func RunsNeeded(p, prob float64) (n int, ok bool) {
 	// In logarithms, n >= log(1-prob)/log(1-p), both from Log1p, which
 	// keeps its precision for p near 0 where 1-p does not (with 1-p rounded,
 	// (1-p)^n is off by n ulps: past the tolerance once n is in the tens of
-	// millions). The tolerance is far above the rounding of one division, so
+	// millions). The tolerance is far above the Rounding of one division, so
 	// the ceiling needs no correction.
 	// prob <= 0 gives est <= 0, hence one trial; prob >= 1 gives +Inf and a
 	// NaN prob NaN, hence no answer.
@@ -144,7 +144,7 @@ func (c Curve) At(t time.Duration) float64 {
 	return c.Steps[i-1].P
 }
 
-// quantileSlack absorbs rounding in the product of the estimator, so that,
+// quantileSlack absorbs Rounding in the product of the estimator, so that,
 // e.g., a curve at exactly one half reaches its median.
 const quantileSlack = 1e-9
 

@@ -147,7 +147,7 @@ func TestKaplanMeier(t *testing.T) {
 		assert.InDelta(t, 1.0/3, c.Steps[0].P, 1e-12)
 		assert.InDelta(t, 1.0, c.Steps[1].P, 1e-12)
 	})
-	t.Run("exactly one half reaches the median despite rounding", func(t *testing.T) {
+	t.Run("exactly one half reaches the median despite Rounding", func(t *testing.T) {
 		// 1 - (3/4)(2/3) = 1/2, computed in floating point.
 		c := KaplanMeier([]Sample{{T: 1, Detected: true}, {T: 2, Detected: true}, {T: 3}, {T: 4}})
 		d, ok := c.Quantile(0.5)

@@ -155,7 +155,7 @@ func writeChart(b *strings.Builder, t SearchTable) {
 	bottom := float64(chartTop + rowH*len(t.Cells))
 	for v := 0.0; v <= top*(1+1e-9); v += step {
 		fmt.Fprintf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x(v), chartTop, x(v), bottom)
-		fmt.Fprintf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x(v), bottom+14, formatSig(v, 3, roundNearest))
+		fmt.Fprintf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x(v), bottom+14, report.FormatSignificant(v, 3, report.RoundNearest))
 	}
 	fmt.Fprintf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">hazard (failures per second of wall-clock time)</text>\n", x(top/2), bottom+28)
 	for i, c := range t.Cells {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -194,70 +192,19 @@ func FormatGain(g Ratio, d Rate) string {
 		return "no failure in either cell: no gain can be stated"
 	case math.IsInf(g.Value, 1):
 		return fmt.Sprintf("hazard at least %s× the defaults' (the defaults did not fail in %d trials)",
-			formatSig(g.Lo, 2, roundDown), d.Trials)
+			report.FormatSignificant(g.Lo, 2, report.RoundDown), d.Trials)
 	}
 	return fmt.Sprintf("hazard %s× the defaults' [%s×, %s×]",
-		formatSig(g.Value, 2, roundNearest), formatSig(g.Lo, 2, roundDown), formatSig(g.Hi, 2, roundUp))
+		report.FormatSignificant(g.Value, 2, report.RoundNearest), report.FormatSignificant(g.Lo, 2, report.RoundDown), report.FormatSignificant(g.Hi, 2, report.RoundUp))
 }
 
 // FormatHazard prints a hazard in failures per second with three
 // significant digits: "41.2/s".
-func FormatHazard(x float64) string { return formatSig(x, 3, roundNearest) + "/s" }
+func FormatHazard(x float64) string {
+	return report.FormatSignificant(x, 3, report.RoundNearest) + "/s"
+}
 
 // FormatHazardInterval prints [lo, hi] rounded outwards: "[35.1/s, 48.3/s]".
 func FormatHazardInterval(lo, hi float64) string {
-	return "[" + formatSig(lo, 3, roundDown) + "/s, " + formatSig(hi, 3, roundUp) + "/s]"
-}
-
-type rounding int
-
-const (
-	roundNearest rounding = iota
-	roundDown
-	roundUp
-)
-
-// formatSig prints x >= 0 with digits significant digits, rounded as r
-// says, without trailing zeros; +Inf prints as "∞", NaN as "-". The
-// rounding works on the shortest decimal that reads back as x, so a short
-// decimal prints as itself both ways and a bound never rounds the wrong
-// way.
-func formatSig(x float64, digits int, r rounding) string {
-	switch {
-	case math.IsNaN(x):
-		return "-"
-	case math.IsInf(x, 1):
-		return "∞"
-	case x <= 0:
-		return "0"
-	}
-	mant, exp, _ := strings.Cut(strconv.FormatFloat(x, 'e', -1, 64), "e")
-	d := strings.Replace(mant, ".", "", 1)
-	e, _ := strconv.Atoi(exp)
-	cut := min(digits, len(d))
-	kept, rest := []byte(d[:cut]), d[cut:]
-	up := r == roundUp && strings.Trim(rest, "0") != "" ||
-		r == roundNearest && rest != "" && rest[0] >= '5'
-	if up && increment(kept) {
-		kept = append([]byte{'1'}, kept...)
-		e++
-	}
-	v, _ := strconv.ParseFloat(string(kept)+"e"+strconv.Itoa(e+1-len(kept)), 64)
-	if v >= 1e15 || v < 1e-6 {
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
-}
-
-// increment adds one to the decimal digits d in place and reports whether
-// it carried out of the first digit.
-func increment(d []byte) (carry bool) {
-	for i := len(d) - 1; i >= 0; i-- {
-		if d[i] < '9' {
-			d[i]++
-			return false
-		}
-		d[i] = '0'
-	}
-	return true
+	return "[" + report.FormatSignificant(lo, 3, report.RoundDown) + "/s, " + report.FormatSignificant(hi, 3, report.RoundUp) + "/s]"
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/racestress/racestress/report"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -106,7 +107,7 @@ func TestConfirmGain(t *testing.T) {
 	assert.Equal(t, RatioOf(c.Winner, c.Defaults), c.Gain)
 	// 36 hits in 160ms against 40 in 1s: 5.625x.
 	assert.InDelta(t, 5.625, c.Gain.Value, 1e-12)
-	assert.Equal(t, "hazard 5.6× the defaults' ["+formatSig(c.Gain.Lo, 2, roundDown)+"×, "+formatSig(c.Gain.Hi, 2, roundUp)+"×]", c.GainString())
+	assert.Equal(t, "hazard 5.6× the defaults' ["+report.FormatSignificant(c.Gain.Lo, 2, report.RoundDown)+"×, "+report.FormatSignificant(c.Gain.Hi, 2, report.RoundUp)+"×]", c.GainString())
 	assert.Equal(t, "hazard 7.9× the defaults' [5.1×, 12×]", FormatGain(Ratio{7.94, 5.13, 11.2}, Rate{}))
 	assert.Equal(t, "hazard at least 3.6× the defaults' (the defaults did not fail in 50 trials)",
 		FormatGain(Ratio{math.Inf(1), 3.69, math.Inf(1)}, Rate{Trials: 50}))
@@ -117,23 +118,23 @@ func TestFormatSig(t *testing.T) {
 	for _, c := range []struct {
 		x      float64
 		digits int
-		r      rounding
+		r      report.Rounding
 		want   string
 	}{
-		{5.1, 2, roundDown, "5.1"}, {5.1, 2, roundUp, "5.1"}, {0.29, 2, roundDown, "0.29"}, {0.29, 2, roundUp, "0.29"},
-		{11.2, 2, roundUp, "12"}, {11.2, 2, roundDown, "11"}, {11.5, 2, roundNearest, "12"}, {11.49, 2, roundNearest, "11"},
-		{9.99, 2, roundUp, "10"}, {999.5, 3, roundNearest, "1000"}, {0.000123456, 3, roundDown, "0.000123"},
-		{123456, 3, roundUp, "124000"}, {1e-9, 3, roundUp, "1e-09"}, {0, 3, roundUp, "0"}, {-1, 3, roundUp, "0"},
-		{math.Inf(1), 2, roundUp, "∞"}, {math.NaN(), 2, roundUp, "-"},
+		{5.1, 2, report.RoundDown, "5.1"}, {5.1, 2, report.RoundUp, "5.1"}, {0.29, 2, report.RoundDown, "0.29"}, {0.29, 2, report.RoundUp, "0.29"},
+		{11.2, 2, report.RoundUp, "12"}, {11.2, 2, report.RoundDown, "11"}, {11.5, 2, report.RoundNearest, "12"}, {11.49, 2, report.RoundNearest, "11"},
+		{9.99, 2, report.RoundUp, "10"}, {999.5, 3, report.RoundNearest, "1000"}, {0.000123456, 3, report.RoundDown, "0.000123"},
+		{123456, 3, report.RoundUp, "124000"}, {1e-9, 3, report.RoundUp, "1e-09"}, {0, 3, report.RoundUp, "0"}, {-1, 3, report.RoundUp, "0"},
+		{math.Inf(1), 2, report.RoundUp, "∞"}, {math.NaN(), 2, report.RoundUp, "-"},
 	} {
-		assert.Equal(t, c.want, formatSig(c.x, c.digits, c.r), "%v %d %d", c.x, c.digits, c.r)
+		assert.Equal(t, c.want, report.FormatSignificant(c.x, c.digits, c.r), "%v %d %d", c.x, c.digits, c.r)
 	}
 	// Outwards, always: the printed lower bound never exceeds the bound,
 	// the upper never falls short, over many awkward values.
 	for i := 1; i < 20000; i++ {
 		x := float64(i) * 0.0137
-		lo, _ := parseSig(formatSig(x, 2, roundDown))
-		hi, _ := parseSig(formatSig(x, 2, roundUp))
+		lo, _ := parseSig(report.FormatSignificant(x, 2, report.RoundDown))
+		hi, _ := parseSig(report.FormatSignificant(x, 2, report.RoundUp))
 		require.LessOrEqual(t, lo, x)
 		require.GreaterOrEqual(t, hi, x)
 	}
