@@ -522,6 +522,15 @@ func (p *Plan) prepareExec() error {
 	if len(x.GoTests) > 0 && len(x.GoTests) != len(targets) {
 		return usage("gotest: %d builds for %d targets", len(x.GoTests), len(targets))
 	}
+	// --runs is bounded as given, before batches turn it into rounds.
+	switch {
+	case c.Runs < 1 || c.Runs > MaxRuns:
+		return usage("--runs must be between 1 and %d, got %d", MaxRuns, c.Runs)
+	case c.MaxFails < 0 || c.MaxFails > MaxRuns:
+		return usage("--max-fails must be between 0 (no limit) and %d, got %d", MaxRuns, c.MaxFails)
+	case x.Grace < 0 || x.Grace > MaxGrace:
+		return usage("--grace must be between 0 (default) and 1h, got %v", x.Grace)
+	}
 	switch batch := x.Batch; {
 	case batch < 0 || batch > MaxBatch:
 		return usage("--batch must be between 1 and %d, got %d", MaxBatch, batch)
@@ -539,14 +548,6 @@ func (p *Plan) prepareExec() error {
 			run.Batch = batch
 			c.Runs = (c.Runs + batch - 1) / batch // rounds of a batch each
 		}
-	}
-	switch {
-	case c.Runs < 1 || c.Runs > MaxRuns:
-		return usage("--runs must be between 1 and %d, got %d", MaxRuns, c.Runs)
-	case c.MaxFails < 0 || c.MaxFails > MaxRuns:
-		return usage("--max-fails must be between 0 (no limit) and %d, got %d", MaxRuns, c.MaxFails)
-	case x.Grace < 0 || x.Grace > MaxGrace:
-		return usage("--grace must be between 0 (default) and 1h, got %v", x.Grace)
 	}
 	return p.useExecRun(run, nil)
 }

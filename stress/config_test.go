@@ -299,6 +299,9 @@ func TestExecRules(t *testing.T) {
 		want string
 	}{
 		{"a malformed --env", execRun(), func(c *Config) { c.Exec.Env = []string{"=x"} }, `--env: want KEY=V, got "=x"`},
+		{"a go test's --runs past the bound, batched or not", execRun(), func(c *Config) {
+			c.Exec.GoTest, c.Exec.Batch, c.Runs = &harness.GoTestBuild{}, 100, 50_000_000
+		}, "--runs must be between 1 and 1000000, got 50000000"},
 		{"two commands of one name", execRun(twins...), func(*Config) {}, `two commands are named "a": name them with NAME=COMMAND`},
 		{"a bad memory limit", execRun(), func(c *Config) { c.MemoryLimit = "lots" }, "--memory-limit: "},
 		{"a memory limit over the machine's", execRun(), func(c *Config) { c.MemoryLimit = "9GiB" }, "more than the machine's"},
