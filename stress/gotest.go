@@ -150,19 +150,6 @@ func buildTest(ctx context.Context, b *harness.GoTestBuild) error {
 	return nil
 }
 
-// firstLineOf returns the first line of a tool's output that says what
-// went wrong, else err's text.
-func firstLineOf(out string, err error) string {
-	for _, l := range strings.Split(out, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "FAIL") {
-			continue
-		}
-		return l
-	}
-	return err.Error()
-}
-
 // AddGoBuildFlags defines in fs the go test build flags racestress gotest
 // passes to go test -c, each appended to into as -name=value.
 func AddGoBuildFlags(fs *flag.FlagSet, into *[]string) {

@@ -134,25 +134,6 @@ func goTool(t *testing.T) string {
 	return p
 }
 
-// buildProgram writes the files into a new module in a temporary directory
-// and builds it with go build and extra flags, returning the binary.
-func buildProgram(t *testing.T, files map[string]string, flags ...string) string {
-	t.Helper()
-	gotool := goTool(t)
-	dir := writeModule(t, files)
-	bin := filepath.Join(dir, "prog")
-	args := append([]string{"build", "-o", bin}, flags...)
-	cmd := exec.Command(gotool, append(args, ".")...)
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		if strings.Contains(string(out), "-race requires cgo") || strings.Contains(string(out), "C compiler") {
-			t.Skip("no race detector here:", string(out))
-		}
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // writeModule writes files into a new module example.com/bug in a fresh
 // temporary directory.
 func writeModule(t *testing.T, files map[string]string) string {
