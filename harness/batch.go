@@ -39,16 +39,17 @@ type Batches struct {
 	LogDir, LogBase string
 
 	mu      sync.Mutex
-	live    map[string]*liveBatch // by subject
-	started int                   // processes started
+	live    *liveBatch // the one test process running, nil when none
+	started int        // processes started
 }
 
 type liveBatch struct {
-	b      *command.Batch
-	round  int
-	cell   string
-	next   int // the iteration the next trial must be
-	worker int
+	b       *command.Batch
+	subject string
+	round   int
+	cell    string
+	next    int // the iteration the next trial must be
+	worker  int
 }
 
 // tainting are the outcomes after which a batch's process is replaced.
@@ -72,24 +73,24 @@ func (x *Batches) Execute(ctx context.Context, spec Spec) (result.Record, bool) 
 	}
 	res, got := lb.b.Next(ctx, spec.Trial)
 	if res.Interrupted {
-		x.retire(spec.Registry)
+		x.retire()
 		return rec, false
 	}
 	iteration := lb.b.Taken() - 1
 	if !got {
 		// The process ended before this iteration: it ran fewer than it
 		// was asked (it exited by itself). Start this one afresh.
-		x.retire(spec.Registry)
+		x.retire()
 		if lb, err = x.batchFor(cmd, spec); err != nil {
 			return CommandRecord(sc, spec, rec, command.Result{ExitCode: -1, Outcome: result.Error,
 				Message: "error: cannot start: " + err.Error()}, x.LogBase), true
 		}
 		if res, got = lb.b.Next(ctx, spec.Trial); res.Interrupted {
-			x.retire(spec.Registry)
+			x.retire()
 			return rec, false
 		}
 		if !got {
-			x.retire(spec.Registry)
+			x.retire()
 			return CommandRecord(sc, spec, rec, command.Result{ExitCode: res.ExitCode, Outcome: result.Error,
 				Message: "error: the test binary ran no test (does -run match any?)"}, x.LogBase), true
 		}
@@ -102,33 +103,26 @@ func (x *Batches) Execute(ctx context.Context, spec Spec) (result.Record, bool) 
 	switch {
 	case slices.Contains(tainting, res.Outcome):
 		rec.Process.Recycled = "replaced after " + string(res.Outcome) + ": it can taint the iterations after it in the same process"
-		x.retire(spec.Registry)
+		x.retire()
 	case lb.b.Ended():
-		x.retire(spec.Registry)
+		x.retire()
 	}
 	return rec, true
 }
 
 // batchFor returns the live batch that spec's trial continues, or starts
-// one for the rest of spec's batch (ending a stale one).
+// one for the rest of spec's batch. One test process runs at a time: a
+// batch spec does not continue is ended (one whose remaining trials were
+// skipped would otherwise run ahead in the background, beside the next).
 func (x *Batches) batchFor(cmd command.Command, spec Spec) (*liveBatch, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.live == nil {
-		x.live = map[string]*liveBatch{}
-	}
-	if lb := x.live[spec.Registry]; lb != nil {
-		if lb.round == spec.Round && lb.cell == spec.Cell && lb.next == spec.Iteration && !lb.b.Ended() {
+	if lb := x.live; lb != nil {
+		if lb.subject == spec.Registry && lb.round == spec.Round && lb.cell == spec.Cell && lb.next == spec.Iteration && !lb.b.Ended() {
 			return lb, nil
 		}
 		lb.b.Close()
-		delete(x.live, spec.Registry)
-	}
-	// One test process at a time: a batch left behind (its trials were
-	// skipped) would run ahead in the background, beside the next.
-	for name, other := range x.live {
-		other.b.Close()
-		delete(x.live, name)
+		x.live = nil
 	}
 	count := max(1, spec.Batch-spec.Iteration)
 	b, err := cmd.StartBatch(count, x.Per[spec.Registry], spec.Trial, spec.Seed)
@@ -136,30 +130,21 @@ func (x *Batches) batchFor(cmd command.Command, spec Spec) (*liveBatch, error) {
 		return nil, err
 	}
 	x.started++
-	lb := &liveBatch{b: b, round: spec.Round, cell: spec.Cell, next: spec.Iteration, worker: x.started}
-	x.live[spec.Registry] = lb
-	return lb, nil
+	x.live = &liveBatch{b: b, subject: spec.Registry, round: spec.Round, cell: spec.Cell, next: spec.Iteration, worker: x.started}
+	return x.live, nil
 }
 
-// retire ends the subject's batch.
-func (x *Batches) retire(name string) {
+// retire ends the running batch.
+func (x *Batches) retire() error {
 	x.mu.Lock()
-	lb := x.live[name]
-	delete(x.live, name)
+	lb := x.live
+	x.live = nil
 	x.mu.Unlock()
 	if lb != nil {
 		lb.b.Close()
 	}
-}
-
-// Close ends every batch still running.
-func (x *Batches) Close() error {
-	x.mu.Lock()
-	live := x.live
-	x.live = nil
-	x.mu.Unlock()
-	for _, lb := range live {
-		lb.b.Close()
-	}
 	return nil
 }
+
+// Close ends the batch still running, if any.
+func (x *Batches) Close() error { return x.retire() }
