@@ -18,9 +18,11 @@ import (
 // Spec.Batch at a time in one warm process (-test.count) and read one at
 // a time (command.Batch). A process is replaced after any iteration that
 // can taint those after it in the same process: a data race (the race
-// detector reports a race once per process), a panic, a fatal error, a
-// crash or a hang; the batch resumes at the next iteration in a fresh
-// process. Records say which process (Process.Worker, WorkerPID) and
+// detector reports a race once per process, unless the command's GORACE
+// says otherwise: command.Command.RepeatsRaces), a panic, a fatal error,
+// a crash or a hang; the batch resumes at the next iteration in a fresh
+// process. After a race the process repeats, it goes on, as go test
+// -count does. Records say which process (Process.Worker, WorkerPID) and
 // which iteration of it (WorkerTrial) each trial was.
 //
 // Run trials of one subject one at a time (Config.Parallel 1): a batch is
@@ -101,6 +103,8 @@ func (x *Batches) Execute(ctx context.Context, spec Spec) (result.Record, bool) 
 	rec.Process.Isolation = "batch"
 	rec.Process.Worker, rec.Process.WorkerPID, rec.Process.WorkerTrial = lb.worker, lb.b.Pid(), iteration
 	switch {
+	case res.Outcome == result.DataRace && cmd.RepeatsRaces() && !lb.b.Ended():
+		// The next race, the same as this one or not, is reported too.
 	case slices.Contains(tainting, res.Outcome):
 		rec.Process.Recycled = "replaced after " + string(res.Outcome) + ": it can taint the iterations after it in the same process"
 		x.retire()

@@ -168,6 +168,21 @@ var (
 	goBuildBoolFlags  = []string{"race", "cover", "trimpath", "msan", "asan", "a"}
 )
 
+// raceBuild reports whether flags (AddGoBuildFlags') build with the race
+// detector, the last -race winning.
+func raceBuild(flags []string) bool {
+	on := false
+	for _, f := range flags {
+		switch f {
+		case "-race=true":
+			on = true
+		case "-race=false":
+			on = false
+		}
+	}
+	return on
+}
+
 // goFlag is a go test flag passed through as -name=value.
 type goFlag struct {
 	name   string

@@ -162,6 +162,7 @@ func PrepareTune(cfg TuneConfig) (*TunePlan, error) {
 		base, opt := tune.Cell{Env: slices.Clone(x.Env)}, tune.SpaceOptions{Dims: cfg.Dims}
 		if x.GoTest != nil {
 			base.Batch, opt.GoTest, opt.Batches = cmp.Or(x.Batch, DefaultBatch), true, TuneBatches
+			opt.RaceReports = raceBuild(x.GoTest.BuildFlags)
 		}
 		space, err = tune.ExecSpace(base, opt)
 	} else {

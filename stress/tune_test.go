@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/racestress/racestress/harness"
+	"github.com/racestress/racestress/harness/command"
 	"github.com/racestress/racestress/report"
 	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
@@ -482,6 +483,20 @@ func TestPrepareTuneOfAGoTest(t *testing.T) {
 	}
 	assert.Equal(t, DefaultBatch, p.Cells()[0].Batch, "the defaults cell runs gotest's default batch")
 	assert.Equal(t, map[int]bool{1: true, 10: true, 100: true}, batches, "the batch dimension is in the space")
+
+	assert.False(t, slices.ContainsFunc(p.Cells(), func(c tune.Cell) bool { return strings.Contains(c.Label, "GORACE") }),
+		"no race detector, no GORACE dimension")
+
+	// A race-enabled test binary: GORACE, whose second value makes the
+	// batched executor keep a process after a race.
+	for _, flags := range [][]string{{"-race=true"}, {"-race=false", "-tags=x", "-race=true"}} {
+		cfg.Run.Exec = &Exec{Targets: c.Exec.Targets, GoTest: &harness.GoTestBuild{Package: "./pkg", BuildFlags: flags}, Batch: DefaultBatch}
+		p, err = PrepareTune(cfg)
+		require.NoError(t, err)
+		i := slices.IndexFunc(p.Cells(), func(c tune.Cell) bool { return slices.Contains(c.Env, "GORACE="+tune.RepeatRaces) })
+		require.GreaterOrEqual(t, i, 0, "%q: the GORACE dimension is in the space", flags)
+		assert.True(t, command.Command{Env: p.Cells()[i].Env}.RepeatsRaces(), p.Cells()[i].Label)
+	}
 
 	// --batch is the defaults cell's, checked as a run's.
 	cfg.Run.Exec = &Exec{Targets: c.Exec.Targets, GoTest: c.Exec.GoTest, Batch: 7}

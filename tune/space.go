@@ -241,7 +241,19 @@ type SpaceOptions struct {
 	GoTest bool
 	// Batches adds a batch dimension of these sizes, the first the default.
 	Batches []int
+	// RaceReports says the target is built with the race detector: it adds
+	// GORACE (unset, RepeatRaces).
+	RaceReports bool
 }
+
+// RepeatRaces is the GORACE of a race-enabled target that reports a race
+// every time it happens, rather than once per process (the race runtime's
+// two suppressions of a report like an earlier one, off): a batched Go
+// test then keeps its process after a race (see
+// command.Command.RepeatsRaces), and a rare race is caught at the pace of
+// the iterations rather than of process starts. Its cost: a race hit many
+// times in an iteration is reported as many times.
+const RepeatRaces = "suppress_equal_stacks=0 suppress_equal_addresses=0"
 
 // MaxCPUs bounds SpaceOptions.CPUs.
 const MaxCPUs = 1 << 16
@@ -320,7 +332,8 @@ func ScenarioSpace(sc *scenarios.Scenario, base result.Knobs, opt SpaceOptions) 
 // cell is base: GOMAXPROCS (unset, 1, 2, 4, twice the CPUs), GOGC (unset,
 // off, 10, 1); with opt.GoTest, -test.cpu (unset, "1,N" for N twice the
 // CPUs: each iteration on one P, then oversubscribed); with opt.Race,
-// -race; with opt.Batches, the batch sizes; then the user's dimensions.
+// -race; with opt.RaceReports, GORACE (unset, RepeatRaces); with
+// opt.Batches, the batch sizes; then the user's dimensions.
 func ExecSpace(base Cell, opt SpaceOptions) (*Space, error) {
 	cpus, err := opt.cpus()
 	if err != nil {
@@ -342,6 +355,9 @@ func ExecSpace(base Cell, opt SpaceOptions) (*Space, error) {
 			race = []string{"on", "off"}
 		}
 		s.Dims = append(s.Dims, Dim{Name: "-race", Kind: FlagDim, Values: race})
+	}
+	if opt.RaceReports {
+		s.Dims = append(s.Dims, Dim{Name: "GORACE", Kind: EnvDim, Values: []string{"", RepeatRaces}})
 	}
 	if len(opt.Batches) > 0 {
 		d := Dim{Name: "batch", Kind: BatchDim}

@@ -198,6 +198,27 @@ func TestExecSpace(t *testing.T) {
 		}
 	}
 
+	// A race-enabled test binary: whether its race detector repeats its
+	// reports; a GORACE of the base's is the defaults'.
+	s, err = ExecSpace(Cell{Batch: 100}, SpaceOptions{CPUs: 2, GoTest: true, RaceReports: true, Batches: []int{1}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"", RepeatRaces}, dimValues(s)["GORACE"])
+	cells, err = s.Cells(MaxCells, 1)
+	require.NoError(t, err)
+	repeats := 0
+	for _, c := range cells {
+		if strings.Contains(c.Label, "GORACE=") {
+			repeats++
+			assert.Contains(t, c.Env, "GORACE="+RepeatRaces, c.Label)
+		} else {
+			assert.NotContains(t, strings.Join(c.Env, " "), "GORACE", c.Label)
+		}
+	}
+	assert.Equal(t, len(cells)/2, repeats)
+	s, err = ExecSpace(Cell{Env: []string{"GORACE=history_size=2"}}, SpaceOptions{CPUs: 2, RaceReports: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"history_size=2", "", RepeatRaces}, dimValues(s)["GORACE"])
+
 	// A batch dimension of the user's own, on a base with the executor's
 	// default batch.
 	batch, err := ParseDim(BatchDim, "batch=1,50")

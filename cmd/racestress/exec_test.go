@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -303,6 +304,34 @@ func TestGoTest(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 3, x.Batch)
 		assert.Equal(t, 1, x.GoTest.Tests, "-test.list: one test an iteration")
+	})
+	t.Run("a data race ends its process, unless the race detector repeats its reports", func(t *testing.T) {
+		// TestRaces races on every run, but the race detector reports a
+		// race once per process by default: a process is replaced after
+		// one, so that every iteration is seen. With both of its
+		// suppressions off (GORACE) it reports every one, and the process
+		// goes on, three iterations in each.
+		for _, c := range []struct {
+			gorace string
+			worker []int
+		}{
+			{"", []int{1, 2, 3, 4, 5, 6}},
+			{"suppress_equal_stacks=0 suppress_equal_addresses=0", []int{1, 1, 1, 2, 2, 2}},
+		} {
+			out := filepath.Join(dir, "race"+strconv.Itoa(len(c.gorace)), "results.jsonl")
+			code, stdout, stderr := runCLI(t, ctx, "gotest", "-race", "--runs", "6", "--batch", "3", "--quiet", "--out", out,
+				"--env", "RACESTRESS_RACE=1", "--env", "GORACE="+c.gorace, "-run", "^TestRaces$", "./testdata/flakytest")
+			assert.Equal(t, 1, code, stderr)
+			assert.Contains(t, stdout, "flakytest (clean): failure rate 100% per trial")
+			recs := readRecords(t, out)
+			require.Len(t, recs, 6)
+			var worker []int
+			for _, r := range recs {
+				assert.Equal(t, result.DataRace, r.Outcome, "trial %d: %s", r.Trial, r.FirstError)
+				worker = append(worker, r.Process.Worker)
+			}
+			assert.Equal(t, c.worker, worker, "GORACE=%q", c.gorace)
+		}
 	})
 	t.Run("two trees compared: a directory each", func(t *testing.T) {
 		out := filepath.Join(dir, "trees", "results.jsonl")

@@ -24,7 +24,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/racestress/racestress/child"
@@ -49,11 +51,14 @@ type Command struct {
 	Path string
 	Args []string
 	// Env is added to this process's environment for the child (a later
-	// entry wins). Before this process's environment come two defaults it
-	// or Env may override: GOTRACEBACK=all (a panic shows every goroutine)
-	// and GORACE=atexit_sleep_ms=0 (a program built with -race otherwise
-	// sleeps 1 s before it exits). After it comes GOMEMLIMIT when
-	// MemoryLimit is set, then Env, then TrialEnv and SeedEnv.
+	// entry wins). Before this process's environment comes the default
+	// GOTRACEBACK=all (a panic shows every goroutine), which it or Env may
+	// override. After it comes GOMEMLIMIT when MemoryLimit is set, then
+	// Env, then TrialEnv and SeedEnv. GORACE is the exception: the child
+	// gets one GORACE, the options atexit_sleep_ms=0 (a program built with
+	// -race otherwise sleeps 1 s before it exits), then this process's
+	// GORACE, then Env's, a later option winning (as the race runtime
+	// reads them), so that a GORACE of the user's keeps the default.
 	Env []string
 	// Dir is the child's working directory; empty means this process's.
 	Dir string
@@ -230,16 +235,59 @@ func (c Command) start(args []string, trial int, seed int64) (*child.Child, *os.
 
 // environ returns the child's environment.
 func (c Command) environ(trial int, seed int64) []string {
-	env := make([]string, 0, len(os.Environ())+len(c.Env)+4)
-	env = append(env, "GOTRACEBACK=all", "GORACE=atexit_sleep_ms=0")
-	env = append(env, os.Environ()...)
+	env := make([]string, 0, len(os.Environ())+len(c.Env)+5)
+	env = append(env, "GOTRACEBACK=all")
+	env = append(env, notRace(os.Environ())...)
 	if c.MemoryLimit > 0 {
 		env = append(env, "GOMEMLIMIT="+strconv.FormatInt(c.MemoryLimit, 10))
 	}
-	env = append(env, c.Env...)
+	env = append(env, notRace(c.Env)...)
 	return append(env,
+		"GORACE="+c.raceOptions(),
 		TrialEnv+"="+strconv.Itoa(trial),
 		SeedEnv+"="+strconv.FormatInt(seed, 10))
+}
+
+// notRace returns env without its GORACE entries.
+func notRace(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(e string) bool { return strings.HasPrefix(e, "GORACE=") })
+}
+
+// raceOptions returns the child's GORACE: the default, then this process's
+// options, then Env's.
+func (c Command) raceOptions() string {
+	opts := []string{"atexit_sleep_ms=0"}
+	for _, env := range [][]string{os.Environ(), c.Env} {
+		for _, e := range env {
+			if v, ok := strings.CutPrefix(e, "GORACE="); ok && strings.TrimSpace(v) != "" {
+				opts = append(opts, strings.TrimSpace(v))
+			}
+		}
+	}
+	return strings.Join(opts, " ")
+}
+
+// RepeatsRaces reports whether the child's race detector, if it has one,
+// reports a race every time it happens rather than once per process: its
+// GORACE turns off both of the race runtime's suppressions of a report
+// like an earlier one, suppress_equal_stacks and suppress_equal_addresses
+// (each on by default). Only then can a process that reported a race go
+// on to show whether the next iteration races too.
+func (c Command) RepeatsRaces() bool {
+	opts := map[string]string{}
+	for _, f := range strings.Fields(c.raceOptions()) {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			opts[k] = v
+		}
+	}
+	off := func(name string) bool {
+		switch strings.ToLower(opts[name]) {
+		case "0", "false", "no":
+			return true
+		}
+		return false
+	}
+	return off("suppress_equal_stacks") && off("suppress_equal_addresses")
 }
 
 func startError(r Result, err error) Result {

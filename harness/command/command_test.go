@@ -226,12 +226,41 @@ func TestEnvironment(t *testing.T) {
 	if v, ok := os.LookupEnv("GOTRACEBACK"); ok {
 		tb = v
 	}
-	if v, ok := os.LookupEnv("GORACE"); ok {
-		race = v
+	if v := strings.TrimSpace(os.Getenv("GORACE")); v != "" {
+		race += " " + v // one GORACE, the default's options first
 	}
 	want := "trial=12 seed=-3 mem=1073741824 tb=" + tb + " race=" + race + " x=y pwd=" + dir + "\n"
 	if got := readLog(t, r); got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestGORACEKeepsTheDefaultAndSaysWhetherRacesRepeat(t *testing.T) {
+	t.Setenv("GORACE", "history_size=3")
+	c := sh(`echo "race=$GORACE"`)
+	c.LogDir, c.LogAll = t.TempDir(), true
+	for _, tc := range []struct {
+		env     []string
+		want    string
+		repeats bool
+	}{
+		{nil, "atexit_sleep_ms=0 history_size=3", false},
+		{[]string{"GORACE=halt_on_error=1"}, "atexit_sleep_ms=0 history_size=3 halt_on_error=1", false},
+		{[]string{"GORACE=suppress_equal_stacks=0"}, "atexit_sleep_ms=0 history_size=3 suppress_equal_stacks=0", false},
+		{[]string{"GORACE=suppress_equal_stacks=0 suppress_equal_addresses=false"}, "atexit_sleep_ms=0 history_size=3 suppress_equal_stacks=0 suppress_equal_addresses=false", true},
+		// A later option wins, as the race runtime reads them.
+		{[]string{"GORACE=suppress_equal_stacks=0 suppress_equal_addresses=0", "GORACE=suppress_equal_stacks=1"},
+			"atexit_sleep_ms=0 history_size=3 suppress_equal_stacks=0 suppress_equal_addresses=0 suppress_equal_stacks=1", false},
+		{[]string{"GORACE=", "X=y"}, "atexit_sleep_ms=0 history_size=3", false},
+	} {
+		c.Env = tc.env
+		r := c.Run(context.Background(), 0, 0)
+		if got := readLog(t, r); got != "race="+tc.want+"\n" {
+			t.Errorf("Env %q: the child's %q, want GORACE=%q", tc.env, got, tc.want)
+		}
+		if got := c.RepeatsRaces(); got != tc.repeats {
+			t.Errorf("Env %q: RepeatsRaces() = %v, want %v", tc.env, got, tc.repeats)
+		}
 	}
 }
 
