@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -71,15 +70,6 @@ type Pool struct {
 	// Settle bounds how long a worker's fitness check waits for a trial's
 	// cleanups and goroutines to finish (DefaultSettle when zero).
 	Settle time.Duration
-	// BySubject keeps each worker to one subject's trials, those of the
-	// subject of its first: a control's trial never follows a clean
-	// subject's in the same worker, nor the reverse, so that neither
-	// inherits the other's heap and warm state (a clean subject's long
-	// trial slows a control's short one after it), and a subject's trials
-	// meet the same warm state whatever the run interleaves with them.
-	// The pool then keeps up to one idle worker per subject for each
-	// trial run at once.
-	BySubject bool
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -94,9 +84,6 @@ type Pool struct {
 type poolWorker struct {
 	id, pid int
 	trials  int
-	// subject is the subject whose trials the worker runs (Pool.BySubject);
-	// "" until its first, and always without BySubject.
-	subject string
 	child   *child.Child
 	stdin   *os.File
 	lines   chan []byte // lines written on fd 3; closed at its end
@@ -126,11 +113,7 @@ func (p *Pool) Execute(ctx context.Context, spec Spec) (result.Record, bool) {
 	// A worker that cannot take the spec never saw it: the trial goes to
 	// another. One that dies after taking it is the trial's.
 	for attempt := 0; ; attempt++ {
-		subject := ""
-		if p.BySubject {
-			subject = spec.Registry
-		}
-		if w, err = p.get(subject); err != nil {
+		if w, err = p.get(); err != nil {
 			return errorRecord(rec, "worker could not start: "+err.Error()), true
 		}
 		w.flushLines()
@@ -302,34 +285,23 @@ func (p *Pool) condLocked() *sync.Cond {
 	return p.cond
 }
 
-// get returns an idle worker of subject's, or one that has run no trial
-// yet, waiting for one being started, or starts one; the worker is
-// subject's from then on. Without BySubject every worker is subject "".
-func (p *Pool) get(subject string) (*poolWorker, error) {
+// get returns an idle worker, waiting for one being started, or starts one.
+func (p *Pool) get() (*poolWorker, error) {
 	p.mu.Lock()
 	for {
 		if p.closed {
 			p.mu.Unlock()
 			return nil, errors.New("the pool is closed")
 		}
-		for {
-			// The last idle worker of subject's, else the last unassigned.
-			i := lastIdle(p.idle, subject)
-			if i < 0 && subject != "" {
-				i = lastIdle(p.idle, "")
-			}
-			if i < 0 {
-				break
-			}
-			w := p.idle[i]
-			p.idle = slices.Delete(p.idle, i, i+1)
+		for len(p.idle) > 0 {
+			w := p.idle[len(p.idle)-1]
+			p.idle = p.idle[:len(p.idle)-1]
 			select {
 			case <-w.child.Done():
 				p.noteLocked(w, "exited while idle ("+exitStatus(w)+"), after its fitness check passed; a trial it ran may have left something behind")
 				continue
 			default:
 			}
-			w.subject = subject
 			p.mu.Unlock()
 			return w, nil
 		}
@@ -345,21 +317,7 @@ func (p *Pool) get(subject string) (*poolWorker, error) {
 	p.starting--
 	p.condLocked().Broadcast()
 	p.mu.Unlock()
-	if err == nil {
-		w.subject = subject
-	}
 	return w, err
-}
-
-// lastIdle returns the index of the last of idle whose subject is
-// subject, or -1.
-func lastIdle(idle []*poolWorker, subject string) int {
-	for i := len(idle) - 1; i >= 0; i-- {
-		if idle[i].subject == subject {
-			return i
-		}
-	}
-	return -1
 }
 
 // put makes w idle again.

@@ -452,38 +452,6 @@ func TestPoolRecyclesAfterItsTrialLimit(t *testing.T) {
 	assert.NotEqual(t, workers[5], workers[6])
 }
 
-func TestPoolBySubjectKeepsAWorkerToOneSubject(t *testing.T) {
-	// Trials of two subjects, interleaved: without BySubject one worker
-	// runs them all; with it each subject has a worker of its own, which
-	// runs its trials only, and a worker replaced after its trial limit
-	// is replaced for that subject's next trial alone.
-	subjects := []string{"ok", "chatty", "ok", "chatty", "ok", "chatty", "ok"}
-	for _, by := range []bool{false, true} {
-		p := fakePool(t)
-		p.BySubject, p.TrialsPerWorker = by, 3
-		ran := map[int][]string{} // worker: the subjects of its trials
-		var index []int
-		for i, sub := range subjects {
-			rec := execute(t, p, poolSpec(i, sub))
-			require.Equal(t, result.OK, rec.Outcome, rec.FirstError)
-			ran[rec.Process.Worker] = append(ran[rec.Process.Worker], sub)
-			index = append(index, rec.Process.WorkerTrial)
-		}
-		if !by {
-			assert.Equal(t, []int{0, 1, 2, 0, 1, 2, 0}, index)
-			assert.Len(t, ran, 3, "one worker at a time, recycled every 3 trials")
-			continue
-		}
-		assert.Equal(t, []int{0, 0, 1, 1, 2, 2, 0}, index)
-		require.Len(t, ran, 3, "a worker for each subject, and ok's next after its limit")
-		for w, subs := range ran {
-			for _, s := range subs {
-				assert.Equal(t, subs[0], s, "worker %d ran only %s's trials: %v", w, subs[0], subs)
-			}
-		}
-	}
-}
-
 func TestPoolKeepsAWorkerAfterARecoveredSignatureOnly(t *testing.T) {
 	// changed-size is unfixed's signature, caught and recovered in the
 	// trial: the worker goes on. Another subject's changed-size retires it.

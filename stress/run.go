@@ -236,7 +236,7 @@ func (p *Plan) worker(ctx context.Context, isolation, logDir string) (harness.Ex
 	}
 	if isolation == "pool" {
 		w.Args = []string{harness.PoolWorkerArg}
-		return &harness.Pool{Process: w, TrialsPerWorker: c.PoolTrials, BySubject: true}, nil
+		return &harness.Pool{Process: w, TrialsPerWorker: c.PoolTrials}, nil
 	}
 	return w, nil
 }
