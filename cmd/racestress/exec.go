@@ -111,11 +111,11 @@ const gotestUsage = `usage: racestress gotest [flags] [-race] [-run RE] [go test
 
 gotest builds PKG's test binary (go test -c, into the run's folder) and runs
 its iterations as trials, --batch at a time in a warm process (-test.count),
-in the package's folder; a process is replaced after a race, panic, fatal
-error or hang. The iteration is the unit of every statistic (--runs counts
-them). --control/--clean build PKG in each tree (a git revision, exported
-beside the results, or a directory), interleaved batch by batch. Statistics,
-limits and exit status are exec's; --timeout is an iteration's watchdog.
+in the package's folder; a process is replaced after a panic, fatal error,
+hang or race (not after a race if GORACE repeats races: see README). The
+iteration is the unit of every statistic (--runs counts them); --timeout is
+its watchdog. --control/--clean build PKG in each tree (a git revision or a
+directory), interleaved batch by batch; statistics, limits, exit: as exec's.
 
 flags (the go test build flags -race, -tags, -ldflags, -gcflags, -asmflags,
 -cover, -covermode, -coverpkg, -mod, -modfile, -overlay, -pgo, -trimpath,
@@ -148,7 +148,7 @@ func execCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 		fs.StringVar(&g.Skip, "skip", "", "skip the tests matching `RE` (-test.skip)")
 		fs.StringVar(&g.CPU, "cpu", "", "run the tests with each GOMAXPROCS in the comma-separated `LIST` (-test.cpu)")
 		fs.BoolVar(&g.Short, "short", false, "run the tests with -test.short")
-		fs.IntVar(&o.exec.Batch, "batch", stress.DefaultBatch, "run `N` iterations in each test process (-test.count; a process is replaced after a race, panic, fatal error or hang); 1: a process per iteration")
+		fs.IntVar(&o.exec.Batch, "batch", stress.DefaultBatch, "run `N` iterations in each test process (-test.count; a process is replaced after a race, unless GORACE=\"suppress_equal_stacks=0 suppress_equal_addresses=0\", or a panic, fatal error or hang); 1: a process per iteration")
 		fs.Var(roleFlag[stress.GoTestTree]{&g.Trees, result.Control, stress.ParseTree}, "control", "build the package in `NAME=REV_OR_DIR` (a git revision or a directory) as a control; repeatable")
 		fs.Var(roleFlag[stress.GoTestTree]{&g.Trees, result.Clean, stress.ParseTree}, "clean", "build the package in `NAME=REV_OR_DIR` as clean; repeatable")
 	}
