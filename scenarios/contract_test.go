@@ -184,7 +184,10 @@ func TestRunContractInTheStressScenario(t *testing.T) {
 	t.Run("a Run that returns early without calling anything is caught at that Run", func(t *testing.T) {
 		obs := trial("skip-every-run")
 		require.Equal(t, result.Contract, obs.Outcome, obs.FirstError)
-		assert.Contains(t, obs.FirstError, "contract: Run 1 ")
+		// Run 1 as a rule; a later Run when a starved maker had registered
+		// nothing by Run 1 (as TestAnEarlierSkippedRunIsNotHiddenByTeardown
+		// saw once under load 12).
+		assert.Regexp(t, `contract: Run [0-9]+ `, obs.FirstError)
 		// The first check to see it names either a finalizer with a
 		// priority that Run 1 did not call, or one without (the makers'
 		// sentinel) that it did not clear; either is still registered.
