@@ -46,7 +46,18 @@ func TestTuneBadInputIsOneLineAndExitTwo(t *testing.T) {
 
 // TestTuneThenGateWithThePreset tunes unfixed against fixed briefly, then
 // gates with the preset: 6 rounds, with --min-power 0 (a control must
-// still be caught, at least once). The preset caps the trials at 30 times
+// still be caught, at least once).
+//
+// The search tries the defaults' cell alone (--cells 1: a sampled second
+// cell may catch nothing in a 4 s trial, which under -race and four busy
+// loops once took the whole of a 2 s budget) for 10 s: at least three
+// trials of at most 4 s of stress each. unfixed's median time to first failure at
+// the defaults is about 15 ms here; even 30 times slower (race detector,
+// busy machine), a 4 s trial is 9 medians and misses with probability
+// below 2⁻⁹ for a time to failure exponential past a floor, and three
+// trials all miss below 2⁻²⁷ ≈ 7e-9.
+//
+// The preset caps the trials at 30 times
 // the winner's median time to first failure (and 4 times its longest):
 // for a time to failure exponential past a floor, a trial misses with
 // probability 2⁻³⁰; even if the machine's load made detection 5 times
@@ -57,7 +68,7 @@ func TestTuneThenGateWithThePreset(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	preset := filepath.Join(dir, "tuned.json")
-	code, stdout, stderr := runCLI(t, context.Background(), "tune", "--registry", "unfixed,fixed", "--budget", "2s", "--cells", "2",
+	code, stdout, stderr := runCLI(t, context.Background(), "tune", "--registry", "unfixed,fixed", "--budget", "10s", "--cells", "1",
 		"--confirm-runs", "2", "--quiet", "--out", filepath.Join(dir, "tune.jsonl"), "--preset-out", preset, "--format", "markdown")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "| **winner** |")
