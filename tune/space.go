@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/racestress/racestress/harness/command"
 	"github.com/racestress/racestress/result"
 	"github.com/racestress/racestress/scenarios"
 )
@@ -247,13 +248,12 @@ type SpaceOptions struct {
 }
 
 // RepeatRaces is the GORACE of a race-enabled target that reports a race
-// every time it happens, rather than once per process (the race runtime's
-// two suppressions of a report like an earlier one, off): a batched Go
-// test then keeps its process after a race (see
+// every time it happens, rather than once per process (command.RepeatRaces):
+// a batched Go test then keeps its process after a race (see
 // command.Command.RepeatsRaces), and a rare race is caught at the pace of
 // the iterations rather than of process starts. Its cost: a race hit many
 // times in an iteration is reported as many times.
-const RepeatRaces = "suppress_equal_stacks=0 suppress_equal_addresses=0"
+const RepeatRaces = command.RepeatRaces
 
 // MaxCPUs bounds SpaceOptions.CPUs.
 const MaxCPUs = 1 << 16

@@ -235,15 +235,16 @@ func (c Command) start(args []string, trial int, seed int64) (*child.Child, *os.
 
 // environ returns the child's environment.
 func (c Command) environ(trial int, seed int64) []string {
-	env := make([]string, 0, len(os.Environ())+len(c.Env)+5)
+	parent := os.Environ()
+	env := make([]string, 0, len(parent)+len(c.Env)+5)
 	env = append(env, "GOTRACEBACK=all")
-	env = append(env, notRace(os.Environ())...)
+	env = append(env, notRace(parent)...)
 	if c.MemoryLimit > 0 {
 		env = append(env, "GOMEMLIMIT="+strconv.FormatInt(c.MemoryLimit, 10))
 	}
 	env = append(env, notRace(c.Env)...)
 	return append(env,
-		"GORACE="+c.raceOptions(),
+		"GORACE="+c.raceOptions(parent),
 		TrialEnv+"="+strconv.Itoa(trial),
 		SeedEnv+"="+strconv.FormatInt(seed, 10))
 }
@@ -253,11 +254,11 @@ func notRace(env []string) []string {
 	return slices.DeleteFunc(slices.Clone(env), func(e string) bool { return strings.HasPrefix(e, "GORACE=") })
 }
 
-// raceOptions returns the child's GORACE: the default, then this process's
-// options, then Env's.
-func (c Command) raceOptions() string {
+// raceOptions returns the child's GORACE: the default, then the options of
+// parent (this process's environment), then Env's.
+func (c Command) raceOptions(parent []string) string {
 	opts := []string{"atexit_sleep_ms=0"}
-	for _, env := range [][]string{os.Environ(), c.Env} {
+	for _, env := range [][]string{parent, c.Env} {
 		for _, e := range env {
 			if v, ok := strings.CutPrefix(e, "GORACE="); ok && strings.TrimSpace(v) != "" {
 				opts = append(opts, strings.TrimSpace(v))
@@ -267,6 +268,11 @@ func (c Command) raceOptions() string {
 	return strings.Join(opts, " ")
 }
 
+// RepeatRaces is a GORACE that makes a race-enabled program report a race
+// every time it happens, rather than once per process: both of the race
+// runtime's suppressions off (RepeatsRaces).
+const RepeatRaces = "suppress_equal_stacks=0 suppress_equal_addresses=0"
+
 // RepeatsRaces reports whether the child's race detector, if it has one,
 // reports a race every time it happens rather than once per process: its
 // GORACE turns off both of the race runtime's suppressions of a report
@@ -275,7 +281,7 @@ func (c Command) raceOptions() string {
 // on to show whether the next iteration races too.
 func (c Command) RepeatsRaces() bool {
 	opts := map[string]string{}
-	for _, f := range strings.Fields(c.raceOptions()) {
+	for _, f := range strings.Fields(c.raceOptions(os.Environ())) {
 		if k, v, ok := strings.Cut(f, "="); ok {
 			opts[k] = v
 		}
